@@ -1,0 +1,117 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings array applied to every non-system target (see ../shared/STYLE.md).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// Release-mode optimisation flags for the per-tuple path.
+let hotPathSettings: [SwiftSetting] =
+    strictSettings + [
+        .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+    ]
+
+let package = Package(
+    name: "gale",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Gale", targets: ["Gale"]),
+        .library(name: "GaleRuntime", targets: ["GaleRuntime"]),
+        .library(name: "GaleMain", targets: ["GaleMain"]),
+        .executable(name: "wordcount", targets: ["WordCount"]),
+        .executable(name: "exclamation", targets: ["Exclamation"]),
+        .executable(name: "unreliable", targets: ["Unreliable"]),
+        .executable(name: "gale-bench", targets: ["GaleBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C libraries
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZooKeeper",
+            providers: [.apt(["libzookeeper-mt-dev"])]
+        ),
+
+        // MARK: - Library
+        .target(
+            name: "Gale",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "GaleRuntime",
+            dependencies: [
+                "Gale",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: hotPathSettings
+        ),
+        .target(
+            name: "GaleMain",
+            dependencies: [
+                "Gale",
+                "GaleRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Examples
+        .executableTarget(
+            name: "WordCount",
+            dependencies: ["Gale", "GaleMain"],
+            path: "examples/WordCount",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "Exclamation",
+            dependencies: ["Gale", "GaleMain"],
+            path: "examples/Exclamation",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "Unreliable",
+            dependencies: ["Gale", "GaleMain"],
+            path: "examples/Unreliable",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "GaleBench",
+            dependencies: ["Gale", "GaleRuntime"],
+            path: "Sources/GaleBench",
+            swiftSettings: hotPathSettings
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "GaleTests",
+            dependencies: ["Gale"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GaleRuntimeTests",
+            dependencies: ["Gale", "GaleRuntime"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CLibraryTests",
+            dependencies: ["CRdKafka", "CZooKeeper"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CRdKafka", "CZooKeeper", "Gale", "GaleRuntime"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)
