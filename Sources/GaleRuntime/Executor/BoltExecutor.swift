@@ -1,0 +1,272 @@
+import Synchronization
+import Dispatch
+public import Gale
+
+/// Runs one bolt task: drains its inbox in batches, calls `execute`, and turns acks and fails
+/// into acker messages.
+///
+/// Threading: the bolt and all state here are touched only on the executor's queue.
+package final class BoltExecutor: Executor, OutputCollector {
+    /// One in this many executes is timed for the execute-latency histogram.
+    static let sampleMask: UInt32 = 15
+
+    enum Component {
+        case bolt(any Bolt)
+        case basic(any BasicBolt, BasicCollector)
+    }
+
+    let component: Component
+    let routes: RoutingTable
+    let tracking: Bool
+    let debug: Bool
+    /// XOR of the edges emitted anchored to each input still unacked, keyed by the input's edge id.
+    var ackValues: [UInt64: UInt64] = [:]
+    var cachedKey: UInt64 = 0
+    var cachedValue: UInt64 = 0
+
+    init(taskId: Int, spec: ComponentSpec, routes: RoutingTable, environment: ExecutorEnvironment) {
+        self.routes = routes
+        self.tracking = environment.config.ackers > 0
+        self.debug = environment.config.debug
+        switch spec.factory {
+        case .bolt(let make):
+            self.component = .bolt(make())
+        case .basicBolt(let make):
+            self.component = .basic(make(), BasicCollector())
+        case .spout:
+            preconditionFailure("BoltExecutor for spout [\(spec.id)]")
+        }
+        super.init(taskId: taskId, componentId: spec.id, environment: environment, watchesWatermarks: true)
+        if case .basic(_, let collector) = component { collector.executor = self }
+    }
+
+    // MARK: - Drain
+
+    override func run() {
+        guard !stopped else { return }
+        let start = monotonicNanos()
+        _ = inbox.take(into: &taken, limit: Self.drainLimit)
+        for batch in taken {
+            for envelope in batch {
+                guard case .tuple(let tuple) = envelope else { continue }
+                local.sampleCounter &+= 1
+                if local.sampleCounter & Self.sampleMask == 0 {
+                    let t0 = monotonicNanos()
+                    execute(tuple)
+                    local.executeLatency.record(monotonicNanos() &- t0)
+                } else {
+                    execute(tuple)
+                }
+                local.executed &+= 1
+            }
+        }
+        taken.removeAll(keepingCapacity: true)
+        outbox.flush()
+        let end = monotonicNanos()
+        local.busyNanos &+= end &- start
+        finishRun(now: end)
+    }
+
+    @inline(__always)
+    private func execute(_ tuple: Tuple) {
+        switch component {
+        case .bolt(let bolt):
+            bolt.execute(tuple)
+        case .basic(let bolt, let collector):
+            collector.current = tuple
+            do {
+                try bolt.execute(tuple, collector: collector)
+                collector.current = nil
+                ack(tuple)
+            } catch {
+                collector.current = nil
+                report("execute failed: \(error)")
+                fail(tuple)
+            }
+        }
+    }
+
+    // MARK: - Ack values
+
+    @inline(__always)
+    private func addAckValue(_ key: UInt64, _ edge: UInt64) {
+        if key == cachedKey {
+            cachedValue ^= edge
+            return
+        }
+        if cachedKey != 0 { ackValues[cachedKey, default: 0] ^= cachedValue }
+        cachedKey = key
+        cachedValue = edge
+    }
+
+    @inline(__always)
+    private func takeAckValue(_ key: UInt64) -> UInt64 {
+        var value: UInt64 = 0
+        if key == cachedKey {
+            value = cachedValue
+            cachedKey = 0
+            cachedValue = 0
+        }
+        if !ackValues.isEmpty, let spilled = ackValues.removeValue(forKey: key) { value ^= spilled }
+        return value
+    }
+
+    // MARK: - OutputCollector
+
+    package func emit(_ values: [GaleValue], stream: String, anchor: Tuple?) {
+        guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
+        local.emitted &+= 1
+        var sent = 0
+        let source = route.source
+        if tracking, let anchor, anchor.root != 0 {
+            let key = anchor.edge
+            for target in route.targets {
+                target.forEachTarget(sourceTask: taskId, values: values) { task in
+                    let edge = rng.nextId()
+                    addAckValue(key, edge)
+                    outbox.send(.tuple(anchored(values, source: source, to: anchor, edge: edge)), to: task)
+                    sent += 1
+                }
+            }
+        } else {
+            for target in route.targets {
+                target.forEachTarget(sourceTask: taskId, values: values) { task in
+                    outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId)), to: task)
+                    sent += 1
+                }
+            }
+        }
+        local.transferred &+= UInt64(sent)
+        if debug { logEmit(stream: stream, values: values, tasks: sent) }
+    }
+
+    package func emit(_ values: [GaleValue], stream: String, anchors: [Tuple]) {
+        if anchors.count <= 1 {
+            emit(values, stream: stream, anchor: anchors.first)
+            return
+        }
+        guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
+        local.emitted &+= 1
+        var sent = 0
+        for target in route.targets {
+            target.forEachTarget(sourceTask: taskId, values: values) { task in
+                outbox.send(.tuple(multiAnchored(values, source: route.source, to: anchors)), to: task)
+                sent += 1
+            }
+        }
+        local.transferred &+= UInt64(sent)
+        if debug { logEmit(stream: stream, values: values, tasks: sent) }
+    }
+
+    package func emitDirect(task: Int, _ values: [GaleValue], stream: String, anchors: [Tuple]) {
+        guard let route = checkedRoute(routes, stream: stream, values: values, direct: true),
+            checkDirectTarget(route, task: task)
+        else { return }
+        local.emitted &+= 1
+        local.transferred &+= 1
+        outbox.send(.tuple(multiAnchored(values, source: route.source, to: anchors)), to: task)
+        if debug { logEmit(stream: stream, values: values, tasks: 1) }
+    }
+
+    /// A tuple anchored to `anchor`'s trees with the new `edge`.
+    @inline(__always)
+    private func anchored(_ values: [GaleValue], source: TupleSource, to anchor: Tuple, edge: UInt64) -> Tuple {
+        var more: [UInt64]?
+        if let anchorMore = anchor.moreAnchors {
+            var rekeyed = anchorMore
+            var i = 1
+            while i < rekeyed.count {
+                rekeyed[i] = edge
+                i += 2
+            }
+            more = rekeyed
+        }
+        return Tuple(values: values, source: source, sourceTask: taskId, root: anchor.root, edge: edge, moreAnchors: more)
+    }
+
+    /// A tuple anchored to every tracked tree of `anchors`, one new edge per anchor.
+    private func multiAnchored(_ values: [GaleValue], source: TupleSource, to anchors: [Tuple]) -> Tuple {
+        guard tracking else { return Tuple(values: values, source: source, sourceTask: taskId) }
+        var pairs: [(root: UInt64, edge: UInt64)] = []
+        for anchor in anchors where anchor.root != 0 {
+            let edge = rng.nextId()
+            addAckValue(anchor.edge, edge)
+            anchor.forEachAnchor { root, _ in
+                if let i = pairs.firstIndex(where: { $0.root == root }) {
+                    pairs[i].edge ^= edge
+                } else {
+                    pairs.append((root, edge))
+                }
+            }
+        }
+        guard let first = pairs.first else { return Tuple(values: values, source: source, sourceTask: taskId) }
+        var more: [UInt64]?
+        if pairs.count > 1 {
+            more = pairs.dropFirst().flatMap { [$0.root, $0.edge] }
+        }
+        return Tuple(values: values, source: source, sourceTask: taskId, root: first.root, edge: first.edge, moreAnchors: more)
+    }
+
+    package func ack(_ tuple: Tuple) {
+        local.acked &+= 1
+        guard tracking, tuple.root != 0 else { return }
+        let value = takeAckValue(tuple.edge)
+        tuple.forEachAnchor { root, edge in
+            outbox.send(.ack(root: root, xor: edge ^ value), to: ackerTask(for: root))
+        }
+    }
+
+    package func fail(_ tuple: Tuple) {
+        local.failed &+= 1
+        guard tracking, tuple.root != 0 else { return }
+        _ = takeAckValue(tuple.edge)
+        tuple.forEachAnchor { root, _ in
+            outbox.send(.fail(root: root), to: ackerTask(for: root))
+        }
+    }
+
+    package func reportError(_ error: any Error) {
+        report(String(describing: error))
+    }
+
+    // MARK: - Lifecycle
+
+    func prepare(context: TopologyContext) throws {
+        switch component {
+        case .bolt(let bolt): try bolt.prepare(context: context, collector: self)
+        case .basic(let bolt, _): try bolt.prepare(context: context)
+        }
+    }
+
+    override func stop() {
+        onQueue {
+            guard !stopped else { return }
+            stopped = true
+            stoppedFlag.store(true, ordering: .relaxed)
+            switch component {
+            case .bolt(let bolt): bolt.cleanup()
+            case .basic(let bolt, _): bolt.cleanup()
+            }
+            outbox.flush()
+            publish(now: monotonicNanos())
+        }
+    }
+}
+
+/// The collector handed to a ``BasicBolt``: anchors every emit to the current input.
+final class BasicCollector: BasicOutputCollector {
+    unowned(unsafe) var executor: BoltExecutor?
+    var current: Tuple?
+
+    func emit(_ values: [GaleValue], stream: String) {
+        executor?.emit(values, stream: stream, anchor: current)
+    }
+
+    func emitDirect(task: Int, _ values: [GaleValue], stream: String) {
+        executor?.emitDirect(task: task, values, stream: stream, anchors: current.map { [$0] } ?? [])
+    }
+
+    func reportError(_ error: any Error) {
+        executor?.reportError(error)
+    }
+}

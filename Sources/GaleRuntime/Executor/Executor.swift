@@ -1,0 +1,159 @@
+package import Dispatch
+public import Gale
+package import Logging
+package import Synchronization
+
+/// What every executor shares with its running topology.
+package final class ExecutorEnvironment: Sendable {
+    package let topologyName: String
+    package let config: TopologyConfig
+    package let plan: TopologyPlan
+    package let sinks: SinkTable
+    package let backpressure: Backpressure
+    package let logger: Logger
+    package let pool: DispatchQueue
+    package let errorLogs: [String: ErrorLog]
+
+    package init(
+        topologyName: String, config: TopologyConfig, plan: TopologyPlan, sinks: SinkTable,
+        backpressure: Backpressure, logger: Logger, pool: DispatchQueue, errorLogs: [String: ErrorLog]
+    ) {
+        self.topologyName = topologyName
+        self.config = config
+        self.plan = plan
+        self.sinks = sinks
+        self.backpressure = backpressure
+        self.logger = logger
+        self.pool = pool
+        self.errorLogs = errorLogs
+    }
+}
+
+/// Runs one task: a serial queue targeting the shared pool, a bounded inbox drained in batches,
+/// and an outbox that hands batches to other tasks.
+///
+/// Threading: `deliver` runs on any thread; everything else runs on ``queue``.
+package class Executor: EnvelopeSink, @unchecked Sendable {
+    /// Envelopes taken from the inbox per drain.
+    static let drainLimit = 4096
+    /// Minimum time between two publications of statistics while busy.
+    static let publishIntervalNanos: UInt64 = 20_000_000
+
+    package let taskId: Int
+    package let componentId: String
+    package let queue: DispatchQueue
+    package let inbox: Inbox
+    package let stats: TaskStats
+    package let environment: ExecutorEnvironment
+    var outbox: Outbox
+    var local = LocalTaskStats()
+    var taken: [ContiguousArray<Envelope>] = []
+    var lastPublish: UInt64
+    var rng = SplitMix64()
+    let ackerTasks: [Int]
+    let stoppedFlag = Atomic<Bool>(false)
+    /// Set on the queue once the component's close/cleanup ran.
+    var stopped = false
+
+    init(taskId: Int, componentId: String, environment: ExecutorEnvironment, watchesWatermarks: Bool) {
+        self.taskId = taskId
+        self.componentId = componentId
+        self.environment = environment
+        self.queue = DispatchQueue(label: "gale.\(environment.topologyName).\(componentId).\(taskId)", target: environment.pool)
+        self.inbox = Inbox(capacity: environment.config.executorQueueCapacity, watchesWatermarks: watchesWatermarks)
+        let now = monotonicNanos()
+        self.stats = TaskStats(now: now)
+        self.lastPublish = now
+        self.outbox = Outbox(table: environment.sinks, maxTaskId: environment.plan.maxTaskId)
+        self.ackerTasks = environment.config.ackers > 0 ? environment.plan.ackerTasks : []
+    }
+
+    // MARK: - Inbound
+
+    package func deliver(_ batch: ContiguousArray<Envelope>, to task: Int) {
+        guard !stoppedFlag.load(ordering: .relaxed) else { return }
+        let result = inbox.push(batch)
+        if result.becameOverloaded { environment.backpressure.overloaded(task: taskId) }
+        if result.schedule { queue.async { self.run() } }
+    }
+
+    /// Schedules a drain unless one is queued or running.
+    package func wake() {
+        if inbox.claimSchedule() { queue.async { self.run() } }
+    }
+
+    /// One drain; subclasses override.
+    func run() {}
+
+    /// Ends a drain: publishes statistics and reschedules as `finish` decides.
+    func finishRun(now: UInt64, wantsMore: () -> Bool = { false }, wantsLater: () -> Bool = { false }, laterNanos: UInt64 = 0) {
+        let (decision, relieved) = inbox.finish(wantsMore: wantsMore, wantsLater: wantsLater)
+        if relieved { environment.backpressure.relieved(task: taskId) }
+        switch decision {
+        case .runAgain:
+            if now &- lastPublish >= Self.publishIntervalNanos { publish(now: now) }
+            queue.async { self.run() }
+        case .runLater:
+            if now &- lastPublish >= Self.publishIntervalNanos { publish(now: now) }
+            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(laterNanos))) { self.run() }
+        case .idle:
+            publish(now: now)
+        }
+    }
+
+    func publish(now: UInt64) {
+        stats.publish(&local, pending: pendingCount, now: now)
+        lastPublish = now
+    }
+
+    /// Pending tuple trees (spouts only).
+    package var pendingCount: Int { 0 }
+
+    // MARK: - Errors and logging
+
+    /// Records `error` for this component and logs it.
+    func report(_ message: String) {
+        environment.errorLogs[componentId]?.append(
+            ComponentError(task: taskId, time: wallClockSeconds(), message: message))
+        environment.logger.warning(
+            "component error",
+            metadata: ["component": "\(componentId)", "task": "\(taskId)", "error": "\(message)"])
+    }
+
+    @inline(__always)
+    func ackerTask(for root: UInt64) -> Int {
+        ackerTasks[Int(truncatingIfNeeded: root % UInt64(ackerTasks.count))]
+    }
+
+    func logEmit(stream: String, values: [GaleValue], tasks: Int) {
+        environment.logger.debug(
+            "emit",
+            metadata: [
+                "component": "\(componentId)", "task": "\(taskId)", "stream": "\(stream)",
+                "types": "\(values.map(\.typeName))", "targets": "\(tasks)",
+            ])
+    }
+
+    // MARK: - Lifecycle
+
+    /// Runs the component's close or cleanup on the queue and stops taking envelopes.
+    func stop() {}
+
+    /// Calls `body` on the queue and waits for it.
+    func onQueue<R>(_ body: () throws -> R) rethrows -> R {
+        try queue.sync(execute: body)
+    }
+}
+
+/// Seconds since 1970, for error timestamps.
+func wallClockSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,234 @@
+import Dispatch
+public import Gale
+package import Synchronization
+
+/// Runs one spout task: calls `nextTuple` in batches while allowed, tracks pending trees,
+/// delivers `ack`/`fail`, and times trees out.
+///
+/// Threading: the spout and all state here are touched only on the executor's queue, except
+/// ``throttle`` (atomic, changed by backpressure) and ``deliver(_:to:)``.
+package final class SpoutExecutor: Executor, SpoutOutputCollector {
+    /// `nextTuple` calls per drain.
+    static let batchSize = 1024
+    /// Longest pause after a `nextTuple` that emitted nothing.
+    static let maxIdleNanos: UInt64 = 1_000_000
+
+    struct PendingTree {
+        var messageId: any Sendable
+        var emittedAt: UInt64
+    }
+
+    let spout: any Spout
+    let routes: RoutingTable
+    /// Number of overloaded queues downstream; the spout emits only while it is 0.
+    package let throttle = Atomic<Int>(0)
+    let maxPending: Int
+    let timeoutNanos: UInt64
+    let tracking: Bool
+    let debug: Bool
+    var pending: [UInt64: PendingTree] = [:]
+    var immediateAcks: [any Sendable] = []
+    var active = false
+    var idleRuns = 0
+    let pendingGauge = Atomic<Int>(0)
+
+    init(taskId: Int, spec: ComponentSpec, spout: any Spout, routes: RoutingTable, environment: ExecutorEnvironment) {
+        self.spout = spout
+        self.routes = routes
+        let config = environment.config
+        self.maxPending = spec.maxSpoutPending ?? config.maxSpoutPending ?? Int.max
+        self.timeoutNanos = UInt64(config.messageTimeoutSeconds * 1e9)
+        self.tracking = config.ackers > 0
+        self.debug = config.debug
+        super.init(taskId: taskId, componentId: spec.id, environment: environment, watchesWatermarks: false)
+    }
+
+    override package var pendingCount: Int { pending.count }
+
+    /// `true` when `nextTuple` may be called now.
+    @inline(__always)
+    var mayEmit: Bool {
+        active && !stopped && throttle.load(ordering: .relaxed) == 0 && pending.count < maxPending
+    }
+
+    // MARK: - Drain
+
+    override func run() {
+        let start = monotonicNanos()
+        processInbox(now: start)
+        var emittedAny = false
+        if mayEmit {
+            var calls = 0
+            while calls < Self.batchSize && mayEmit {
+                let before = local.transferred &+ local.emitted
+                spout.nextTuple()
+                if !immediateAcks.isEmpty { deliverImmediateAcks() }
+                calls += 1
+                if local.transferred &+ local.emitted == before { break }
+                emittedAny = true
+            }
+        }
+        outbox.flush()
+        pendingGauge.store(pending.count, ordering: .relaxed)
+        idleRuns = emittedAny ? 0 : min(idleRuns + 1, 16)
+        let pause = min(Self.maxIdleNanos, UInt64(16_000) << UInt64(min(idleRuns, 10)))
+        let end = monotonicNanos()
+        local.busyNanos &+= end &- start
+        finishRun(
+            now: end,
+            wantsMore: { emittedAny && mayEmit },
+            wantsLater: { mayEmit },
+            laterNanos: pause)
+    }
+
+    private func processInbox(now: UInt64) {
+        _ = inbox.take(into: &taken, limit: Self.drainLimit)
+        for batch in taken {
+            for envelope in batch {
+                switch envelope {
+                case .treeCompleted(let root):
+                    guard let tree = pending.removeValue(forKey: root) else { continue }
+                    local.acked &+= 1
+                    local.completeLatency.record(now &- tree.emittedAt)
+                    spout.ack(tree.messageId)
+                case .treeFailed(let root):
+                    guard let tree = pending.removeValue(forKey: root) else { continue }
+                    local.failed &+= 1
+                    spout.fail(tree.messageId)
+                case .sweep:
+                    expire(now: now)
+                case .tuple, .ackInit, .ack, .fail:
+                    continue
+                }
+            }
+        }
+        taken.removeAll(keepingCapacity: true)
+    }
+
+    private func expire(now: UInt64) {
+        guard !pending.isEmpty, now > timeoutNanos else { return }
+        let deadline = now - timeoutNanos
+        var expired: [UInt64] = []
+        for (root, tree) in pending where tree.emittedAt < deadline {
+            expired.append(root)
+        }
+        for root in expired {
+            guard let tree = pending.removeValue(forKey: root) else { continue }
+            local.failed &+= 1
+            spout.fail(tree.messageId)
+        }
+    }
+
+    private func deliverImmediateAcks() {
+        while !immediateAcks.isEmpty {
+            let ids = immediateAcks
+            immediateAcks.removeAll()
+            for id in ids {
+                local.acked &+= 1
+                spout.ack(id)
+            }
+        }
+    }
+
+    // MARK: - SpoutOutputCollector
+
+    package func emit(_ values: [GaleValue], stream: String, messageId: (any Sendable)?) {
+        guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
+        local.emitted &+= 1
+        if messageId == nil || !tracking {
+            let source = route.source
+            var sent = 0
+            for target in route.targets {
+                target.forEachTarget(sourceTask: taskId, values: values) { task in
+                    outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId)), to: task)
+                    sent += 1
+                }
+            }
+            local.transferred &+= UInt64(sent)
+            if debug { logEmit(stream: stream, values: values, tasks: sent) }
+            if let messageId { immediateAcks.append(messageId) }
+            return
+        }
+        emitTracked(route, values: values, messageId: messageId, directTask: nil)
+    }
+
+    package func emitDirect(task: Int, _ values: [GaleValue], stream: String, messageId: (any Sendable)?) {
+        guard let route = checkedRoute(routes, stream: stream, values: values, direct: true),
+            checkDirectTarget(route, task: task)
+        else { return }
+        local.emitted &+= 1
+        if messageId == nil || !tracking {
+            outbox.send(.tuple(Tuple(values: values, source: route.source, sourceTask: taskId)), to: task)
+            local.transferred &+= 1
+            if debug { logEmit(stream: stream, values: values, tasks: 1) }
+            if let messageId { immediateAcks.append(messageId) }
+            return
+        }
+        emitTracked(route, values: values, messageId: messageId, directTask: task)
+    }
+
+    @inline(__always)
+    private func emitTracked(_ route: StreamRoute, values: [GaleValue], messageId: (any Sendable)?, directTask: Int?) {
+        let root = rng.nextId()
+        var xor: UInt64 = 0
+        var sent = 0
+        let source = route.source
+        func send(_ task: Int) {
+            let edge = rng.nextId()
+            xor ^= edge
+            outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId, root: root, edge: edge)), to: task)
+            sent += 1
+        }
+        if let directTask {
+            send(directTask)
+        } else {
+            for target in route.targets {
+                target.forEachTarget(sourceTask: taskId, values: values) { send($0) }
+            }
+        }
+        local.transferred &+= UInt64(sent)
+        if debug { logEmit(stream: route.source.streamId, values: values, tasks: sent) }
+        guard sent > 0, let messageId else {
+            // No subscriber: the tree is complete at once (as in Storm).
+            if let messageId { immediateAcks.append(messageId) }
+            return
+        }
+        pending[root] = PendingTree(messageId: messageId, emittedAt: monotonicNanos())
+        outbox.send(.ackInit(root: root, xor: xor, spoutTask: Int32(truncatingIfNeeded: taskId)), to: ackerTask(for: root))
+    }
+
+    package func reportError(_ error: any Error) {
+        report(String(describing: error))
+    }
+
+    // MARK: - Lifecycle
+
+    /// Opens the spout; called on the queue before activation.
+    func open(context: TopologyContext) throws {
+        try spout.open(context: context, collector: self)
+    }
+
+    /// Activates or deactivates the spout on its queue.
+    func setActive(_ value: Bool) {
+        queue.async {
+            guard !self.stopped, self.active != value else { return }
+            self.active = value
+            if value { self.spout.activate() } else { self.spout.deactivate() }
+            self.wake()
+        }
+    }
+
+    override func stop() {
+        onQueue {
+            guard !stopped else { return }
+            if active {
+                active = false
+                spout.deactivate()
+            }
+            stopped = true
+            stoppedFlag.store(true, ordering: .relaxed)
+            spout.close()
+            publish(now: monotonicNanos())
+        }
+    }
+}

@@ -1,0 +1,116 @@
+public import Gale
+
+/// Task ids, subscriptions and upstream relations of a topology.
+///
+/// Task ids are assigned as in Storm: components sorted by id, each given consecutive ids from 1,
+/// then the acker tasks. Every process computes the same ids from the same topology.
+public struct TopologyPlan: Sendable {
+    /// The topology planned.
+    public let topology: Topology
+    /// Task ids per component id (ackers under ``Topology/ackerComponentId``).
+    public let tasksByComponent: [String: [Int]]
+    /// Component id per task id (index 0 unused).
+    public let componentByTask: [String]
+    /// The acker task ids.
+    public let ackerTasks: [Int]
+    /// The largest task id.
+    public var maxTaskId: Int { componentByTask.count - 1 }
+
+    /// Plans `topology`.
+    public init(topology: Topology) {
+        self.topology = topology
+        var tasks: [String: [Int]] = [:]
+        var byTask = [""]
+        for spec in topology.components.sorted(by: { $0.id < $1.id }) {
+            let first = byTask.count
+            tasks[spec.id] = Array(first..<(first + spec.tasks))
+            byTask.append(contentsOf: repeatElement(spec.id, count: spec.tasks))
+        }
+        let firstAcker = byTask.count
+        let ackers = Array(firstAcker..<(firstAcker + topology.config.ackers))
+        byTask.append(contentsOf: repeatElement(Topology.ackerComponentId, count: ackers.count))
+        if !ackers.isEmpty { tasks[Topology.ackerComponentId] = ackers }
+        self.tasksByComponent = tasks
+        self.componentByTask = byTask
+        self.ackerTasks = ackers
+    }
+
+    /// The task ids of `component`.
+    public func tasks(of component: String) -> [Int] { tasksByComponent[component] ?? [] }
+
+    /// The spouts from which `component` can be reached through subscriptions (cycles included).
+    /// Ackers are reached from every spout.
+    public func upstreamSpouts(of component: String) -> [String] {
+        let spouts = topology.spouts.map(\.id)
+        if component == Topology.ackerComponentId { return spouts }
+        var seen: Set<String> = [component]
+        var frontier = [component]
+        while let current = frontier.popLast() {
+            guard let spec = topology.component(current) else { continue }
+            for input in spec.inputs where seen.insert(input.component).inserted {
+                frontier.append(input.component)
+            }
+        }
+        return spouts.filter { seen.contains($0) }
+    }
+
+    /// The context of `task`.
+    public func context(task: Int) -> TopologyContext {
+        let component = task < componentByTask.count ? componentByTask[task] : ""
+        return TopologyContext(
+            topologyName: topology.name,
+            componentId: component,
+            taskId: task,
+            config: topology.config,
+            tasksByComponent: tasksByComponent,
+            outputStreams: topology.component(component)?.streams ?? [])
+    }
+
+    /// The routes of every output stream of `task`.
+    /// - Parameter localTasks: tasks in the emitter's process, for local-or-shuffle; `nil` means all.
+    package func routingTable(task: Int, localTasks: Set<Int>? = nil) -> RoutingTable {
+        let componentId = componentByTask[task]
+        guard let spec = topology.component(componentId) else { return RoutingTable(routes: [:]) }
+        var routes: [String: StreamRoute] = [:]
+        let context = context(task: task)
+        for stream in spec.streams {
+            var targets: [TargetRoute] = []
+            for subscriber in topology.components {
+                for input in subscriber.inputs where input.component == spec.id && input.stream == stream.id {
+                    let subscriberTasks = tasks(of: subscriber.id)
+                    let kind: TargetRoute.Kind
+                    var routeTasks = subscriberTasks
+                    switch input.grouping {
+                    case .shuffle, .none:
+                        kind = .shuffle
+                    case .localOrShuffle:
+                        kind = .shuffle
+                        if let localTasks {
+                            let local = subscriberTasks.filter { localTasks.contains($0) }
+                            if !local.isEmpty { routeTasks = local }
+                        }
+                    case .fields(let fields):
+                        kind = .fields(fields.names.compactMap { stream.fields.index(of: $0) })
+                    case .partialKey(let fields):
+                        kind = .partialKey(fields.names.compactMap { stream.fields.index(of: $0) })
+                    case .all:
+                        kind = .all
+                    case .global:
+                        kind = .global
+                    case .direct:
+                        kind = .direct
+                    case .custom(_, let factory):
+                        let grouping = factory()
+                        grouping.prepare(
+                            context: context, sourceComponent: spec.id, stream: stream.id, targetTasks: subscriberTasks)
+                        kind = .custom(grouping)
+                    }
+                    targets.append(TargetRoute(kind: kind, tasks: routeTasks, component: subscriber.id, seed: task))
+                }
+            }
+            let source = TupleSource.intern(component: spec.id, stream: stream.id, fields: stream.fields)
+            routes[stream.id] = StreamRoute(source: source, isDirect: stream.isDirect, targets: targets)
+        }
+        return RoutingTable(routes: routes)
+    }
+}

@@ -1,0 +1,247 @@
+import Dispatch
+public import Gale
+public import Logging
+import Synchronization
+
+/// The executors of one running topology in this process, their timer and their statistics.
+///
+/// Local mode runs every task here; a cluster worker (next layer) runs the tasks assigned to it
+/// and installs remote sinks for the others.
+public final class TopologyRuntime: Sendable {
+    /// The topology's plan.
+    public let plan: TopologyPlan
+    let environment: ExecutorEnvironment
+    let executors: [Executor]
+    let spouts: [SpoutExecutor]
+    let bolts: [BoltExecutor]
+    let ackers: [AckerExecutor]
+    let errorLogs: [String: ErrorLog]
+    let startedAt: UInt64
+    private let timer = TimerBox()
+    private let stopped = Atomic<Bool>(false)
+
+    /// Creates the executors of `tasks` (all tasks when `nil`), opens and prepares them, and
+    /// starts the spouts.
+    /// - Throws: ``GaleRuntimeError/componentFailedToStart(component:task:error:)``.
+    public init(topology: Topology, tasks: Set<Int>? = nil, logger: Logger, activate: Bool = true) throws {
+        let plan = TopologyPlan(topology: topology)
+        self.plan = plan
+        var errorLogs: [String: ErrorLog] = [:]
+        for spec in topology.components { errorLogs[spec.id] = ErrorLog() }
+        errorLogs[Topology.ackerComponentId] = ErrorLog()
+        self.errorLogs = errorLogs
+        let pool = DispatchQueue(label: "gale.\(topology.name).pool", attributes: .concurrent)
+        let sinks = SinkTable()
+        let backpressure = Backpressure()
+        var logger = logger
+        logger[metadataKey: "topology"] = "\(topology.name)"
+        if topology.config.debug { logger.logLevel = min(logger.logLevel, .debug) }
+        let environment = ExecutorEnvironment(
+            topologyName: topology.name, config: topology.config, plan: plan, sinks: sinks,
+            backpressure: backpressure, logger: logger, pool: pool, errorLogs: errorLogs)
+        self.environment = environment
+
+        var spouts: [SpoutExecutor] = []
+        var bolts: [BoltExecutor] = []
+        var ackers: [AckerExecutor] = []
+        var table = [(any EnvelopeSink)?](repeating: nil, count: plan.maxTaskId + 1)
+        for task in 1...max(1, plan.maxTaskId) where task <= plan.maxTaskId && (tasks?.contains(task) ?? true) {
+            let componentId = plan.componentByTask[task]
+            if componentId == Topology.ackerComponentId {
+                let acker = AckerExecutor(taskId: task, environment: environment)
+                ackers.append(acker)
+                table[task] = acker
+                continue
+            }
+            guard let spec = topology.component(componentId) else { continue }
+            let routes = plan.routingTable(task: task, localTasks: tasks)
+            switch spec.factory {
+            case .spout(let make):
+                let spout = SpoutExecutor(taskId: task, spec: spec, spout: make(), routes: routes, environment: environment)
+                spouts.append(spout)
+                table[task] = spout
+            case .bolt, .basicBolt:
+                let bolt = BoltExecutor(taskId: task, spec: spec, routes: routes, environment: environment)
+                bolts.append(bolt)
+                table[task] = bolt
+            }
+        }
+        sinks.install(table)
+        var upstream = [[SpoutExecutor]](repeating: [], count: plan.maxTaskId + 1)
+        let spoutsByComponent = Dictionary(grouping: spouts, by: \.componentId)
+        for task in 1..<max(1, plan.maxTaskId + 1) {
+            upstream[task] = plan.upstreamSpouts(of: plan.componentByTask[task]).flatMap { spoutsByComponent[$0] ?? [] }
+        }
+        backpressure.install(upstream)
+        self.spouts = spouts
+        self.bolts = bolts
+        self.ackers = ackers
+        self.executors = ackers + bolts + spouts
+        self.startedAt = monotonicNanos()
+
+        // Prepare bolts, then open spouts, each on its own queue.
+        do {
+            for bolt in bolts {
+                let context = plan.context(task: bolt.taskId)
+                try wrapStart(bolt) { try bolt.onQueue { try bolt.prepare(context: context) } }
+            }
+            for spout in spouts {
+                let context = plan.context(task: spout.taskId)
+                try wrapStart(spout) { try spout.onQueue { try spout.open(context: context) } }
+            }
+        } catch {
+            for executor in executors { executor.stop() }
+            throw error
+        }
+        startTimer()
+        if activate { setActive(true) }
+    }
+
+    private func wrapStart(_ executor: Executor, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch {
+            throw GaleRuntimeError.componentFailedToStart(
+                component: executor.componentId, task: executor.taskId, error: String(describing: error))
+        }
+    }
+
+    // MARK: - Timer: ticks and timeouts
+
+    private func startTimer() {
+        let config = plan.topology.config
+        let sweepInterval = UInt64(min(1.0, max(0.01, config.messageTimeoutSeconds / 10)) * 1e9)
+        var ticks: [(every: UInt64, next: UInt64, targets: [BoltExecutor])] = []
+        let now = monotonicNanos()
+        for spec in plan.topology.components {
+            guard let seconds = spec.tickFrequencySeconds else { continue }
+            let targets = bolts.filter { $0.componentId == spec.id }
+            guard !targets.isEmpty else { continue }
+            let every = UInt64(seconds * 1e9)
+            ticks.append((every, now + every, targets))
+        }
+        let sweepTargets: [Executor] = spouts + ackers
+        var nextSweep = now + sweepInterval
+        let tickTuple = Tuple(values: [], source: TupleSource.tick, sourceTask: -1)
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "gale.\(plan.topology.name).timer"))
+        timer.schedule(deadline: .now() + .milliseconds(10), repeating: .milliseconds(10), leeway: .milliseconds(2))
+        timer.setEventHandler {
+            let now = monotonicNanos()
+            for i in ticks.indices where now >= ticks[i].next {
+                for bolt in ticks[i].targets {
+                    bolt.deliver([.tuple(tickTuple)], to: bolt.taskId)
+                }
+                ticks[i].next = max(ticks[i].next + ticks[i].every, now)
+            }
+            if now >= nextSweep {
+                nextSweep = now + sweepInterval
+                for executor in sweepTargets { executor.deliver([.sweep], to: executor.taskId) }
+            }
+        }
+        self.timer.set(timer)
+        timer.resume()
+    }
+
+    // MARK: - Control
+
+    /// Activates (`true`) or deactivates the spouts.
+    public func setActive(_ active: Bool) {
+        for spout in spouts { spout.setActive(active) }
+    }
+
+    /// `true` when no envelope is queued or being processed and no spout has pending trees.
+    public var isDrained: Bool {
+        for executor in executors where !(executor is SpoutExecutor) {
+            if !executor.inbox.isIdle { return false }
+        }
+        for spout in spouts where spout.pendingGauge.load(ordering: .relaxed) > 0 || spout.inbox.count > 0 {
+            return false
+        }
+        return true
+    }
+
+    /// Deactivates the spouts, waits up to `drainTimeout` for queued tuples and pending trees to
+    /// finish, then closes every component. Safe to call twice.
+    public func shutdown(drainTimeout: Duration = .seconds(5)) async {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        setActive(false)
+        let clock = ContinuousClock()
+        let deadline = clock.now + drainTimeout
+        while clock.now < deadline && !isDrained {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        timer.cancel()
+        for spout in spouts { spout.stop() }
+        for bolt in bolts { bolt.stop() }
+        for acker in ackers { acker.stop() }
+    }
+
+    // MARK: - Statistics
+
+    /// Statistics of every component, summed over its tasks in this process.
+    public func stats() -> TopologyStats {
+        let snapshots = executors.map { ($0, $0.stats.snapshot) }
+        var components: [ComponentStats] = []
+        let ids = plan.topology.components.map(\.id) + (ackers.isEmpty ? [] : [Topology.ackerComponentId])
+        for id in ids {
+            let mine = snapshots.filter { $0.0.componentId == id }
+            var executeLatency = LatencyHistogram()
+            var completeLatency = LatencyHistogram()
+            var c = ComponentStats(
+                id: id,
+                kind: id == Topology.ackerComponentId ? "acker" : (plan.topology.component(id)?.kind.rawValue ?? "bolt"),
+                tasks: mine.count, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0,
+                completeLatencyMs: 0, completeLatencyP99Ms: 0, executeLatencyMs: 0, executeLatencyP99Ms: 0,
+                capacity: 0, pending: 0, queued: 0, maxQueueLength: 0,
+                queueCapacity: plan.topology.config.executorQueueCapacity, recentErrors: [], errorCount: 0)
+            for (executor, s) in mine {
+                c.emitted += s.emitted
+                c.transferred += s.transferred
+                c.executed += s.executed
+                c.acked += s.acked
+                c.failed += s.failed
+                c.pending += s.pending
+                c.capacity = max(c.capacity, s.capacity)
+                c.queued += executor.inbox.count
+                c.maxQueueLength = max(c.maxQueueLength, executor.inbox.maxCount)
+                executeLatency.merge(s.executeLatency)
+                completeLatency.merge(s.completeLatency)
+            }
+            c.executeLatencyMs = executeLatency.meanMillis
+            c.executeLatencyP99Ms = executeLatency.quantileMillis(0.99)
+            c.completeLatencyMs = completeLatency.meanMillis
+            c.completeLatencyP99Ms = completeLatency.quantileMillis(0.99)
+            if let log = errorLogs[id]?.contents {
+                c.recentErrors = log.errors
+                c.errorCount = log.total
+            }
+            components.append(c)
+        }
+        return TopologyStats(
+            name: plan.topology.name,
+            uptimeSeconds: Double(monotonicNanos() - startedAt) / 1e9,
+            components: components)
+    }
+
+    /// The largest inbound queue length any bolt or acker task has reached.
+    public var maxQueueLength: Int {
+        executors.filter { !($0 is SpoutExecutor) }.map(\.inbox.maxCount).max() ?? 0
+    }
+}
+
+/// The runtime's timer source, guarded by a lock.
+private final class TimerBox: @unchecked Sendable {
+    private let lock = Mutex(())
+    private var timer: (any DispatchSourceTimer)?
+
+    func set(_ timer: any DispatchSourceTimer) {
+        lock.withLock { _ in self.timer = timer }
+    }
+
+    func cancel() {
+        lock.withLock { _ in
+            timer?.cancel()
+            timer = nil
+        }
+    }
+}

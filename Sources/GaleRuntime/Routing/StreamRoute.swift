@@ -1,0 +1,113 @@
+public import Gale
+
+/// How one subscriber of a stream picks its target tasks, with the grouping's own state.
+///
+/// Threading: owned by one emitting executor; used only on its queue.
+package final class TargetRoute {
+    package enum Kind {
+        case shuffle
+        case fields([Int])
+        case all
+        case global
+        case direct
+        case partialKey([Int])
+        case custom(any CustomStreamGrouping)
+    }
+
+    package let kind: Kind
+    /// The subscriber's tasks (for `.localOrShuffle`, the local ones when there are any).
+    package let tasks: [Int]
+    /// The subscriber's component id.
+    package let component: String
+    private var next: Int
+    private var sentPerTask: [Int]
+
+    package init(kind: Kind, tasks: [Int], component: String, seed: Int) {
+        self.kind = kind
+        self.tasks = tasks
+        self.component = component
+        self.next = tasks.isEmpty ? 0 : seed % tasks.count
+        self.sentPerTask = Array(repeating: 0, count: tasks.count)
+    }
+
+    /// Calls `body` with every target task of a tuple with `values`.
+    @inline(__always)
+    package func forEachTarget(sourceTask: Int, values: [GaleValue], _ body: (Int) -> Void) {
+        switch kind {
+        case .shuffle:
+            let t = tasks[next]
+            next += 1
+            if next == tasks.count { next = 0 }
+            body(t)
+        case .fields(let indices):
+            var hash = GaleValue.hashSeed
+            for i in indices { values[i].stableHash(into: &hash) }
+            body(tasks[Int(truncatingIfNeeded: hash % UInt64(tasks.count))])
+        case .all:
+            for t in tasks { body(t) }
+        case .global:
+            body(tasks[0])
+        case .direct:
+            break
+        case .partialKey(let indices):
+            var hash = GaleValue.hashSeed
+            for i in indices { values[i].stableHash(into: &hash) }
+            let n = UInt64(tasks.count)
+            let first = Int(truncatingIfNeeded: hash % n)
+            let second = Int(truncatingIfNeeded: Self.rehash(hash) % n)
+            let chosen = sentPerTask[second] < sentPerTask[first] ? second : first
+            sentPerTask[chosen] += 1
+            body(tasks[chosen])
+        case .custom(let grouping):
+            for t in grouping.chooseTasks(sourceTask: sourceTask, values: values) where tasks.contains(t) {
+                body(t)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func rehash(_ h: UInt64) -> UInt64 {
+        var z = h &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// One output stream of an emitting task: its source and its subscribers.
+package final class StreamRoute {
+    package let source: TupleSource
+    package let isDirect: Bool
+    package let targets: [TargetRoute]
+    /// Every task of every subscriber using direct grouping (valid `emitDirect` targets).
+    package let directTasks: Set<Int>
+
+    package init(source: TupleSource, isDirect: Bool, targets: [TargetRoute]) {
+        self.source = source
+        self.isDirect = isDirect
+        self.targets = targets
+        var direct = Set<Int>()
+        for target in targets {
+            if case .direct = target.kind { direct.formUnion(target.tasks) }
+        }
+        self.directTasks = direct
+    }
+}
+
+/// The output streams of one emitting task, by stream id.
+package struct RoutingTable {
+    package let routes: [String: StreamRoute]
+    /// The default stream's route, looked up without hashing.
+    package let defaultRoute: StreamRoute?
+
+    package init(routes: [String: StreamRoute]) {
+        self.routes = routes
+        self.defaultRoute = routes[Topology.defaultStreamId]
+    }
+
+    @inline(__always)
+    package func route(_ stream: String) -> StreamRoute? {
+        if stream == Topology.defaultStreamId { return defaultRoute }
+        return routes[stream]
+    }
+}

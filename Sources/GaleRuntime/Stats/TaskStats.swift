@@ -1,0 +1,117 @@
+import Synchronization
+
+/// Counters one executor accumulates on its own queue and publishes now and then.
+package struct LocalTaskStats {
+    package var emitted: UInt64 = 0
+    package var transferred: UInt64 = 0
+    package var executed: UInt64 = 0
+    package var acked: UInt64 = 0
+    package var failed: UInt64 = 0
+    package var busyNanos: UInt64 = 0
+    package var executeLatency = LatencyHistogram()
+    package var completeLatency = LatencyHistogram()
+    /// Executes timed so far (one in `sampleEvery` is timed).
+    package var sampleCounter: UInt32 = 0
+
+    package init() {}
+}
+
+/// The published statistics of one task, readable from any thread.
+package final class TaskStats: Sendable {
+    package struct Snapshot: Sendable {
+        package var emitted: UInt64 = 0
+        package var transferred: UInt64 = 0
+        package var executed: UInt64 = 0
+        package var acked: UInt64 = 0
+        package var failed: UInt64 = 0
+        package var executeLatency = LatencyHistogram()
+        package var completeLatency = LatencyHistogram()
+        package var capacity: Double = 0
+        package var pending: Int = 0
+        var windowStart: UInt64 = 0
+        var windowBusy: UInt64 = 0
+    }
+
+    /// Length of the window over which capacity is measured.
+    static let capacityWindowNanos: UInt64 = 10_000_000_000
+
+    private let state: Mutex<Snapshot>
+
+    package init(now: UInt64) {
+        var snapshot = Snapshot()
+        snapshot.windowStart = now
+        state = Mutex(snapshot)
+    }
+
+    /// Adds `local` to the published totals and clears it.
+    package func publish(_ local: inout LocalTaskStats, pending: Int, now: UInt64) {
+        state.withLock { s in
+            s.emitted &+= local.emitted
+            s.transferred &+= local.transferred
+            s.executed &+= local.executed
+            s.acked &+= local.acked
+            s.failed &+= local.failed
+            s.executeLatency.merge(local.executeLatency)
+            s.completeLatency.merge(local.completeLatency)
+            s.pending = pending
+            s.windowBusy &+= local.busyNanos
+            let elapsed = now &- s.windowStart
+            if elapsed >= 1_000_000_000 {
+                s.capacity = min(1, Double(s.windowBusy) / Double(elapsed))
+            }
+            if elapsed >= Self.capacityWindowNanos {
+                s.windowStart = now
+                s.windowBusy = 0
+            }
+        }
+        local.emitted = 0
+        local.transferred = 0
+        local.executed = 0
+        local.acked = 0
+        local.failed = 0
+        local.busyNanos = 0
+        local.executeLatency.reset()
+        local.completeLatency.reset()
+    }
+
+    /// The totals published so far.
+    package var snapshot: Snapshot {
+        state.withLock { s in
+            var copy = s
+            let elapsed = monotonicNanos() &- s.windowStart
+            if elapsed < 1_000_000_000 && s.capacity == 0 && elapsed > 0 {
+                copy.capacity = min(1, Double(s.windowBusy) / Double(elapsed))
+            }
+            return copy
+        }
+    }
+}
+
+/// One error reported by a component.
+public struct ComponentError: Sendable, Equatable {
+    /// The reporting task.
+    public var task: Int
+    /// Seconds since 1970 when it was reported.
+    public var time: Double
+    /// The error's description.
+    public var message: String
+}
+
+/// The recent errors of one component, bounded.
+package final class ErrorLog: Sendable {
+    package static let limit = 10
+    private let state = Mutex<(errors: [ComponentError], total: Int)>(([], 0))
+
+    package init() {}
+
+    package func append(_ error: ComponentError) {
+        state.withLock { s in
+            s.errors.append(error)
+            if s.errors.count > Self.limit { s.errors.removeFirst(s.errors.count - Self.limit) }
+            s.total += 1
+        }
+    }
+
+    /// The most recent errors (oldest first) and the total number ever reported.
+    package var contents: (errors: [ComponentError], total: Int) { state.withLock { $0 } }
+}

@@ -1,0 +1,63 @@
+/// Statistics of one component, summed over its tasks.
+public struct ComponentStats: Sendable, Equatable {
+    /// The component id.
+    public var id: String
+    /// `spout`, `bolt` or `acker`.
+    public var kind: String
+    /// Number of tasks.
+    public var tasks: Int
+    /// Tuples emitted (per stream emit call, once per emit).
+    public var emitted: UInt64
+    /// Tuples sent to tasks (an emit to three tasks counts three).
+    public var transferred: UInt64
+    /// Tuples executed (bolts).
+    public var executed: UInt64
+    /// Trees completed (spouts) or tuples acked (bolts).
+    public var acked: UInt64
+    /// Trees failed or timed out (spouts) or tuples failed (bolts).
+    public var failed: UInt64
+    /// Mean time from a spout's emit to its tree's completion, in milliseconds.
+    public var completeLatencyMs: Double
+    /// 99th percentile of the complete latency, in milliseconds.
+    public var completeLatencyP99Ms: Double
+    /// Mean execute time per tuple, in milliseconds.
+    public var executeLatencyMs: Double
+    /// 99th percentile of the (sampled) execute time, in milliseconds.
+    public var executeLatencyP99Ms: Double
+    /// Share of the recent window the busiest task spent executing (0...1).
+    public var capacity: Double
+    /// Pending tuple trees (spouts).
+    public var pending: Int
+    /// Tuples waiting in the component's inbound queues now.
+    public var queued: Int
+    /// The longest any of its inbound queues has been.
+    public var maxQueueLength: Int
+    /// Capacity of each inbound queue.
+    public var queueCapacity: Int
+    /// The most recent errors, oldest first.
+    public var recentErrors: [ComponentError]
+    /// Errors reported in total.
+    public var errorCount: Int
+}
+
+/// Statistics of a running topology.
+public struct TopologyStats: Sendable, Equatable {
+    /// The topology's name.
+    public var name: String
+    /// Seconds since the topology started.
+    public var uptimeSeconds: Double
+    /// Per component, spouts and bolts in declaration order, then the ackers.
+    public var components: [ComponentStats]
+
+    /// The component `id`, if any.
+    public func component(_ id: String) -> ComponentStats? {
+        components.first { $0.id == id }
+    }
+
+    /// Sum of `acked` over the spouts.
+    public var spoutAcked: UInt64 { components.filter { $0.kind == "spout" }.reduce(0) { $0 + $1.acked } }
+    /// Sum of `failed` over the spouts.
+    public var spoutFailed: UInt64 { components.filter { $0.kind == "spout" }.reduce(0) { $0 + $1.failed } }
+    /// Sum of `emitted` over spouts and bolts.
+    public var emitted: UInt64 { components.filter { $0.kind != "acker" }.reduce(0) { $0 + $1.emitted } }
+}
