@@ -1,0 +1,137 @@
+import Foundation
+import Gale
+import GaleRuntime
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// gale-bench: prints one line per scenario:
+//   scenario=<name> tuples_per_sec=<n> p50_ms=<x> p99_ms=<y> rss_mb=<z>
+// Each scenario runs in its own child process (so rss_mb is that scenario's peak RSS): first at
+// full speed for the throughput, then with the spouts limited to half of that rate for latency.
+// Flags: --seconds S (each phase, default 5), --scenario NAME (run one, in this process).
+
+struct Scenario {
+    let name: String
+    let track: Bool
+    let wordcount: Bool
+}
+
+let scenarios = [
+    Scenario(name: "spout-bolt-noack", track: false, wordcount: false),
+    Scenario(name: "spout-bolt-ack", track: true, wordcount: false),
+    Scenario(name: "wordcount-noack", track: false, wordcount: true),
+    Scenario(name: "wordcount-ack", track: true, wordcount: true),
+]
+
+func option(_ name: String) -> String? {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    return args[i + 1]
+}
+
+func peakRSSMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
+    }
+    return 0
+}
+
+func makeTopology(_ scenario: Scenario, control: BenchControl) throws -> Topology {
+    let builder = TopologyBuilder(name: scenario.name)
+    builder.config.ackers = scenario.track ? 1 : 0
+    builder.config.maxSpoutPending = scenario.track ? 8192 : nil
+    let track = scenario.track
+    if let capacity = option("--queue-capacity").flatMap(Int.init) { builder.config.executorQueueCapacity = capacity }
+    if scenario.wordcount {
+        builder.setSpout("spout") { BenchSpout(control: control, track: track, sentences: true) }
+        builder.setBolt("split") { SplitBolt() }.shuffleGrouping("spout")
+        builder.setBolt("count") { CountBolt(control: control) }.fieldsGrouping("split", fields: ["word"])
+    } else {
+        builder.setSpout("spout") { BenchSpout(control: control, track: track, sentences: false) }
+        builder.setBolt("count") { SinkBolt(control: control) }.shuffleGrouping("spout")
+    }
+    return try builder.build()
+}
+
+func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
+    let control = BenchControl()
+    var logger = Logger(label: "gale.bench")
+    logger.logLevel = .error
+    let runtime = try TopologyRuntime(topology: try makeTopology(scenario, control: control), logger: logger)
+    func counted() -> UInt64 { runtime.stats().component("count")?.executed ?? 0 }
+    let clock = ContinuousClock()
+    func elapsedSeconds(since start: ContinuousClock.Instant) -> Double {
+        let d = clock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    // Phase 1: peak throughput after a one-second warm-up.
+    if let fixed = option("--rate").flatMap(Int.init) { control.rate.store(fixed, ordering: .relaxed) }
+    try await Task.sleep(for: .seconds(1))
+    let before = counted()
+    let start = clock.now
+    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+    let peak = Double(counted() - before) / elapsedSeconds(since: start)
+
+    // Phase 2: latency at half the peak rate (in spout tuples: words / 8 for word count).
+    let spoutRate = scenario.wordcount ? peak / 8 : peak
+    control.rate.store(max(1, Int(spoutRate / 2)), ordering: .relaxed)
+    try await Task.sleep(for: .seconds(1))
+    control.latency.setEnabled(true)
+    let before2 = counted()
+    let start2 = clock.now
+    if CommandLine.arguments.contains("--verbose") {
+        for _ in 0..<Int(seconds * 4) {
+            try await Task.sleep(for: .milliseconds(250))
+            let st = runtime.stats()
+            FileHandle.standardError.write(Data("  \(st.components.map { "\($0.id) q=\($0.queued) p=\($0.pending) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" })\n".utf8))
+        }
+    } else {
+        try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+    }
+    control.latency.setEnabled(false)
+    let achieved = Double(counted() - before2) / elapsedSeconds(since: start2)
+    if CommandLine.arguments.contains("--verbose") {
+        let stats = runtime.stats()
+        FileHandle.standardError.write(Data("\(scenario.name): half-rate phase achieved \(Int(achieved))/s; \(stats.components.map { "\($0.id) cap=\($0.capacity) pending=\($0.pending) maxq=\($0.maxQueueLength)" })\n".utf8))
+    }
+    await runtime.shutdown(drainTimeout: .seconds(5))
+    let (p50, p99) = control.latency.quantiles()
+    return String(
+        format: "scenario=%@ tuples_per_sec=%d p50_ms=%.3f p99_ms=%.3f rss_mb=%.1f",
+        scenario.name, Int(peak), p50, p99, peakRSSMegabytes())
+}
+
+let seconds = option("--seconds").flatMap(Double.init) ?? 5
+if let name = option("--scenario") {
+    guard let scenario = scenarios.first(where: { $0.name == name }) else {
+        FileHandle.standardError.write(Data("unknown scenario \(name); known: \(scenarios.map(\.name))\n".utf8))
+        exit(2)
+    }
+    print(try await runScenario(scenario, seconds: seconds))
+    exit(0)
+}
+
+for scenario in scenarios {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    if !(CommandLine.arguments[0].contains("/")) {
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    }
+    child.arguments = ["--scenario", scenario.name, "--seconds", String(seconds)]
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    try child.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    child.waitUntilExit()
+    print(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    if child.terminationStatus != 0 {
+        print("scenario=\(scenario.name) error=exit_status_\(child.terminationStatus)")
+    }
+}
