@@ -90,7 +90,12 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
         for _ in 0..<Int(seconds * 4) {
             try await Task.sleep(for: .milliseconds(250))
             let st = runtime.stats()
-            FileHandle.standardError.write(Data("  \(st.components.map { "\($0.id) q=\($0.queued) p=\($0.pending) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" })\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "  \(st.components.map { "\($0.id) q=\($0.queued) p=\($0.pending) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" })\n"
+                        .utf8
+                )
+            )
         }
     } else {
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
@@ -99,13 +104,23 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     let achieved = Double(counted() - before2) / elapsedSeconds(since: start2)
     if CommandLine.arguments.contains("--verbose") {
         let stats = runtime.stats()
-        FileHandle.standardError.write(Data("\(scenario.name): half-rate phase achieved \(Int(achieved))/s; \(stats.components.map { "\($0.id) cap=\($0.capacity) pending=\($0.pending) maxq=\($0.maxQueueLength)" })\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "\(scenario.name): half-rate phase achieved \(Int(achieved))/s; \(stats.components.map { "\($0.id) cap=\($0.capacity) pending=\($0.pending) maxq=\($0.maxQueueLength)" })\n"
+                    .utf8
+            )
+        )
     }
     await runtime.shutdown(drainTimeout: .seconds(5))
     let (p50, p99) = control.latency.quantiles()
     return String(
         format: "scenario=%@ tuples_per_sec=%d p50_ms=%.3f p99_ms=%.3f rss_mb=%.1f",
-        scenario.name, Int(peak), p50, p99, peakRSSMegabytes())
+        scenario.name,
+        Int(peak),
+        p50,
+        p99,
+        peakRSSMegabytes()
+    )
 }
 
 let seconds = option("--seconds").flatMap(Double.init) ?? 5

@@ -14,7 +14,7 @@ import Glibc
 /// ```swift
 /// @main struct WordCountMain {
 ///     static func main() async {
-///         await TopologyCommand.main { [try makeWordCount()] }
+///         await TopologyCommand.main(topologies: { [try makeWordCount()] })
 ///     }
 /// }
 /// ```
@@ -27,8 +27,8 @@ public enum TopologyCommand {
     ///   - localReport: prints extra results of a local run (for example the top words).
     ///   - topologies: builds the binary's topologies; a build error is printed and exits 1.
     public static func main(
-        localReport: LocalReport? = nil,
-        _ topologies: () throws -> [Topology]
+        topologies: () throws -> [Topology],
+        localReport: LocalReport? = nil
     ) async -> Never {
         let built: [Topology]
         do {
@@ -87,13 +87,15 @@ final class Registry: Sendable {
         if let name {
             guard let match = all.first(where: { $0.name == name }) else {
                 throw ValidationError(
-                    "unknown topology [\(name)]; this binary has: \(all.map(\.name).joined(separator: ", "))")
+                    "unknown topology [\(name)]; this binary has: \(all.map(\.name).joined(separator: ", "))"
+                )
             }
             return match
         }
         guard all.count == 1, let only = all.first else {
             throw ValidationError(
-                "this binary has \(all.count) topologies (\(all.map(\.name).joined(separator: ", "))); choose one with --topology")
+                "this binary has \(all.count) topologies (\(all.map(\.name).joined(separator: ", "))); choose one with --topology"
+            )
         }
         return only
     }
@@ -103,12 +105,14 @@ struct Root: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "topology") },
         abstract: "A Gale topology binary.",
-        subcommands: [Describe.self, Local.self])
+        subcommands: [Describe.self, Local.self]
+    )
 }
 
 struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the topology as JSON (components, streams, groupings, parallelism, config).")
+        abstract: "Print the topology as JSON (components, streams, groupings, parallelism, config)."
+    )
 
     @Option(help: "The topology to describe, when the binary holds several.")
     var topology: String?
@@ -127,7 +131,10 @@ struct Local: AsyncParsableCommand {
     @Option(help: "Run for this many seconds, then drain and stop (default: until SIGINT or SIGTERM).")
     var seconds: Double?
 
-    @Option(name: .customLong("config"), help: "A setting as key=value (Storm names, e.g. topology.max.spout.pending=1000).")
+    @Option(
+        name: .customLong("config"),
+        help: "A setting as key=value (Storm names, e.g. topology.max.spout.pending=1000)."
+    )
     var settings: [String] = []
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -204,7 +211,7 @@ enum SignalWaiter {
                     source.setEventHandler { [self] in
                         guard !done else { return }
                         done = true
-                        sources.forEach { $0.cancel() }
+                        for source in sources { source.cancel() }
                         resume()
                     }
                     sources.append(source)

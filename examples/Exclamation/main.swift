@@ -53,4 +53,4 @@ func makeExclamation() throws -> Topology {
     return try builder.build()
 }
 
-await TopologyCommand.main { [try makeExclamation()] }
+await TopologyCommand.main(topologies: { [try makeExclamation()] })

@@ -118,15 +118,22 @@ func makeUnreliable() throws -> Topology {
     let messages = 50_000
     builder.setSpout("messages", parallelism: 2) { ReplayingSpout(messages: messages) }
     builder.setBolt("flaky", parallelism: 2) { UnreliableBolt(failureRate: 0.2) }.shuffleGrouping("messages")
-    builder.setBolt("flaky2", parallelism: 2) { UnreliableBolt(failureRate: 0.1) }.fieldsGrouping("flaky", fields: ["id"])
+    builder.setBolt("flaky2", parallelism: 2) { UnreliableBolt(failureRate: 0.1) }.fieldsGrouping(
+        "flaky",
+        fields: ["id"]
+    )
     builder.setBolt("sink", parallelism: 1) { SinkBolt() }.shuffleGrouping("flaky2")
     return try builder.build()
 }
 
-await TopologyCommand.main(localReport: { _ in
+/// Prints whether every message was acked exactly once.
+func report(_ stats: TopologyStats) {
     let (messages, once, more, never, replays) = Ledger.shared.summary
-    print("messages=\(messages) acked_once=\(once) acked_more_than_once=\(more) never_acked=\(never) replays=\(replays)")
-    print(once == messages && more == 0 ? "every message was acked exactly once" : "MISMATCH: some messages were not acked exactly once")
-}) {
-    [try makeUnreliable()]
+    print(
+        "messages=\(messages) acked_once=\(once) acked_more_than_once=\(more) never_acked=\(never) replays=\(replays)"
+    )
+    let exact = once == messages && more == 0
+    print(exact ? "every message was acked exactly once" : "MISMATCH: some messages were not acked exactly once")
 }
+
+await TopologyCommand.main(topologies: { [try makeUnreliable()] }, localReport: report)

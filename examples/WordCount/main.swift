@@ -68,7 +68,9 @@ final class WordTotals: Sendable {
 
     var top: [(String, Int)] {
         totals.withLock { totals in
-            totals.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(10).map { ($0.key, $0.value) }
+            totals.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(10).map {
+                ($0.key, $0.value)
+            }
         }
     }
 }
@@ -82,11 +84,12 @@ func makeWordCount() throws -> Topology {
     return try builder.build()
 }
 
-await TopologyCommand.main(localReport: { _ in
+/// Prints the ten most frequent words.
+func printTopWords(_ stats: TopologyStats) {
     print("top words:")
     for (word, count) in WordTotals.shared.top {
         print("  \(word) \(count)")
     }
-}) {
-    [try makeWordCount()]
 }
+
+await TopologyCommand.main(topologies: { [try makeWordCount()] }, localReport: printTopWords)

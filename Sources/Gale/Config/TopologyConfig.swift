@@ -46,7 +46,9 @@ public struct TopologyConfig: Sendable, Hashable, Codable {
         case "topology.workers": workers = try int()
         case "topology.executor.receive.buffer.size": executorQueueCapacity = try int()
         case "topology.debug":
-            guard let flag = Bool(value) else { throw .invalidConfig(key: key, value: value, reason: "not true or false") }
+            guard let flag = Bool(value) else {
+                throw .invalidConfig(key: key, value: value, reason: "not true or false")
+            }
             debug = flag
         default:
             guard !key.hasPrefix("topology.") else {
@@ -61,7 +63,11 @@ public struct TopologyConfig: Sendable, Hashable, Codable {
     /// - Throws: ``TopologyError/invalidConfig(key:value:reason:)`` for the first bad setting.
     public func validate() throws(TopologyError) {
         guard messageTimeoutSeconds > 0, messageTimeoutSeconds.isFinite else {
-            throw .invalidConfig(key: "topology.message.timeout.secs", value: "\(messageTimeoutSeconds)", reason: "must be positive")
+            throw .invalidConfig(
+                key: "topology.message.timeout.secs",
+                value: "\(messageTimeoutSeconds)",
+                reason: "must be positive"
+            )
         }
         if let pending = maxSpoutPending, pending <= 0 {
             throw .invalidConfig(key: "topology.max.spout.pending", value: "\(pending)", reason: "must be positive")
@@ -74,7 +80,10 @@ public struct TopologyConfig: Sendable, Hashable, Codable {
         }
         guard executorQueueCapacity >= 64 else {
             throw .invalidConfig(
-                key: "topology.executor.receive.buffer.size", value: "\(executorQueueCapacity)", reason: "must be at least 64")
+                key: "topology.executor.receive.buffer.size",
+                value: "\(executorQueueCapacity)",
+                reason: "must be at least 64"
+            )
         }
     }
 }

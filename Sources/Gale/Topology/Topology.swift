@@ -57,7 +57,9 @@ public struct Topology: Sendable {
                 throw .invalidComponentId(spec.id, reason: "ids starting with '__' are reserved")
             }
             guard seen.insert(spec.id).inserted else { throw .duplicateComponentId(spec.id) }
-            guard spec.parallelism > 0 else { throw .nonPositiveParallelism(component: spec.id, value: spec.parallelism) }
+            guard spec.parallelism > 0 else {
+                throw .nonPositiveParallelism(component: spec.id, value: spec.parallelism)
+            }
             guard spec.tasks > 0 else { throw .nonPositiveTasks(component: spec.id, value: spec.tasks) }
             if let stream = spec.duplicateStreams.first { throw .duplicateStream(component: spec.id, stream: stream) }
             for stream in spec.streams {
@@ -69,7 +71,11 @@ public struct Topology: Sendable {
                 throw .invalidTickFrequency(component: spec.id, seconds: seconds)
             }
             if let pending = spec.maxSpoutPending, pending <= 0 {
-                throw .invalidConfig(key: "\(spec.id).max.spout.pending", value: "\(pending)", reason: "must be positive")
+                throw .invalidConfig(
+                    key: "\(spec.id).max.spout.pending",
+                    value: "\(pending)",
+                    reason: "must be positive"
+                )
             }
         }
         guard components.contains(where: { $0.kind == .spout }) else { throw .emptyTopology(topology: name) }
@@ -83,25 +89,43 @@ public struct Topology: Sendable {
                     throw .unknownStream(component: input.component, stream: input.stream, referencedBy: spec.id)
                 }
                 guard subscribed.insert(input.component + "\u{0}" + input.stream).inserted else {
-                    throw .duplicateSubscription(component: input.component, stream: input.stream, referencedBy: spec.id)
+                    throw .duplicateSubscription(
+                        component: input.component,
+                        stream: input.stream,
+                        referencedBy: spec.id
+                    )
                 }
                 if let fields = input.grouping.groupingFields {
                     guard fields.count > 0 else {
-                        throw .emptyGroupingFields(component: input.component, stream: input.stream, referencedBy: spec.id)
+                        throw .emptyGroupingFields(
+                            component: input.component,
+                            stream: input.stream,
+                            referencedBy: spec.id
+                        )
                     }
                     for field in fields.names where !stream.fields.contains(field) {
                         throw .unknownField(
-                            component: input.component, stream: input.stream, field: field, referencedBy: spec.id)
+                            component: input.component,
+                            stream: input.stream,
+                            field: field,
+                            referencedBy: spec.id
+                        )
                     }
                 }
                 if case .direct = input.grouping {
                     guard stream.isDirect else {
                         throw .directGroupingOnNonDirectStream(
-                            component: input.component, stream: input.stream, referencedBy: spec.id)
+                            component: input.component,
+                            stream: input.stream,
+                            referencedBy: spec.id
+                        )
                     }
                 } else if stream.isDirect {
                     throw .nonDirectGroupingOnDirectStream(
-                        component: input.component, stream: input.stream, referencedBy: spec.id)
+                        component: input.component,
+                        stream: input.stream,
+                        referencedBy: spec.id
+                    )
                 }
             }
         }

@@ -23,30 +23,42 @@ public final class TopologyBuilder {
     /// - Parameter factory: makes the spout instance of each task.
     @discardableResult
     public func setSpout(
-        _ id: String, parallelism: Int = 1, tasks: Int? = nil, _ factory: @escaping @Sendable () -> any Spout
+        _ id: String,
+        parallelism: Int = 1,
+        tasks: Int? = nil,
+        _ factory: @escaping @Sendable () -> any Spout
     ) -> SpoutDeclarer {
         components.append(
-            ComponentSpec(id: id, factory: .spout(factory), parallelism: parallelism, tasks: tasks ?? parallelism))
+            ComponentSpec(id: id, factory: .spout(factory), parallelism: parallelism, tasks: tasks ?? parallelism)
+        )
         return SpoutDeclarer(builder: self, index: components.count - 1)
     }
 
     /// Adds a bolt with `parallelism` executors and `tasks` tasks (default: `parallelism`).
     @discardableResult
     public func setBolt(
-        _ id: String, parallelism: Int = 1, tasks: Int? = nil, _ factory: @escaping @Sendable () -> any Bolt
+        _ id: String,
+        parallelism: Int = 1,
+        tasks: Int? = nil,
+        _ factory: @escaping @Sendable () -> any Bolt
     ) -> BoltDeclarer {
         components.append(
-            ComponentSpec(id: id, factory: .bolt(factory), parallelism: parallelism, tasks: tasks ?? parallelism))
+            ComponentSpec(id: id, factory: .bolt(factory), parallelism: parallelism, tasks: tasks ?? parallelism)
+        )
         return BoltDeclarer(builder: self, index: components.count - 1)
     }
 
     /// Adds a ``BasicBolt`` (anchored emits, automatic ack) with `parallelism` executors.
     @discardableResult
     public func setBolt(
-        _ id: String, parallelism: Int = 1, tasks: Int? = nil, _ factory: @escaping @Sendable () -> any BasicBolt
+        _ id: String,
+        parallelism: Int = 1,
+        tasks: Int? = nil,
+        _ factory: @escaping @Sendable () -> any BasicBolt
     ) -> BoltDeclarer {
         components.append(
-            ComponentSpec(id: id, factory: .basicBolt(factory), parallelism: parallelism, tasks: tasks ?? parallelism))
+            ComponentSpec(id: id, factory: .basicBolt(factory), parallelism: parallelism, tasks: tasks ?? parallelism)
+        )
         return BoltDeclarer(builder: self, index: components.count - 1)
     }
 
@@ -92,7 +104,11 @@ public struct BoltDeclarer {
 
     /// Subscribes to `stream` of `component` with `grouping`.
     @discardableResult
-    public func grouping(_ component: String, stream: String = Topology.defaultStreamId, _ grouping: Grouping)
+    public func grouping(
+        _ component: String,
+        stream: String = Topology.defaultStreamId,
+        _ grouping: Grouping
+    )
         -> BoltDeclarer
     {
         builder.components[index].inputs.append(Subscription(component: component, stream: stream, grouping: grouping))
@@ -107,7 +123,11 @@ public struct BoltDeclarer {
 
     /// Fields grouping: equal values of `fields` go to the same task.
     @discardableResult
-    public func fieldsGrouping(_ component: String, stream: String = Topology.defaultStreamId, fields: Fields)
+    public func fieldsGrouping(
+        _ component: String,
+        stream: String = Topology.defaultStreamId,
+        fields: Fields
+    )
         -> BoltDeclarer
     {
         grouping(component, stream: stream, .fields(fields))
@@ -139,7 +159,10 @@ public struct BoltDeclarer {
 
     /// Local-or-shuffle grouping: prefers tasks in the emitter's worker.
     @discardableResult
-    public func localOrShuffleGrouping(_ component: String, stream: String = Topology.defaultStreamId)
+    public func localOrShuffleGrouping(
+        _ component: String,
+        stream: String = Topology.defaultStreamId
+    )
         -> BoltDeclarer
     {
         grouping(component, stream: stream, .localOrShuffle)
@@ -147,7 +170,11 @@ public struct BoltDeclarer {
 
     /// Partial-key grouping: each key goes to the less loaded of two candidate tasks.
     @discardableResult
-    public func partialKeyGrouping(_ component: String, stream: String = Topology.defaultStreamId, fields: Fields)
+    public func partialKeyGrouping(
+        _ component: String,
+        stream: String = Topology.defaultStreamId,
+        fields: Fields
+    )
         -> BoltDeclarer
     {
         grouping(component, stream: stream, .partialKey(fields))
@@ -156,7 +183,9 @@ public struct BoltDeclarer {
     /// A custom grouping; `factory` makes one instance per emitting task.
     @discardableResult
     public func customGrouping(
-        _ component: String, stream: String = Topology.defaultStreamId, name: String,
+        _ component: String,
+        stream: String = Topology.defaultStreamId,
+        name: String,
         _ factory: @escaping @Sendable () -> any CustomStreamGrouping
     ) -> BoltDeclarer {
         grouping(component, stream: stream, .custom(name: name, factory: factory))

@@ -59,11 +59,14 @@ extension Topology {
                             stream: input.stream,
                             grouping: input.grouping.typeName,
                             fields: input.grouping.groupingFields?.names,
-                            customName: customName)
+                            customName: customName
+                        )
                     },
                     tickFrequencySeconds: spec.tickFrequencySeconds,
-                    maxSpoutPending: spec.maxSpoutPending)
-            })
+                    maxSpoutPending: spec.maxSpoutPending
+                )
+            }
+        )
     }
 
     /// The description as pretty-printed JSON with sorted keys.

@@ -170,7 +170,8 @@ extension GaleValue: CustomStringConvertible {
         case .string(let s): s
         case .bytes(let b): "<\(b.count) bytes>"
         case .list(let l): "[" + l.map(\.description).joined(separator: ", ") + "]"
-        case .map(let m): "{" + m.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .map(let m):
+            "{" + m.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 }

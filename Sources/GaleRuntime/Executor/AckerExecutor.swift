@@ -1,6 +1,6 @@
-import Synchronization
 import Dispatch
 import Gale
+import Synchronization
 
 /// Runs one acker task: the driver of ``AckerState``.
 ///
@@ -12,7 +12,11 @@ package final class AckerExecutor: Executor {
     init(taskId: Int, environment: ExecutorEnvironment) {
         self.timeoutNanos = UInt64(environment.config.messageTimeoutSeconds * 1e9)
         super.init(
-            taskId: taskId, componentId: Topology.ackerComponentId, environment: environment, watchesWatermarks: true)
+            taskId: taskId,
+            componentId: Topology.ackerComponentId,
+            environment: environment,
+            watchesWatermarks: true
+        )
     }
 
     override func run() {

@@ -1,6 +1,6 @@
-import Synchronization
 import Dispatch
 public import Gale
+import Synchronization
 
 /// Runs one bolt task: drains its inbox in batches, calls `execute`, and turns acks and fails
 /// into acker messages.
@@ -181,7 +181,14 @@ package final class BoltExecutor: Executor, OutputCollector {
             }
             more = rekeyed
         }
-        return Tuple(values: values, source: source, sourceTask: taskId, root: anchor.root, edge: edge, moreAnchors: more)
+        return Tuple(
+            values: values,
+            source: source,
+            sourceTask: taskId,
+            root: anchor.root,
+            edge: edge,
+            moreAnchors: more
+        )
     }
 
     /// A tuple anchored to every tracked tree of `anchors`, one new edge per anchor.
@@ -204,7 +211,14 @@ package final class BoltExecutor: Executor, OutputCollector {
         if pairs.count > 1 {
             more = pairs.dropFirst().flatMap { [$0.root, $0.edge] }
         }
-        return Tuple(values: values, source: source, sourceTask: taskId, root: first.root, edge: first.edge, moreAnchors: more)
+        return Tuple(
+            values: values,
+            source: source,
+            sourceTask: taskId,
+            root: first.root,
+            edge: first.edge,
+            moreAnchors: more
+        )
     }
 
     package func ack(_ tuple: Tuple) {

@@ -11,14 +11,16 @@ extension Executor {
         guard values.count == route.source.fields.count else {
             report(
                 "emit of \(values.count) values on stream [\(stream)] of component [\(componentId)], "
-                    + "which declares \(route.source.fields.count) fields \(route.source.fields)")
+                    + "which declares \(route.source.fields.count) fields \(route.source.fields)"
+            )
             return nil
         }
         guard route.isDirect == direct else {
             report(
                 direct
                     ? "emitDirect on stream [\(stream)] of component [\(componentId)], which is not declared direct"
-                    : "emit on the direct stream [\(stream)] of component [\(componentId)]: use emitDirect")
+                    : "emit on the direct stream [\(stream)] of component [\(componentId)]: use emitDirect"
+            )
             return nil
         }
         return route
@@ -29,7 +31,8 @@ extension Executor {
         guard route.directTasks.contains(task) else {
             report(
                 "emitDirect to task \(task) on stream [\(route.source.streamId)] of component [\(componentId)]: "
-                    + "that task does not subscribe to the stream with direct grouping")
+                    + "that task does not subscribe to the stream with direct grouping"
+            )
             return false
         }
         return true

@@ -15,8 +15,14 @@ package final class ExecutorEnvironment: Sendable {
     package let errorLogs: [String: ErrorLog]
 
     package init(
-        topologyName: String, config: TopologyConfig, plan: TopologyPlan, sinks: SinkTable,
-        backpressure: Backpressure, logger: Logger, pool: DispatchQueue, errorLogs: [String: ErrorLog]
+        topologyName: String,
+        config: TopologyConfig,
+        plan: TopologyPlan,
+        sinks: SinkTable,
+        backpressure: Backpressure,
+        logger: Logger,
+        pool: DispatchQueue,
+        errorLogs: [String: ErrorLog]
     ) {
         self.topologyName = topologyName
         self.config = config
@@ -59,7 +65,10 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         self.taskId = taskId
         self.componentId = componentId
         self.environment = environment
-        self.queue = DispatchQueue(label: "gale.\(environment.topologyName).\(componentId).\(taskId)", target: environment.pool)
+        self.queue = DispatchQueue(
+            label: "gale.\(environment.topologyName).\(componentId).\(taskId)",
+            target: environment.pool
+        )
         self.inbox = Inbox(capacity: environment.config.executorQueueCapacity, watchesWatermarks: watchesWatermarks)
         let now = monotonicNanos()
         self.stats = TaskStats(now: now)
@@ -86,7 +95,12 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     func run() {}
 
     /// Ends a drain: publishes statistics and reschedules as `finish` decides.
-    func finishRun(now: UInt64, wantsMore: () -> Bool = { false }, wantsLater: () -> Bool = { false }, laterNanos: UInt64 = 0) {
+    func finishRun(
+        now: UInt64,
+        wantsMore: () -> Bool = { false },
+        wantsLater: () -> Bool = { false },
+        laterNanos: UInt64 = 0
+    ) {
         let (decision, relieved) = inbox.finish(wantsMore: wantsMore, wantsLater: wantsLater)
         if relieved { environment.backpressure.relieved(task: taskId) }
         switch decision {
@@ -114,10 +128,12 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     /// Records `error` for this component and logs it.
     func report(_ message: String) {
         environment.errorLogs[componentId]?.append(
-            ComponentError(task: taskId, time: wallClockSeconds(), message: message))
+            ComponentError(task: taskId, time: wallClockSeconds(), message: message)
+        )
         environment.logger.warning(
             "component error",
-            metadata: ["component": "\(componentId)", "task": "\(taskId)", "error": "\(message)"])
+            metadata: ["component": "\(componentId)", "task": "\(taskId)", "error": "\(message)"]
+        )
     }
 
     @inline(__always)
@@ -131,7 +147,8 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
             metadata: [
                 "component": "\(componentId)", "task": "\(taskId)", "stream": "\(stream)",
                 "types": "\(values.map(\.typeName))", "targets": "\(tasks)",
-            ])
+            ]
+        )
     }
 
     // MARK: - Lifecycle

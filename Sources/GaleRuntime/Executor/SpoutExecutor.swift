@@ -78,7 +78,8 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
             now: end,
             wantsMore: { emittedAny && mayEmit },
             wantsLater: { mayEmit },
-            laterNanos: pause)
+            laterNanos: pause
+        )
     }
 
     private func processInbox(now: UInt64) {
@@ -176,7 +177,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
         func send(_ task: Int) {
             let edge = rng.nextId()
             xor ^= edge
-            outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId, root: root, edge: edge)), to: task)
+            outbox.send(
+                .tuple(Tuple(values: values, source: source, sourceTask: taskId, root: root, edge: edge)),
+                to: task
+            )
             sent += 1
         }
         if let directTask {
@@ -194,7 +198,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
             return
         }
         pending[root] = PendingTree(messageId: messageId, emittedAt: monotonicNanos())
-        outbox.send(.ackInit(root: root, xor: xor, spoutTask: Int32(truncatingIfNeeded: taskId)), to: ackerTask(for: root))
+        outbox.send(
+            .ackInit(root: root, xor: xor, spoutTask: Int32(truncatingIfNeeded: taskId)),
+            to: ackerTask(for: root)
+        )
     }
 
     package func reportError(_ error: any Error) {

@@ -82,7 +82,9 @@ public final class RunningTopology: Sendable {
     /// Waits until `condition` holds, checking every `interval`, for at most `timeout`.
     /// - Returns: `true` when the condition held before the timeout.
     public func waitUntil(
-        timeout: Duration, interval: Duration = .milliseconds(10), _ condition: () -> Bool
+        timeout: Duration,
+        interval: Duration = .milliseconds(10),
+        _ condition: () -> Bool
     ) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout

@@ -63,7 +63,8 @@ public struct TopologyPlan: Sendable {
             taskId: task,
             config: topology.config,
             tasksByComponent: tasksByComponent,
-            outputStreams: topology.component(component)?.streams ?? [])
+            outputStreams: topology.component(component)?.streams ?? []
+        )
     }
 
     /// The routes of every output stream of `task`.
@@ -102,7 +103,11 @@ public struct TopologyPlan: Sendable {
                     case .custom(_, let factory):
                         let grouping = factory()
                         grouping.prepare(
-                            context: context, sourceComponent: spec.id, stream: stream.id, targetTasks: subscriberTasks)
+                            context: context,
+                            sourceComponent: spec.id,
+                            stream: stream.id,
+                            targetTasks: subscriberTasks
+                        )
                         kind = .custom(grouping)
                     }
                     targets.append(TargetRoute(kind: kind, tasks: routeTasks, component: subscriber.id, seed: task))

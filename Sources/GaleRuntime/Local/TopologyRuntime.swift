@@ -37,8 +37,15 @@ public final class TopologyRuntime: Sendable {
         logger[metadataKey: "topology"] = "\(topology.name)"
         if topology.config.debug { logger.logLevel = min(logger.logLevel, .debug) }
         let environment = ExecutorEnvironment(
-            topologyName: topology.name, config: topology.config, plan: plan, sinks: sinks,
-            backpressure: backpressure, logger: logger, pool: pool, errorLogs: errorLogs)
+            topologyName: topology.name,
+            config: topology.config,
+            plan: plan,
+            sinks: sinks,
+            backpressure: backpressure,
+            logger: logger,
+            pool: pool,
+            errorLogs: errorLogs
+        )
         self.environment = environment
 
         var spouts: [SpoutExecutor] = []
@@ -57,7 +64,13 @@ public final class TopologyRuntime: Sendable {
             let routes = plan.routingTable(task: task, localTasks: tasks)
             switch spec.factory {
             case .spout(let make):
-                let spout = SpoutExecutor(taskId: task, spec: spec, spout: make(), routes: routes, environment: environment)
+                let spout = SpoutExecutor(
+                    taskId: task,
+                    spec: spec,
+                    spout: make(),
+                    routes: routes,
+                    environment: environment
+                )
                 spouts.append(spout)
                 table[task] = spout
             case .bolt, .basicBolt:
@@ -102,7 +115,10 @@ public final class TopologyRuntime: Sendable {
             try body()
         } catch {
             throw GaleRuntimeError.componentFailedToStart(
-                component: executor.componentId, task: executor.taskId, error: String(describing: error))
+                component: executor.componentId,
+                task: executor.taskId,
+                error: String(describing: error)
+            )
         }
     }
 
@@ -189,11 +205,11 @@ public final class TopologyRuntime: Sendable {
             var completeLatency = LatencyHistogram()
             var c = ComponentStats(
                 id: id,
-                kind: id == Topology.ackerComponentId ? "acker" : (plan.topology.component(id)?.kind.rawValue ?? "bolt"),
-                tasks: mine.count, emitted: 0, transferred: 0, executed: 0, acked: 0, failed: 0,
-                completeLatencyMs: 0, completeLatencyP99Ms: 0, executeLatencyMs: 0, executeLatencyP99Ms: 0,
-                capacity: 0, pending: 0, queued: 0, maxQueueLength: 0,
-                queueCapacity: plan.topology.config.executorQueueCapacity, recentErrors: [], errorCount: 0)
+                kind: id == Topology.ackerComponentId
+                    ? "acker" : (plan.topology.component(id)?.kind.rawValue ?? "bolt"),
+                tasks: mine.count,
+                queueCapacity: plan.topology.config.executorQueueCapacity
+            )
             for (executor, s) in mine {
                 c.emitted += s.emitted
                 c.transferred += s.transferred
@@ -220,7 +236,8 @@ public final class TopologyRuntime: Sendable {
         return TopologyStats(
             name: plan.topology.name,
             uptimeSeconds: Double(monotonicNanos() - startedAt) / 1e9,
-            components: components)
+            components: components
+        )
     }
 
     /// The largest inbound queue length any bolt or acker task has reached.

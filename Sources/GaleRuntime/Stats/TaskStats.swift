@@ -1,3 +1,4 @@
+public import Gale
 import Synchronization
 
 /// Counters one executor accumulates on its own queue and publishes now and then.
@@ -85,16 +86,6 @@ package final class TaskStats: Sendable {
             return copy
         }
     }
-}
-
-/// One error reported by a component.
-public struct ComponentError: Sendable, Equatable {
-    /// The reporting task.
-    public var task: Int
-    /// Seconds since 1970 when it was reported.
-    public var time: Double
-    /// The error's description.
-    public var message: String
 }
 
 /// The recent errors of one component, bounded.

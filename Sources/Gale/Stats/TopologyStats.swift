@@ -1,3 +1,20 @@
+/// One error reported by a component.
+public struct ComponentError: Sendable, Equatable {
+    /// The reporting task.
+    public var task: Int
+    /// Seconds since 1970 when it was reported.
+    public var time: Double
+    /// The error's description.
+    public var message: String
+
+    /// Creates an error record.
+    public init(task: Int, time: Double, message: String) {
+        self.task = task
+        self.time = time
+        self.message = message
+    }
+}
+
 /// Statistics of one component, summed over its tasks.
 public struct ComponentStats: Sendable, Equatable {
     /// The component id.
@@ -38,6 +55,29 @@ public struct ComponentStats: Sendable, Equatable {
     public var recentErrors: [ComponentError]
     /// Errors reported in total.
     public var errorCount: Int
+
+    /// Empty statistics of component `id`.
+    public init(id: String, kind: String, tasks: Int, queueCapacity: Int) {
+        self.id = id
+        self.kind = kind
+        self.tasks = tasks
+        self.emitted = 0
+        self.transferred = 0
+        self.executed = 0
+        self.acked = 0
+        self.failed = 0
+        self.completeLatencyMs = 0
+        self.completeLatencyP99Ms = 0
+        self.executeLatencyMs = 0
+        self.executeLatencyP99Ms = 0
+        self.capacity = 0
+        self.pending = 0
+        self.queued = 0
+        self.maxQueueLength = 0
+        self.queueCapacity = queueCapacity
+        self.recentErrors = []
+        self.errorCount = 0
+    }
 }
 
 /// Statistics of a running topology.
@@ -48,6 +88,13 @@ public struct TopologyStats: Sendable, Equatable {
     public var uptimeSeconds: Double
     /// Per component, spouts and bolts in declaration order, then the ackers.
     public var components: [ComponentStats]
+
+    /// Statistics of topology `name`.
+    public init(name: String, uptimeSeconds: Double, components: [ComponentStats]) {
+        self.name = name
+        self.uptimeSeconds = uptimeSeconds
+        self.components = components
+    }
 
     /// The component `id`, if any.
     public func component(_ id: String) -> ComponentStats? {
