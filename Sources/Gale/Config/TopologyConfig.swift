@@ -30,6 +30,13 @@ public struct TopologyConfig: Sendable, Hashable, Codable {
     /// Keys starting with `topology.` must be known; any other key becomes a ``custom`` setting.
     /// - Throws: ``TopologyError/invalidConfig(key:value:reason:)`` naming the key and the value.
     public mutating func set(_ key: String, _ value: String) throws(TopologyError) {
+        var copy = self
+        try copy.apply(key, value)
+        try copy.validate()
+        self = copy
+    }
+
+    private mutating func apply(_ key: String, _ value: String) throws(TopologyError) {
         func int() throws(TopologyError) -> Int {
             guard let n = Int(value) else { throw .invalidConfig(key: key, value: value, reason: "not an integer") }
             return n
@@ -56,7 +63,6 @@ public struct TopologyConfig: Sendable, Hashable, Codable {
             }
             custom[key] = value
         }
-        try validate()
     }
 
     /// Checks every setting's range.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value carried by a ``Tuple``.
 ///
 /// Tuples hold an ordered list of `GaleValue`s. The cases cover what crosses a process boundary
@@ -118,13 +120,11 @@ extension GaleValue {
             GaleValue.mix64(UInt64(bitPattern: i), into: &hash)
         case .double(let d):
             GaleValue.mix(4, into: &hash)
-            GaleValue.mix64(d.bitPattern, into: &hash)
+            // 0.0 == -0.0, so both hash as 0.0.
+            GaleValue.mix64(d == 0 ? 0 : d.bitPattern, into: &hash)
         case .string(let s):
             GaleValue.mix(5, into: &hash)
-            var copy = s
-            copy.withUTF8 { buffer in
-                for byte in buffer { GaleValue.mix(byte, into: &hash) }
-            }
+            GaleValue.mixString(s, into: &hash)
         case .bytes(let bytes):
             GaleValue.mix(6, into: &hash)
             for byte in bytes { GaleValue.mix(byte, into: &hash) }
@@ -134,7 +134,8 @@ extension GaleValue {
         case .map(let map):
             GaleValue.mix(8, into: &hash)
             for key in map.keys.sorted() {
-                GaleValue.string(key).stableHash(into: &hash)
+                GaleValue.mix(5, into: &hash)
+                GaleValue.mixString(key, into: &hash)
                 map[key, default: .null].stableHash(into: &hash)
             }
         }
@@ -146,6 +147,26 @@ extension GaleValue {
     @inlinable
     static func mix(_ byte: UInt8, into hash: inout UInt64) {
         hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    }
+
+    /// Mixes a string's UTF-8 bytes; non-ASCII text is first put in Unicode normal form C, since
+    /// canonically equivalent strings are equal in Swift and must hash alike.
+    @usableFromInline
+    static func mixString(_ string: String, into hash: inout UInt64) {
+        var copy = string
+        var h = hash
+        let ascii = copy.withUTF8 { buffer in
+            for byte in buffer {
+                if byte >= 0x80 { return false }
+                mix(byte, into: &h)
+            }
+            return true
+        }
+        if ascii {
+            hash = h
+            return
+        }
+        for byte in string.precomposedStringWithCanonicalMapping.utf8 { mix(byte, into: &hash) }
     }
 
     @inlinable

@@ -10,7 +10,7 @@ package final class AckerExecutor: Executor {
     let timeoutNanos: UInt64
 
     init(taskId: Int, environment: ExecutorEnvironment) {
-        self.timeoutNanos = UInt64(environment.config.messageTimeoutSeconds * 1e9)
+        self.timeoutNanos = nanoseconds(fromSeconds: environment.config.messageTimeoutSeconds)
         super.init(
             taskId: taskId,
             componentId: Topology.ackerComponentId,

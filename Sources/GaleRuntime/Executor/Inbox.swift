@@ -65,7 +65,7 @@ package final class Inbox: Sendable {
     package func take(into taken: inout [ContiguousArray<Envelope>], limit: Int) -> Int {
         state.withLock { s in
             guard s.count > 0 else { return 0 }
-            if s.count <= limit {
+            if s.count <= limit && taken.isEmpty {
                 swap(&taken, &s.batches)
                 let n = s.count
                 s.count = 0

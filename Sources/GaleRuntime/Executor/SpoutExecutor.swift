@@ -8,7 +8,7 @@ package import Synchronization
 /// Threading: the spout and all state here are touched only on the executor's queue, except
 /// ``throttle`` (atomic, changed by backpressure) and ``deliver(_:to:)``.
 package final class SpoutExecutor: Executor, SpoutOutputCollector {
-    /// `nextTuple` calls per drain.
+    /// `nextTuple` calls per drain, at most.
     static let batchSize = 1024
     /// Longest pause after a `nextTuple` that emitted nothing.
     static let maxIdleNanos: UInt64 = 1_000_000
@@ -23,6 +23,9 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
     /// Number of overloaded queues downstream; the spout emits only while it is 0.
     package let throttle = Atomic<Int>(0)
     let maxPending: Int
+    /// Tuples one drain may transfer: the room above the high watermark of a queue, shared by
+    /// every spout task, so that bursts emitted before a pause still fit in the queue.
+    let transferBudget: Int
     let timeoutNanos: UInt64
     let tracking: Bool
     let debug: Bool
@@ -37,7 +40,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
         self.routes = routes
         let config = environment.config
         self.maxPending = spec.maxSpoutPending ?? config.maxSpoutPending ?? Int.max
-        self.timeoutNanos = UInt64(config.messageTimeoutSeconds * 1e9)
+        self.timeoutNanos = nanoseconds(fromSeconds: config.messageTimeoutSeconds)
+        let spoutTasks = environment.plan.topology.spouts.reduce(0) { $0 + $1.tasks }
+        let room = config.executorQueueCapacity - config.executorQueueCapacity / 2
+        self.transferBudget = max(1, min(Outbox.flushThreshold, room / max(1, spoutTasks)))
         self.tracking = config.ackers > 0
         self.debug = config.debug
         super.init(taskId: taskId, componentId: spec.id, environment: environment, watchesWatermarks: false)
@@ -54,12 +60,14 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
     // MARK: - Drain
 
     override func run() {
+        guard !stopped else { return }
         let start = monotonicNanos()
         processInbox(now: start)
         var emittedAny = false
         if mayEmit {
             var calls = 0
-            while calls < Self.batchSize && mayEmit {
+            let budgetEnd = local.transferred &+ UInt64(transferBudget)
+            while calls < Self.batchSize && local.transferred < budgetEnd && mayEmit {
                 let before = local.transferred &+ local.emitted
                 spout.nextTuple()
                 if !immediateAcks.isEmpty { deliverImmediateAcks() }

@@ -126,14 +126,14 @@ public final class TopologyRuntime: Sendable {
 
     private func startTimer() {
         let config = plan.topology.config
-        let sweepInterval = UInt64(min(1.0, max(0.01, config.messageTimeoutSeconds / 10)) * 1e9)
+        let sweepInterval = nanoseconds(fromSeconds: min(1.0, max(0.01, config.messageTimeoutSeconds / 10)))
         var ticks: [(every: UInt64, next: UInt64, targets: [BoltExecutor])] = []
         let now = monotonicNanos()
         for spec in plan.topology.components {
             guard let seconds = spec.tickFrequencySeconds else { continue }
             let targets = bolts.filter { $0.componentId == spec.id }
             guard !targets.isEmpty else { continue }
-            let every = UInt64(seconds * 1e9)
+            let every = nanoseconds(fromSeconds: seconds)
             ticks.append((every, now + every, targets))
         }
         let sweepTargets: [Executor] = spouts + ackers

@@ -1,0 +1,82 @@
+import Gale
+import Testing
+
+@testable import GaleRuntime
+
+@Suite struct TopologyPlanTests {
+    static func plan(ackers: Int = 2) throws -> TopologyPlan {
+        let builder = TopologyBuilder(name: "plan")
+        builder.setSpout("spout", parallelism: 2) { SequenceSpout(SpoutLog()) }
+        builder.setSpout("other") { SequenceSpout(SpoutLog()) }
+        builder.setBolt("split") { TestBolt(BoltLog(), .init(streams: [("default", ["n"])])) }.shuffleGrouping("spout")
+        builder.setBolt("count", parallelism: 3) { TestBolt(BoltLog(), .init(streams: [("back", ["n"])])) }
+            .fieldsGrouping("split", fields: ["n"])
+        // A cycle: loop <-> count.
+        builder.setBolt("loop") { TestBolt(BoltLog(), .init(streams: [("default", ["n"])])) }
+            .shuffleGrouping("count", stream: "back")
+            .shuffleGrouping("other")
+        builder.setBolt("island") { TestBolt(BoltLog()) }.shuffleGrouping("other")
+        builder.config.ackers = ackers
+        return TopologyPlan(topology: try builder.build())
+    }
+
+    @Test func taskIdsFollowSortedComponentIdsFromOneThenAckers() throws {
+        let plan = try Self.plan()
+        // Sorted: count, island, loop, other, split, spout.
+        #expect(plan.tasks(of: "count") == [1, 2, 3])
+        #expect(plan.tasks(of: "island") == [4])
+        #expect(plan.tasks(of: "loop") == [5])
+        #expect(plan.tasks(of: "other") == [6])
+        #expect(plan.tasks(of: "split") == [7])
+        #expect(plan.tasks(of: "spout") == [8, 9])
+        #expect(plan.ackerTasks == [10, 11])
+        #expect(plan.tasks(of: Topology.ackerComponentId) == [10, 11])
+        #expect(plan.maxTaskId == 11)
+        #expect(plan.componentByTask[8] == "spout")
+        #expect(plan.componentByTask[11] == Topology.ackerComponentId)
+        #expect(plan.tasks(of: "missing") == [])
+    }
+
+    @Test func withoutAckersThereAreNoAckerTasks() throws {
+        let plan = try Self.plan(ackers: 0)
+        #expect(plan.ackerTasks.isEmpty)
+        #expect(plan.maxTaskId == 9)
+        #expect(plan.tasksByComponent[Topology.ackerComponentId] == nil)
+    }
+
+    @Test(arguments: [
+        ("split", ["spout"]), ("count", ["spout"]), ("loop", ["spout", "other"]), ("island", ["other"]),
+        ("spout", ["spout"]), ("__acker", ["spout", "other"]),
+    ])
+    func upstreamSpoutsFollowSubscriptionsThroughCycles(_ component: String, _ spouts: [String]) throws {
+        #expect(Set(try Self.plan().upstreamSpouts(of: component)) == Set(spouts))
+    }
+
+    @Test func contextDescribesTheTask() throws {
+        let plan = try Self.plan()
+        let context = plan.context(task: 2)
+        #expect(context.topologyName == "plan")
+        #expect(context.componentId == "count")
+        #expect(context.taskId == 2)
+        #expect(context.taskIndex == 1)
+        #expect(context.componentTasks == [1, 2, 3])
+        #expect(context.outputFields(stream: "back") == ["n"])
+        #expect(context.config.ackers == 2)
+    }
+
+    @Test func routingTableListsEachStreamsSubscribers() throws {
+        let plan = try Self.plan()
+        let table = plan.routingTable(task: 6)  // "other"
+        let route = try #require(table.route("default"))
+        #expect(route.source.componentId == "other")
+        #expect(route.source.fields == ["n"])
+        #expect(!route.isDirect)
+        #expect(Set(route.targets.map(\.component)) == ["loop", "island"])
+        #expect(table.route("nope") == nil)
+
+        let split = plan.routingTable(task: 7)
+        let toCount = try #require(split.route("default")?.targets.first)
+        #expect(toCount.component == "count")
+        #expect(toCount.tasks == [1, 2, 3])
+    }
+}

@@ -1,0 +1,110 @@
+import Gale
+import GaleRuntime
+import Testing
+
+@Suite struct TopologyStatsTests {
+    @Test func statisticsArePopulatedPerComponent() async throws {
+        let spouts = SpoutLog()
+        let split = BoltLog()
+        let sink = BoltLog()
+        let builder = TopologyBuilder(name: "stats")
+        builder.setSpout("spout") { SequenceSpout(spouts, .init(count: 500)) }
+        builder.setBolt("split", parallelism: 2) {
+            TestBolt(split, .init(streams: [("default", ["n"])], recordValues: false, behaviour: Behaviour.forward()))
+        }
+        .shuffleGrouping("spout")
+        builder.setBolt("sink") { TestBolt(sink, .init(recordValues: false)) }.shuffleGrouping("split")
+        builder.config.executorQueueCapacity = 2_048
+
+        try await withRunningTopology(try builder.build()) { running in
+            try await running.require("the published statistics catch up") {
+                let stats = running.stats()
+                return stats.component("spout")?.acked == 500 && stats.component("sink")?.acked == 500
+                    && stats.component("split")?.acked == 500
+                    && stats.component(Topology.ackerComponentId)?.executed == 1_500
+            }
+            let stats = running.stats()
+            #expect(stats.name == "stats")
+            #expect(stats.uptimeSeconds > 0)
+            #expect(stats.components.map(\.id) == ["spout", "split", "sink", "__acker"])
+            #expect(stats.components.map(\.kind) == ["spout", "bolt", "bolt", "acker"])
+            #expect(stats.spoutAcked == 500)
+            #expect(stats.spoutFailed == 0)
+            #expect(stats.emitted == 1_000)
+
+            let spout = try #require(stats.component("spout"))
+            #expect(spout.tasks == 1)
+            #expect(spout.emitted == 500)
+            #expect(spout.transferred == 500)
+            #expect(spout.executed == 0)
+            #expect(spout.failed == 0)
+            #expect(spout.completeLatencyMs > 0)
+            #expect(spout.completeLatencyP99Ms > 0)
+            #expect(spout.queueCapacity == 2_048)
+
+            let splitStats = try #require(stats.component("split"))
+            #expect(splitStats.tasks == 2)
+            #expect(splitStats.executed == 500)
+            #expect(splitStats.emitted == 500)
+            #expect(splitStats.transferred == 500)
+            #expect(splitStats.failed == 0)
+            #expect(splitStats.executeLatencyMs > 0)
+            #expect(splitStats.executeLatencyP99Ms > 0)
+
+            let sinkStats = try #require(stats.component("sink"))
+            #expect(sinkStats.executed == 500)
+            #expect(sinkStats.emitted == 0)
+            #expect(sinkStats.maxQueueLength > 0)
+            #expect(sinkStats.maxQueueLength <= 2_048)
+
+            let acker = try #require(stats.component(Topology.ackerComponentId))
+            #expect(acker.tasks == 1)
+            #expect(acker.acked == 500)
+            #expect(acker.failed == 0)
+
+            for component in stats.components {
+                #expect((0...1).contains(component.capacity), "\(component.id) capacity \(component.capacity)")
+                #expect(component.errorCount == 0)
+            }
+            try await running.require("no tree stays pending") { running.stats().component("spout")?.pending == 0 }
+        }
+    }
+
+    @Test func failedTreesAndTuplesAreCounted() async throws {
+        let spouts = SpoutLog()
+        let bolts = BoltLog()
+        let builder = TopologyBuilder(name: "failed-stats")
+        builder.setSpout("spout") { SequenceSpout(spouts, .init(count: 20)) }
+        builder.setBolt("bolt") { TestBolt(bolts, .init(behaviour: Behaviour.fail)) }.shuffleGrouping("spout")
+
+        try await withRunningTopology(try builder.build()) { running in
+            try await running.require("the published statistics catch up") {
+                let stats = running.stats()
+                return stats.component("spout")?.failed == 20 && stats.component("bolt")?.failed == 20
+                    && stats.component(Topology.ackerComponentId)?.failed == 20
+            }
+            let stats = running.stats()
+            #expect(stats.spoutFailed == 20)
+            #expect(stats.spoutAcked == 0)
+            #expect(stats.component("bolt")?.acked == 0)
+        }
+    }
+
+    @Test func pendingTreesAreVisibleWhileOutstanding() async throws {
+        let spouts = SpoutLog()
+        let held = BoltLog()
+        let release = Gate()
+        let builder = TopologyBuilder(name: "pending-stats")
+        builder.setSpout("spout") { SequenceSpout(spouts, .init(count: 7)) }
+        builder.setBolt("hold") { HoldingBolt(held, release: release) }.shuffleGrouping("spout").tickFrequency(
+            seconds: 0.05
+        )
+
+        try await withRunningTopology(try builder.build()) { running in
+            try await running.require("every tree is pending") { running.stats().component("spout")?.pending == 7 }
+            release.open()
+            try await running.require("every tree completes") { running.stats().component("spout")?.pending == 0 }
+            #expect(spouts.ackCount == 7)
+        }
+    }
+}
