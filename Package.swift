@@ -34,8 +34,9 @@ let package = Package(
         // MARK: - C libraries
         .systemLibrary(
             name: "CRdKafka",
-            pkgConfig: "rdkafka",
-            providers: [.apt(["librdkafka-dev"])]
+            // librdkafka >= 2.1: Debian 12's librdkafka-dev (2.0.2) is too old; scripts/bootstrap
+            // builds 2.8.0 from Debian trixie's source package into /usr/local.
+            pkgConfig: "rdkafka"
         ),
         .systemLibrary(
             name: "CZooKeeper",

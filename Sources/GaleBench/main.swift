@@ -50,8 +50,11 @@ func makeTopology(_ scenario: Scenario, control: BenchControl) throws -> Topolog
     if let capacity = option("--queue-capacity").flatMap(Int.init) { builder.config.executorQueueCapacity = capacity }
     if scenario.wordcount {
         builder.setSpout("spout") { BenchSpout(control: control, track: track, sentences: true) }
-        builder.setBolt("split") { SplitBolt() }.shuffleGrouping("spout")
-        builder.setBolt("count") { CountBolt(control: control) }.fieldsGrouping("split", fields: ["word"])
+        let splits = option("--split-tasks").flatMap(Int.init) ?? 1
+        let counts = option("--count-tasks").flatMap(Int.init) ?? 1
+        builder.setBolt("split", parallelism: splits) { SplitBolt() }.shuffleGrouping("spout")
+        builder.setBolt("count", parallelism: counts) { CountBolt(control: control) }.fieldsGrouping(
+            "split", fields: ["word"])
     } else {
         builder.setSpout("spout") { BenchSpout(control: control, track: track, sentences: false) }
         builder.setBolt("count") { SinkBolt(control: control) }.shuffleGrouping("spout")

@@ -10,12 +10,11 @@ package final class BoltExecutor: Executor, OutputCollector {
     /// One in this many executes is timed for the execute-latency histogram.
     static let sampleMask: UInt32 = 15
 
-    enum Component {
-        case bolt(any Bolt)
-        case basic(any BasicBolt, BasicCollector)
-    }
-
-    let component: Component
+    /// The bolt, when the component is a ``Bolt`` (stored apart so `execute` needs no copy).
+    let bolt: (any Bolt)?
+    /// The bolt and its collector, when the component is a ``BasicBolt``.
+    let basicBolt: (any BasicBolt)?
+    let basicCollector: BasicCollector
     let routes: RoutingTable
     let tracking: Bool
     let debug: Bool
@@ -30,14 +29,17 @@ package final class BoltExecutor: Executor, OutputCollector {
         self.debug = environment.config.debug
         switch spec.factory {
         case .bolt(let make):
-            self.component = .bolt(make())
+            self.bolt = make()
+            self.basicBolt = nil
         case .basicBolt(let make):
-            self.component = .basic(make(), BasicCollector())
+            self.bolt = nil
+            self.basicBolt = make()
         case .spout:
             preconditionFailure("BoltExecutor for spout [\(spec.id)]")
         }
+        self.basicCollector = BasicCollector()
         super.init(taskId: taskId, componentId: spec.id, environment: environment, watchesWatermarks: true)
-        if case .basic(_, let collector) = component { collector.executor = self }
+        basicCollector.executor = self
     }
 
     // MARK: - Drain
@@ -69,20 +71,23 @@ package final class BoltExecutor: Executor, OutputCollector {
 
     @inline(__always)
     private func execute(_ tuple: Tuple) {
-        switch component {
-        case .bolt(let bolt):
+        if let bolt {
             bolt.execute(tuple)
-        case .basic(let bolt, let collector):
-            collector.current = tuple
-            do {
-                try bolt.execute(tuple, collector: collector)
-                collector.current = nil
-                ack(tuple)
-            } catch {
-                collector.current = nil
-                report("execute failed: \(error)")
-                fail(tuple)
-            }
+        } else if let basicBolt {
+            executeBasic(basicBolt, tuple)
+        }
+    }
+
+    private func executeBasic(_ bolt: any BasicBolt, _ tuple: Tuple) {
+        basicCollector.current = tuple
+        do {
+            try bolt.execute(tuple, collector: basicCollector)
+            basicCollector.current = nil
+            ack(tuple)
+        } catch {
+            basicCollector.current = nil
+            report("execute failed: \(error)")
+            fail(tuple)
         }
     }
 
@@ -246,10 +251,8 @@ package final class BoltExecutor: Executor, OutputCollector {
     // MARK: - Lifecycle
 
     func prepare(context: TopologyContext) throws {
-        switch component {
-        case .bolt(let bolt): try bolt.prepare(context: context, collector: self)
-        case .basic(let bolt, _): try bolt.prepare(context: context)
-        }
+        try bolt?.prepare(context: context, collector: self)
+        try basicBolt?.prepare(context: context)
     }
 
     override func stop() {
@@ -257,10 +260,8 @@ package final class BoltExecutor: Executor, OutputCollector {
             guard !stopped else { return }
             stopped = true
             stoppedFlag.store(true, ordering: .relaxed)
-            switch component {
-            case .bolt(let bolt): bolt.cleanup()
-            case .basic(let bolt, _): bolt.cleanup()
-            }
+            bolt?.cleanup()
+            basicBolt?.cleanup()
             outbox.flush()
             publish(now: monotonicNanos())
         }

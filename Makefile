@@ -1,0 +1,45 @@
+# Gale developer and CI entry points. Needs `swift` on PATH; everything else is installed
+# by scripts/bootstrap (Debian packages, librdkafka from source, the Tansu broker).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+SERVICES_ENV := $(or $(GALE_SERVICES_DIR),.services)/env
+# Extra arguments for `swift test`, e.g. make test SWIFT_TEST_FLAGS='--filter IntegrationTests'
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: bootstrap demo test bench services-start services-stop clean distclean
+
+bootstrap:
+	scripts/bootstrap
+
+demo: bootstrap
+	swift run -c release wordcount local --seconds 10
+
+# Starts ZooKeeper and Kafka (Tansu) on free loopback ports, runs every test with
+# GALE_ZOOKEEPER / GALE_KAFKA exported, and stops the services whatever happened;
+# the exit status is that of the first failing step.
+test: bootstrap
+	trap 'scripts/services stop' EXIT; \
+	scripts/services start all; \
+	set -a; source "$(SERVICES_ENV)"; set +a; \
+	swift build --build-tests; \
+	swift test --skip-build $(SWIFT_TEST_FLAGS)
+
+bench:
+	swift run -c release gale-bench
+
+services-start:
+	scripts/services start all
+
+services-stop:
+	scripts/services stop
+
+# Stops the services and removes build products and service state; keeps .deps/ (downloads).
+clean: services-stop
+	rm -rf .build .build-* .services
+
+# clean, plus the downloaded and built dependencies cache (.deps/). Installed system
+# packages and /usr/local/lib/librdkafka stay.
+distclean: clean
+	rm -rf .deps
