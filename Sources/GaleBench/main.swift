@@ -54,7 +54,9 @@ func makeTopology(_ scenario: Scenario, control: BenchControl) throws -> Topolog
         let counts = option("--count-tasks").flatMap(Int.init) ?? 1
         builder.setBolt("split", parallelism: splits) { SplitBolt() }.shuffleGrouping("spout")
         builder.setBolt("count", parallelism: counts) { CountBolt(control: control) }.fieldsGrouping(
-            "split", fields: ["word"])
+            "split",
+            fields: ["word"]
+        )
     } else {
         builder.setSpout("spout") { BenchSpout(control: control, track: track, sentences: false) }
         builder.setBolt("count") { SinkBolt(control: control) }.shuffleGrouping("spout")
@@ -81,6 +83,11 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     let start = clock.now
     try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     let peak = Double(counted() - before) / elapsedSeconds(since: start)
+    if CommandLine.arguments.contains("--verbose") {
+        let st = runtime.stats()
+        let summary = st.components.map { "\($0.id) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" }
+        FileHandle.standardError.write(Data("peak \(Int(peak)): \(summary)\n".utf8))
+    }
 
     // Phase 2: latency at half the peak rate (in spout tuples: words / 8 for word count).
     let spoutRate = scenario.wordcount ? peak / 8 : peak

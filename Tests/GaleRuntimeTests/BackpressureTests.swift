@@ -94,6 +94,44 @@ import Testing
         }
     }
 
+    /// Spout -> fast bolt emitting 8 tuples per input -> slow bolt: the fast bolt stops draining
+    /// while the slow bolt's queue is overloaded, so the slow queue stays within one flush of its
+    /// high watermark. Pausing only the spout would let the fast bolt empty its whole queue into
+    /// the slow one, eight times over.
+    @Test func slowBoltPausesTheBoltFeedingItHopByHop() async throws {
+        let spouts = SpoutLog()
+        let relay = BoltLog()
+        let slow = BoltLog()
+        let builder = TopologyBuilder(name: "hop-by-hop")
+        builder.setSpout("spout") { SequenceSpout(spouts, .init(count: .max, tracked: false, recordIds: false)) }
+        builder.setBolt("relay") {
+            TestBolt(
+                relay,
+                .init(streams: [("default", ["n"])], recordValues: false) { tuple, io in
+                    for _ in 0..<8 { io.collector.emit(tuple.values, anchor: tuple) }
+                    io.collector.ack(tuple)
+                }
+            )
+        }
+        .shuffleGrouping("spout")
+        builder.setBolt("slow") { TestBolt(slow, .init(recordValues: false, delayMicros: 50)) }
+            .shuffleGrouping("relay")
+        builder.config.executorQueueCapacity = Self.capacity
+
+        try await withRunningTopology(try builder.build()) { running in
+            try await running.require("the slow bolt works through many capacities' worth of tuples") {
+                slow.executedCount >= 8 * Self.capacity
+            }
+            let stats = running.stats()
+            let relayQueue = try #require(stats.component("relay")).maxQueueLength
+            let slowQueue = try #require(stats.component("slow")).maxQueueLength
+            // One flush of the relay (at most 1,024 tuples, plus the fan-out of the input that
+            // filled it) may land after the high watermark.
+            #expect(slowQueue <= Self.capacity / 2 + 1_024 + 8, "slow queue reached \(slowQueue)")
+            #expect(relayQueue <= Self.capacity, "relay queue reached \(relayQueue)")
+        }
+    }
+
     @Test func cycleWithASlowBoltCompletesWithoutDeadlock() async throws {
         let spouts = SpoutLog()
         let forward = BoltLog()

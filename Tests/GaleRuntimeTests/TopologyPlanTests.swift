@@ -11,7 +11,7 @@ import Testing
         builder.setBolt("split") { TestBolt(BoltLog(), .init(streams: [("default", ["n"])])) }.shuffleGrouping("spout")
         builder.setBolt("count", parallelism: 3) { TestBolt(BoltLog(), .init(streams: [("back", ["n"])])) }
             .fieldsGrouping("split", fields: ["n"])
-        // A cycle: loop <-> count.
+        // loop subscribes to count's "back" stream (no cycle here; see cyclicPlan).
         builder.setBolt("loop") { TestBolt(BoltLog(), .init(streams: [("default", ["n"])])) }
             .shuffleGrouping("count", stream: "back")
             .shuffleGrouping("other")
@@ -50,6 +50,50 @@ import Testing
     ])
     func upstreamSpoutsFollowSubscriptionsThroughCycles(_ component: String, _ spouts: [String]) throws {
         #expect(Set(try Self.plan().upstreamSpouts(of: component)) == Set(spouts))
+    }
+
+    /// spout -> split -> count <-> loop <- other: count and loop form a cycle.
+    static func cyclicPlan() throws -> TopologyPlan {
+        let builder = TopologyBuilder(name: "cyclic")
+        builder.setSpout("spout") { SequenceSpout(SpoutLog()) }
+        builder.setSpout("other") { SequenceSpout(SpoutLog()) }
+        builder.setSpout("lonely") { SequenceSpout(SpoutLog()) }
+        builder.setBolt("split") { TestBolt(BoltLog(), .init(streams: [("default", ["n"])])) }.shuffleGrouping("spout")
+        builder.setBolt("count") { TestBolt(BoltLog(), .init(streams: [("back", ["n"])])) }
+            .shuffleGrouping("split")
+            .shuffleGrouping("loop")
+        builder.setBolt("loop") { TestBolt(BoltLog(), .init(streams: [("default", ["n"])])) }
+            .shuffleGrouping("count", stream: "back")
+            .shuffleGrouping("other")
+        builder.setBolt("island") { TestBolt(BoltLog()) }.shuffleGrouping("lonely")
+        return TopologyPlan(topology: try builder.build())
+    }
+
+    @Test(arguments: [
+        // A slow bolt outside a cycle pauses its direct producers, spouts and bolts alike.
+        ("split", ["spout"]),
+        ("island", ["lonely"]),
+        // count and loop form a cycle: count pauses split (outside the cycle), never loop, plus
+        // every spout upstream of the cycle; lonely feeds no part of it.
+        ("count", ["split", "spout", "other"]),
+        ("loop", ["other", "spout"]),
+        ("__acker", ["spout", "other", "lonely"]),
+    ])
+    func overloadedQueuePausesDirectProducersOutsideItsCycleAndSpoutsFeedingACycle(
+        _ component: String,
+        _ paused: [String]
+    ) throws {
+        #expect(Set(try Self.cyclicPlan().componentsToPause(whenOverloaded: component)) == Set(paused))
+    }
+
+    @Test func reachabilityFollowsSubscriptions() throws {
+        let plan = try Self.cyclicPlan()
+        #expect(plan.reaches(from: "spout", to: "loop"))
+        #expect(plan.reaches(from: "count", to: "count"))
+        #expect(plan.reaches(from: "loop", to: "count"))
+        #expect(!plan.reaches(from: "split", to: "split"))
+        #expect(!plan.reaches(from: "island", to: "lonely"))
+        #expect(!plan.reaches(from: "count", to: "split"))
     }
 
     @Test func contextDescribesTheTask() throws {

@@ -22,6 +22,8 @@ package final class BoltExecutor: Executor, OutputCollector {
     var ackValues: [UInt64: UInt64] = [:]
     var cachedKey: UInt64 = 0
     var cachedValue: UInt64 = 0
+    /// Where the drain stopped in `taken` when it paused: (batch, index).
+    var cursor = (batch: 0, index: 0)
 
     init(taskId: Int, spec: ComponentSpec, routes: RoutingTable, environment: ExecutorEnvironment) {
         self.routes = routes
@@ -47,26 +49,46 @@ package final class BoltExecutor: Executor, OutputCollector {
     override func run() {
         guard !stopped else { return }
         let start = monotonicNanos()
-        _ = inbox.take(into: &taken, limit: Self.drainLimit)
-        for batch in taken {
-            for envelope in batch {
-                guard case .tuple(let tuple) = envelope else { continue }
-                local.sampleCounter &+= 1
-                if local.sampleCounter & Self.sampleMask == 0 {
-                    let t0 = monotonicNanos()
-                    execute(tuple)
-                    local.executeLatency.record(monotonicNanos() &- t0)
-                } else {
-                    execute(tuple)
-                }
-                local.executed &+= 1
+        var now = start
+        // Keep draining while input is queued, up to a time slice (re-queueing after every batch
+        // would hand the thread to another executor each time), and stop at once when a queue
+        // this bolt feeds is overloaded: the rest of the taken input waits at `cursor`.
+        draining: while !isThrottled && now &- start < Self.timeSliceNanos {
+            if cursor.batch == taken.count {
+                taken.removeAll(keepingCapacity: true)
+                cursor = (0, 0)
+                guard inbox.take(into: &taken, limit: Self.drainLimit) > 0 else { break }
             }
+            while cursor.batch < taken.count {
+                let batch = taken[cursor.batch]
+                while cursor.index < batch.count {
+                    let envelope = batch[cursor.index]
+                    cursor.index += 1
+                    guard case .tuple(let tuple) = envelope else { continue }
+                    local.sampleCounter &+= 1
+                    if local.sampleCounter & Self.sampleMask == 0 {
+                        let t0 = monotonicNanos()
+                        execute(tuple)
+                        local.executeLatency.record(monotonicNanos() &- t0)
+                    } else {
+                        execute(tuple)
+                    }
+                    local.executed &+= 1
+                    if isThrottled {
+                        outbox.flush()
+                        now = monotonicNanos()
+                        break draining
+                    }
+                }
+                cursor = (cursor.batch + 1, 0)
+            }
+            outbox.flush()
+            now = monotonicNanos()
         }
-        taken.removeAll(keepingCapacity: true)
         outbox.flush()
-        let end = monotonicNanos()
-        local.busyNanos &+= end &- start
-        finishRun(now: end)
+        local.busyNanos &+= now &- start
+        let holdsInput = cursor.batch < taken.count
+        finishRun(now: now, wantsMore: { holdsInput && !isThrottled }, paused: { isThrottled })
     }
 
     @inline(__always)

@@ -42,6 +42,8 @@ package final class ExecutorEnvironment: Sendable {
 package class Executor: EnvelopeSink, @unchecked Sendable {
     /// Envelopes taken from the inbox per drain.
     static let drainLimit = 4096
+    /// Longest a drain keeps taking queued input before it yields its thread.
+    static let timeSliceNanos: UInt64 = 1_000_000
     /// Minimum time between two publications of statistics while busy.
     static let publishIntervalNanos: UInt64 = 20_000_000
 
@@ -58,6 +60,9 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     var rng = SplitMix64()
     let ackerTasks: [Int]
     let stoppedFlag = Atomic<Bool>(false)
+    /// Number of overloaded queues this task feeds (see ``Backpressure``); it takes no new
+    /// input (a spout: calls no `nextTuple`) while this is above zero.
+    package let throttle = Atomic<Int>(0)
     /// Set on the queue once the component's close/cleanup ran.
     var stopped = false
 
@@ -86,6 +91,10 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         if result.schedule { queue.async { self.run() } }
     }
 
+    /// `true` while a queue this task feeds is overloaded.
+    @inline(__always)
+    var isThrottled: Bool { throttle.load(ordering: .relaxed) > 0 }
+
     /// Schedules a drain unless one is queued or running.
     package func wake() {
         if inbox.claimSchedule() { queue.async { self.run() } }
@@ -99,9 +108,10 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         now: UInt64,
         wantsMore: () -> Bool = { false },
         wantsLater: () -> Bool = { false },
-        laterNanos: UInt64 = 0
+        laterNanos: UInt64 = 0,
+        paused: () -> Bool = { false }
     ) {
-        let (decision, relieved) = inbox.finish(wantsMore: wantsMore, wantsLater: wantsLater)
+        let (decision, relieved) = inbox.finish(wantsMore: wantsMore, wantsLater: wantsLater, paused: paused)
         if relieved { environment.backpressure.relieved(task: taskId) }
         switch decision {
         case .runAgain:

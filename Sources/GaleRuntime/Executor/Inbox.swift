@@ -98,15 +98,20 @@ package final class Inbox: Sendable {
     /// - Parameters:
     ///   - wantsMore: evaluated under the lock; `true` runs again now.
     ///   - wantsLater: evaluated under the lock when nothing is queued; `true` runs again later.
+    ///   - paused: evaluated under the lock; `true` leaves queued input for after a ``claimSchedule()``.
     /// - Returns: the decision and whether the inbox fell below the low watermark.
-    package func finish(wantsMore: () -> Bool, wantsLater: () -> Bool) -> (FinishDecision, relieved: Bool) {
+    package func finish(
+        wantsMore: () -> Bool,
+        wantsLater: () -> Bool,
+        paused: () -> Bool = { false }
+    ) -> (FinishDecision, relieved: Bool) {
         state.withLock { s in
             var relieved = false
             if s.overloaded && s.count <= lowWatermark {
                 s.overloaded = false
                 relieved = true
             }
-            if s.count > 0 || wantsMore() { return (.runAgain, relieved) }
+            if (s.count > 0 && !paused()) || wantsMore() { return (.runAgain, relieved) }
             if wantsLater() { return (.runLater, relieved) }
             s.scheduled = false
             return (.idle, relieved)

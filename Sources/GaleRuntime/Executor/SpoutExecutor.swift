@@ -20,8 +20,6 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
 
     let spout: any Spout
     let routes: RoutingTable
-    /// Number of overloaded queues downstream; the spout emits only while it is 0.
-    package let throttle = Atomic<Int>(0)
     let maxPending: Int
     /// Tuples one drain may transfer: the room above the high watermark of a queue, shared by
     /// every spout task, so that bursts emitted before a pause still fit in the queue.

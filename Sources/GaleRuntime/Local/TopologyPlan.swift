@@ -54,6 +54,44 @@ public struct TopologyPlan: Sendable {
         return spouts.filter { seen.contains($0) }
     }
 
+    /// `true` when a chain of subscriptions leads from `source` to `target` (at least one hop).
+    public func reaches(from source: String, to target: String) -> Bool {
+        var seen = Set<String>()
+        var frontier = [source]
+        while let current = frontier.popLast() {
+            for spec in topology.components where spec.inputs.contains(where: { $0.component == current }) {
+                if spec.id == target { return true }
+                if seen.insert(spec.id).inserted { frontier.append(spec.id) }
+            }
+        }
+        return false
+    }
+
+    /// The components whose tasks pause while a queue of `component` is overloaded.
+    ///
+    /// - Spouts subscribed to it directly, and bolts subscribed to it that it cannot reach back
+    ///   (hop-by-hop flow control: each paused bolt's own queue then fills and pauses its producers).
+    /// - When `component` lies on a cycle, also every spout upstream of it: bolts of a cycle never
+    ///   wait for each other, so the cycle's sources stop instead and no wait can deadlock.
+    /// - For the ackers, every spout.
+    public func componentsToPause(whenOverloaded component: String) -> [String] {
+        if component == Topology.ackerComponentId { return topology.spouts.map(\.id) }
+        guard let spec = topology.component(component) else { return [] }
+        var result: [String] = []
+        for input in spec.inputs where !result.contains(input.component) {
+            guard let source = topology.component(input.component) else { continue }
+            if source.kind == .spout || !reaches(from: component, to: source.id) {
+                result.append(source.id)
+            }
+        }
+        if reaches(from: component, to: component) {
+            for spout in upstreamSpouts(of: component) where !result.contains(spout) {
+                result.append(spout)
+            }
+        }
+        return result
+    }
+
     /// The context of `task`.
     public func context(task: Int) -> TopologyContext {
         let component = task < componentByTask.count ? componentByTask[task] : ""

@@ -24,6 +24,7 @@ public final class TopologyRuntime: Sendable {
     /// starts the spouts.
     /// - Throws: ``GaleRuntimeError/componentFailedToStart(component:task:error:)``.
     public init(topology: Topology, tasks: Set<Int>? = nil, logger: Logger, activate: Bool = true) throws {
+        _ = AllocatorTuning.applied
         let plan = TopologyPlan(topology: topology)
         self.plan = plan
         var errorLogs: [String: ErrorLog] = [:]
@@ -80,10 +81,12 @@ public final class TopologyRuntime: Sendable {
             }
         }
         sinks.install(table)
-        var upstream = [[SpoutExecutor]](repeating: [], count: plan.maxTaskId + 1)
-        let spoutsByComponent = Dictionary(grouping: spouts, by: \.componentId)
+        var upstream = [[Executor]](repeating: [], count: plan.maxTaskId + 1)
+        let executorsByComponent = Dictionary(grouping: ackers + bolts + spouts as [Executor], by: \.componentId)
         for task in 1..<max(1, plan.maxTaskId + 1) {
-            upstream[task] = plan.upstreamSpouts(of: plan.componentByTask[task]).flatMap { spoutsByComponent[$0] ?? [] }
+            upstream[task] = plan.componentsToPause(whenOverloaded: plan.componentByTask[task]).flatMap {
+                executorsByComponent[$0] ?? []
+            }
         }
         backpressure.install(upstream)
         self.spouts = spouts
