@@ -39,6 +39,11 @@ let package = Package(
             pkgConfig: "rdkafka"
         ),
         .systemLibrary(
+            name: "CTCMalloc",
+            pkgConfig: "libtcmalloc_minimal",
+            providers: [.apt(["libgoogle-perftools-dev"])]
+        ),
+        .systemLibrary(
             name: "CZooKeeper",
             providers: [.apt(["libzookeeper-mt-dev"])]
         ),
@@ -52,6 +57,7 @@ let package = Package(
             name: "GaleRuntime",
             dependencies: [
                 "Gale",
+                "CTCMalloc",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPathSettings
@@ -101,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleRuntimeTests",
-            dependencies: ["Gale", "GaleRuntime"],
+            dependencies: ["Gale", "GaleRuntime", "CTCMalloc"],
             swiftSettings: strictSettings
         ),
         .testTarget(

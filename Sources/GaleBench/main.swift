@@ -13,6 +13,9 @@ import Glibc
 // Each scenario runs in its own child process (so rss_mb is that scenario's peak RSS): first at
 // full speed for the throughput, then with the spouts limited to half of that rate for latency.
 // Flags: --seconds S (each phase, default 5), --scenario NAME (run one, in this process).
+// Diagnostics (with --scenario): --verbose (per-component stats after each phase on stderr),
+// --poll (stats every 250 ms during the latency phase), --rate N (fixed spout rate from the
+// start), --queue-capacity N, --split-tasks N, --count-tasks N.
 
 struct Scenario {
     let name: String
@@ -96,7 +99,7 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     control.latency.setEnabled(true)
     let before2 = counted()
     let start2 = clock.now
-    if CommandLine.arguments.contains("--verbose") {
+    if CommandLine.arguments.contains("--poll") {
         for _ in 0..<Int(seconds * 4) {
             try await Task.sleep(for: .milliseconds(250))
             let st = runtime.stats()

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 public import Gale
-public import GaleRuntime
+import GaleRuntime
 import Logging
 import Synchronization
 

@@ -5,9 +5,12 @@ import Synchronization
 /// Runs one acker task: the driver of ``AckerState``.
 ///
 /// Threading: everything here runs on the executor's queue.
-package final class AckerExecutor: Executor {
+package final class AckerExecutor: Executor, @unchecked Sendable {
     var state = AckerState()
     let timeoutNanos: UInt64
+
+    /// Keeps this object's hot fields off the cache lines of whatever is allocated after it.
+    private let tailPadding = CacheLinePadding()
 
     init(taskId: Int, environment: ExecutorEnvironment) {
         self.timeoutNanos = nanoseconds(fromSeconds: environment.config.messageTimeoutSeconds)

@@ -1,12 +1,12 @@
 import Dispatch
-public import Gale
+package import Gale
 import Synchronization
 
 /// Runs one bolt task: drains its inbox in batches, calls `execute`, and turns acks and fails
 /// into acker messages.
 ///
 /// Threading: the bolt and all state here are touched only on the executor's queue.
-package final class BoltExecutor: Executor, OutputCollector {
+package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable {
     /// One in this many executes is timed for the execute-latency histogram.
     static let sampleMask: UInt32 = 15
 
@@ -24,6 +24,9 @@ package final class BoltExecutor: Executor, OutputCollector {
     var cachedValue: UInt64 = 0
     /// Where the drain stopped in `taken` when it paused: (batch, index).
     var cursor = (batch: 0, index: 0)
+
+    /// Keeps this object's hot fields off the cache lines of whatever is allocated after it.
+    private let tailPadding = CacheLinePadding()
 
     init(taskId: Int, spec: ComponentSpec, routes: RoutingTable, environment: ExecutorEnvironment) {
         self.routes = routes
@@ -292,8 +295,11 @@ package final class BoltExecutor: Executor, OutputCollector {
 
 /// The collector handed to a ``BasicBolt``: anchors every emit to the current input.
 final class BasicCollector: BasicOutputCollector {
+    private let headPadding = CacheLinePadding()
     unowned(unsafe) var executor: BoltExecutor?
+    /// Written per tuple.
     var current: Tuple?
+    private let tailPadding = CacheLinePadding()
 
     func emit(_ values: [GaleValue], stream: String) {
         executor?.emit(values, stream: stream, anchor: current)

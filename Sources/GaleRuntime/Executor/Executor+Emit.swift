@@ -1,4 +1,4 @@
-public import Gale
+import Gale
 
 extension Executor {
     /// The route of `stream`, checked against `values`; reports and returns `nil` on a bad emit.

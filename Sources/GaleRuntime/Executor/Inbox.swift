@@ -26,12 +26,14 @@ package final class Inbox: Sendable {
         package var becameOverloaded: Bool
     }
 
+    private let headPadding = CacheLinePadding()
     package let capacity: Int
     package let highWatermark: Int
     package let lowWatermark: Int
     /// Whether this inbox reports watermarks (spout inboxes do not).
     package let watchesWatermarks: Bool
     private let state = Mutex(State())
+    private let tailPadding = CacheLinePadding()
 
     package init(capacity: Int, watchesWatermarks: Bool) {
         self.capacity = capacity

@@ -1,13 +1,13 @@
 import Dispatch
-public import Gale
-package import Synchronization
+package import Gale
+import Synchronization
 
 /// Runs one spout task: calls `nextTuple` in batches while allowed, tracks pending trees,
 /// delivers `ack`/`fail`, and times trees out.
 ///
 /// Threading: the spout and all state here are touched only on the executor's queue, except
 /// ``throttle`` (atomic, changed by backpressure) and ``deliver(_:to:)``.
-package final class SpoutExecutor: Executor, SpoutOutputCollector {
+package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Sendable {
     /// `nextTuple` calls per drain, at most.
     static let batchSize = 1024
     /// Longest pause after a `nextTuple` that emitted nothing.
@@ -32,6 +32,9 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector {
     var active = false
     var idleRuns = 0
     let pendingGauge = Atomic<Int>(0)
+
+    /// Keeps this object's hot fields off the cache lines of whatever is allocated after it.
+    private let tailPadding = CacheLinePadding()
 
     init(taskId: Int, spec: ComponentSpec, spout: any Spout, routes: RoutingTable, environment: ExecutorEnvironment) {
         self.spout = spout

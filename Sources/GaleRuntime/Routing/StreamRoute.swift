@@ -1,4 +1,4 @@
-public import Gale
+package import Gale
 
 /// How one subscriber of a stream picks its target tasks, with the grouping's own state.
 ///
@@ -14,6 +14,8 @@ package final class TargetRoute {
         case custom(any CustomStreamGrouping)
     }
 
+    /// `next` and `sentPerTask` change per tuple: keep them off other objects' cache lines.
+    private let headPadding = CacheLinePadding()
     package let kind: Kind
     /// The subscriber's tasks (for `.localOrShuffle`, the local ones when there are any).
     package let tasks: [Int]
@@ -21,6 +23,7 @@ package final class TargetRoute {
     package let component: String
     private var next: Int
     private var sentPerTask: [Int]
+    private let tailPadding = CacheLinePadding()
 
     package init(kind: Kind, tasks: [Int], component: String, seed: Int) {
         self.kind = kind

@@ -1,4 +1,4 @@
-public import Gale
+package import Gale
 import Synchronization
 
 /// Counters one executor accumulates on its own queue and publishes now and then.
