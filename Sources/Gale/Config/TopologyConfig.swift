@@ -10,8 +10,8 @@ public struct TopologyConfig: Sendable, Hashable, Codable {
     public var debug: Bool = false
     /// Number of worker processes in cluster mode.
     public var workers: Int = 1
-    /// Capacity of each task's inbound queue, in tuples. Spouts upstream of a queue pause when it
-    /// is half full and resume when it is below a quarter.
+    /// Capacity of each task's inbound queue, in tuples. The tasks feeding a queue (hop by hop up
+    /// to the spouts) pause when it is half full and resume when it is below a quarter.
     public var executorQueueCapacity: Int = 16_384
     /// Settings for user code, read by components through ``TopologyContext/config``.
     public var custom: [String: String] = [:]
