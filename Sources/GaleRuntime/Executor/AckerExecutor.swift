@@ -42,15 +42,15 @@ package final class AckerExecutor: Executor, @unchecked Sendable {
                 case .tuple, .treeCompleted, .treeFailed:
                     continue
                 }
-                local.executed &+= 1
+                local.counters.executed &+= 1
                 switch action {
                 case .none:
                     break
                 case .completed(let root, let spoutTask):
-                    local.acked &+= 1
+                    local.counters.acked &+= 1
                     outbox.send(.treeCompleted(root: root), to: Int(spoutTask))
                 case .failed(let root, let spoutTask):
-                    local.failed &+= 1
+                    local.counters.failed &+= 1
                     outbox.send(.treeFailed(root: root), to: Int(spoutTask))
                 }
             }

@@ -72,13 +72,12 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                     if local.sampleCounter & Self.sampleMask == 0 {
                         let t0 = monotonicNanos()
                         execute(tuple)
-                        local.executeLatency.record(monotonicNanos() &- t0)
+                        local.counters.executeLatency.record(monotonicNanos() &- t0)
                     } else {
                         execute(tuple)
                     }
-                    local.executed &+= 1
+                    local.counters.executed &+= 1
                     if isThrottled {
-                        outbox.flush()
                         now = monotonicNanos()
                         break draining
                     }
@@ -145,7 +144,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     package func emit(_ values: [GaleValue], stream: String, anchor: Tuple?) {
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
-        local.emitted &+= 1
+        local.counters.emitted &+= 1
         var sent = 0
         let source = route.source
         if tracking, let anchor, anchor.root != 0 {
@@ -166,7 +165,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                 }
             }
         }
-        local.transferred &+= UInt64(sent)
+        local.counters.transferred &+= UInt64(sent)
         if debug { logEmit(stream: stream, values: values, tasks: sent) }
     }
 
@@ -176,7 +175,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             return
         }
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
-        local.emitted &+= 1
+        local.counters.emitted &+= 1
         var sent = 0
         for target in route.targets {
             target.forEachTarget(sourceTask: taskId, values: values) { task in
@@ -184,7 +183,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                 sent += 1
             }
         }
-        local.transferred &+= UInt64(sent)
+        local.counters.transferred &+= UInt64(sent)
         if debug { logEmit(stream: stream, values: values, tasks: sent) }
     }
 
@@ -192,8 +191,8 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: true),
             checkDirectTarget(route, task: task)
         else { return }
-        local.emitted &+= 1
-        local.transferred &+= 1
+        local.counters.emitted &+= 1
+        local.counters.transferred &+= 1
         outbox.send(.tuple(multiAnchored(values, source: route.source, to: anchors)), to: task)
         if debug { logEmit(stream: stream, values: values, tasks: 1) }
     }
@@ -252,7 +251,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     }
 
     package func ack(_ tuple: Tuple) {
-        local.acked &+= 1
+        local.counters.acked &+= 1
         guard tracking, tuple.root != 0 else { return }
         let value = takeAckValue(tuple.edge)
         tuple.forEachAnchor { root, edge in
@@ -261,7 +260,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     }
 
     package func fail(_ tuple: Tuple) {
-        local.failed &+= 1
+        local.counters.failed &+= 1
         guard tracking, tuple.root != 0 else { return }
         _ = takeAckValue(tuple.edge)
         tuple.forEachAnchor { root, _ in

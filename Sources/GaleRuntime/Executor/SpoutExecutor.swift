@@ -67,13 +67,13 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         var emittedAny = false
         if mayEmit {
             var calls = 0
-            let budgetEnd = local.transferred &+ UInt64(transferBudget)
-            while calls < Self.batchSize && local.transferred < budgetEnd && mayEmit {
-                let before = local.transferred &+ local.emitted
+            let budgetEnd = local.counters.transferred &+ UInt64(transferBudget)
+            while calls < Self.batchSize && local.counters.transferred < budgetEnd && mayEmit {
+                let before = local.counters.transferred &+ local.counters.emitted
                 spout.nextTuple()
                 if !immediateAcks.isEmpty { deliverImmediateAcks() }
                 calls += 1
-                if local.transferred &+ local.emitted == before { break }
+                if local.counters.transferred &+ local.counters.emitted == before { break }
                 emittedAny = true
             }
         }
@@ -98,12 +98,12 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
                 switch envelope {
                 case .treeCompleted(let root):
                     guard let tree = pending.removeValue(forKey: root) else { continue }
-                    local.acked &+= 1
-                    local.completeLatency.record(now &- tree.emittedAt)
+                    local.counters.acked &+= 1
+                    local.counters.completeLatency.record(now &- tree.emittedAt)
                     spout.ack(tree.messageId)
                 case .treeFailed(let root):
                     guard let tree = pending.removeValue(forKey: root) else { continue }
-                    local.failed &+= 1
+                    local.counters.failed &+= 1
                     spout.fail(tree.messageId)
                 case .sweep:
                     expire(now: now)
@@ -124,7 +124,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         }
         for root in expired {
             guard let tree = pending.removeValue(forKey: root) else { continue }
-            local.failed &+= 1
+            local.counters.failed &+= 1
             spout.fail(tree.messageId)
         }
     }
@@ -134,7 +134,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             let ids = immediateAcks
             immediateAcks.removeAll()
             for id in ids {
-                local.acked &+= 1
+                local.counters.acked &+= 1
                 spout.ack(id)
             }
         }
@@ -144,7 +144,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
 
     package func emit(_ values: [GaleValue], stream: String, messageId: (any Sendable)?) {
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
-        local.emitted &+= 1
+        local.counters.emitted &+= 1
         if messageId == nil || !tracking {
             let source = route.source
             var sent = 0
@@ -154,7 +154,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
                     sent += 1
                 }
             }
-            local.transferred &+= UInt64(sent)
+            local.counters.transferred &+= UInt64(sent)
             if debug { logEmit(stream: stream, values: values, tasks: sent) }
             if let messageId { immediateAcks.append(messageId) }
             return
@@ -166,10 +166,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: true),
             checkDirectTarget(route, task: task)
         else { return }
-        local.emitted &+= 1
+        local.counters.emitted &+= 1
         if messageId == nil || !tracking {
             outbox.send(.tuple(Tuple(values: values, source: route.source, sourceTask: taskId)), to: task)
-            local.transferred &+= 1
+            local.counters.transferred &+= 1
             if debug { logEmit(stream: stream, values: values, tasks: 1) }
             if let messageId { immediateAcks.append(messageId) }
             return
@@ -199,7 +199,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
                 target.forEachTarget(sourceTask: taskId, values: values) { send($0) }
             }
         }
-        local.transferred &+= UInt64(sent)
+        local.counters.transferred &+= UInt64(sent)
         if debug { logEmit(stream: route.source.streamId, values: values, tasks: sent) }
         guard sent > 0, let messageId else {
             // No subscriber: the tree is complete at once (as in Storm).

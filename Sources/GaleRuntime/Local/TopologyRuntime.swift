@@ -204,8 +204,7 @@ public final class TopologyRuntime: Sendable {
         let ids = plan.topology.components.map(\.id) + (ackers.isEmpty ? [] : [Topology.ackerComponentId])
         for id in ids {
             let mine = snapshots.filter { $0.0.componentId == id }
-            var executeLatency = LatencyHistogram()
-            var completeLatency = LatencyHistogram()
+            var total = TaskCounters()
             var c = ComponentStats(
                 id: id,
                 kind: id == Topology.ackerComponentId
@@ -214,22 +213,21 @@ public final class TopologyRuntime: Sendable {
                 queueCapacity: plan.topology.config.executorQueueCapacity
             )
             for (executor, s) in mine {
-                c.emitted += s.emitted
-                c.transferred += s.transferred
-                c.executed += s.executed
-                c.acked += s.acked
-                c.failed += s.failed
+                total.add(s.counters)
                 c.pending += s.pending
                 c.capacity = max(c.capacity, s.capacity)
                 c.queued += executor.inbox.count
                 c.maxQueueLength = max(c.maxQueueLength, executor.inbox.maxCount)
-                executeLatency.merge(s.executeLatency)
-                completeLatency.merge(s.completeLatency)
             }
-            c.executeLatencyMs = executeLatency.meanMillis
-            c.executeLatencyP99Ms = executeLatency.quantileMillis(0.99)
-            c.completeLatencyMs = completeLatency.meanMillis
-            c.completeLatencyP99Ms = completeLatency.quantileMillis(0.99)
+            c.emitted = total.emitted
+            c.transferred = total.transferred
+            c.executed = total.executed
+            c.acked = total.acked
+            c.failed = total.failed
+            c.executeLatencyMs = total.executeLatency.meanMillis
+            c.executeLatencyP99Ms = total.executeLatency.quantileMillis(0.99)
+            c.completeLatencyMs = total.completeLatency.meanMillis
+            c.completeLatencyP99Ms = total.completeLatency.quantileMillis(0.99)
             if let log = errorLogs[id]?.contents {
                 c.recentErrors = log.errors
                 c.errorCount = log.total

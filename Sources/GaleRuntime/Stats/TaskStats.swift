@@ -1,17 +1,46 @@
 package import Gale
 import Synchronization
 
-/// Counters one executor accumulates on its own queue and publishes now and then.
-package struct LocalTaskStats {
+/// The counters of a task: accumulated locally, published, and summed per component.
+package struct TaskCounters: Sendable {
     package var emitted: UInt64 = 0
     package var transferred: UInt64 = 0
     package var executed: UInt64 = 0
     package var acked: UInt64 = 0
     package var failed: UInt64 = 0
-    package var busyNanos: UInt64 = 0
     package var executeLatency = LatencyHistogram()
     package var completeLatency = LatencyHistogram()
-    /// Executes timed so far (one in `sampleEvery` is timed).
+
+    package init() {}
+
+    /// Adds every count and recording of `other`.
+    package mutating func add(_ other: TaskCounters) {
+        emitted &+= other.emitted
+        transferred &+= other.transferred
+        executed &+= other.executed
+        acked &+= other.acked
+        failed &+= other.failed
+        executeLatency.merge(other.executeLatency)
+        completeLatency.merge(other.completeLatency)
+    }
+
+    /// Sets every count to zero, keeping the histograms' storage.
+    package mutating func reset() {
+        emitted = 0
+        transferred = 0
+        executed = 0
+        acked = 0
+        failed = 0
+        executeLatency.reset()
+        completeLatency.reset()
+    }
+}
+
+/// What one executor accumulates on its own queue and publishes now and then.
+package struct LocalTaskStats {
+    package var counters = TaskCounters()
+    package var busyNanos: UInt64 = 0
+    /// Executes seen so far; one in 16 is timed.
     package var sampleCounter: UInt32 = 0
 
     package init() {}
@@ -20,13 +49,7 @@ package struct LocalTaskStats {
 /// The published statistics of one task, readable from any thread.
 package final class TaskStats: Sendable {
     package struct Snapshot: Sendable {
-        package var emitted: UInt64 = 0
-        package var transferred: UInt64 = 0
-        package var executed: UInt64 = 0
-        package var acked: UInt64 = 0
-        package var failed: UInt64 = 0
-        package var executeLatency = LatencyHistogram()
-        package var completeLatency = LatencyHistogram()
+        package var counters = TaskCounters()
         package var capacity: Double = 0
         package var pending: Int = 0
         var windowStart: UInt64 = 0
@@ -47,13 +70,7 @@ package final class TaskStats: Sendable {
     /// Adds `local` to the published totals and clears it.
     package func publish(_ local: inout LocalTaskStats, pending: Int, now: UInt64) {
         state.withLock { s in
-            s.emitted &+= local.emitted
-            s.transferred &+= local.transferred
-            s.executed &+= local.executed
-            s.acked &+= local.acked
-            s.failed &+= local.failed
-            s.executeLatency.merge(local.executeLatency)
-            s.completeLatency.merge(local.completeLatency)
+            s.counters.add(local.counters)
             s.pending = pending
             s.windowBusy &+= local.busyNanos
             let elapsed = now &- s.windowStart
@@ -65,14 +82,8 @@ package final class TaskStats: Sendable {
                 s.windowBusy = 0
             }
         }
-        local.emitted = 0
-        local.transferred = 0
-        local.executed = 0
-        local.acked = 0
-        local.failed = 0
+        local.counters.reset()
         local.busyNanos = 0
-        local.executeLatency.reset()
-        local.completeLatency.reset()
     }
 
     /// The totals published so far.
