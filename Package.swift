@@ -25,10 +25,12 @@ let package = Package(
         .executable(name: "exclamation", targets: ["Exclamation"]),
         .executable(name: "unreliable", targets: ["Unreliable"]),
         .executable(name: "gale-bench", targets: ["GaleBench"]),
+        .executable(name: "gale", targets: ["gale"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: - C libraries
@@ -42,6 +44,11 @@ let package = Package(
             name: "CTCMalloc",
             pkgConfig: "libtcmalloc_minimal",
             providers: [.apt(["libgoogle-perftools-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(
             name: "CZooKeeper",
@@ -59,14 +66,53 @@ let package = Package(
                 "Gale",
                 "CTCMalloc",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: hotPathSettings
+        ),
+        .target(
+            name: "GaleCoordination",
+            dependencies: [
+                "CZooKeeper",
+                "CLibCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "GaleDaemons",
+            dependencies: [
+                "Gale",
+                "GaleCoordination",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
         ),
         .target(
             name: "GaleMain",
             dependencies: [
                 "Gale",
                 "GaleRuntime",
+                "GaleCoordination",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "gale",
+            dependencies: [
+                "Gale",
+                "GaleCoordination",
+                "GaleDaemons",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -111,13 +157,23 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "GaleCoordinationTests",
+            dependencies: ["GaleCoordination"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GaleDaemonsTests",
+            dependencies: ["Gale", "GaleCoordination", "GaleDaemons"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "CLibraryTests",
             dependencies: ["CRdKafka", "CZooKeeper"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRdKafka", "CZooKeeper", "Gale", "GaleRuntime"],
+            dependencies: ["CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,0 +1,1 @@
+// GaleCoordination: ZooKeeper client, cluster state layout, HTTP client and server.

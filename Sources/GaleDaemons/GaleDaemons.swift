@@ -1,0 +1,1 @@
+// GaleDaemons: nimbus, supervisor, scheduler, status API.
