@@ -74,6 +74,7 @@ let package = Package(
         .target(
             name: "GaleCoordination",
             dependencies: [
+                "Gale",
                 "CZooKeeper",
                 "CLibCrypto",
                 .product(name: "Logging", package: "swift-log"),

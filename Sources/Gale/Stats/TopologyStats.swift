@@ -1,5 +1,5 @@
 /// One error reported by a component.
-public struct ComponentError: Sendable, Equatable {
+public struct ComponentError: Sendable, Equatable, Codable {
     /// The reporting task.
     public var task: Int
     /// Seconds since 1970 when it was reported.
@@ -16,7 +16,7 @@ public struct ComponentError: Sendable, Equatable {
 }
 
 /// Statistics of one component, summed over its tasks.
-public struct ComponentStats: Sendable, Equatable {
+public struct ComponentStats: Sendable, Equatable, Codable {
     /// The component id.
     public var id: String
     /// `spout`, `bolt` or `acker`.
@@ -81,7 +81,7 @@ public struct ComponentStats: Sendable, Equatable {
 }
 
 /// Statistics of a running topology.
-public struct TopologyStats: Sendable, Equatable {
+public struct TopologyStats: Sendable, Equatable, Codable {
     /// The topology's name.
     public var name: String
     /// Seconds since the topology started.

@@ -19,20 +19,14 @@ public struct TopologyPlan: Sendable {
     /// Plans `topology`.
     public init(topology: Topology) {
         self.topology = topology
-        var tasks: [String: [Int]] = [:]
-        var byTask = [""]
-        for spec in topology.components.sorted(by: { $0.id < $1.id }) {
-            let first = byTask.count
-            tasks[spec.id] = Array(first..<(first + spec.tasks))
-            byTask.append(contentsOf: repeatElement(spec.id, count: spec.tasks))
+        let tasks = TaskNumbering.tasks(of: topology.components.map { ($0.id, $0.tasks) }, ackers: topology.config.ackers)
+        var byTask = [String](repeating: "", count: 1 + tasks.values.reduce(0) { $0 + $1.count })
+        for (component, ids) in tasks {
+            for id in ids { byTask[id] = component }
         }
-        let firstAcker = byTask.count
-        let ackers = Array(firstAcker..<(firstAcker + topology.config.ackers))
-        byTask.append(contentsOf: repeatElement(Topology.ackerComponentId, count: ackers.count))
-        if !ackers.isEmpty { tasks[Topology.ackerComponentId] = ackers }
         self.tasksByComponent = tasks
         self.componentByTask = byTask
-        self.ackerTasks = ackers
+        self.ackerTasks = tasks[Topology.ackerComponentId] ?? []
     }
 
     /// The task ids of `component`.

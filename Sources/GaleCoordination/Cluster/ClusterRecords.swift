@@ -1,0 +1,311 @@
+import Foundation
+public import Gale
+
+/// A `host:port` pair: a supervisor slot, a worker, a daemon's HTTP endpoint.
+public struct Endpoint: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port`; `nil` when the text is not one.
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        let host = String(text[..<colon])
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+            return nil
+        }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { "\(host):\(port)" }
+
+    public static func < (a: Endpoint, b: Endpoint) -> Bool { (a.host, a.port) < (b.host, b.port) }
+}
+
+/// `/gale/supervisors/<id>`: a live supervisor (ephemeral).
+public struct SupervisorRecord: Sendable, Codable, Equatable {
+    public var v = 1
+    public var id: String
+    /// The host its workers listen on.
+    public var host: String
+    /// The worker ports it offers.
+    public var slots: [Int]
+    /// Unix seconds when it started.
+    public var startedAt: Double
+
+    public init(id: String, host: String, slots: [Int], startedAt: Double) {
+        self.id = id
+        self.host = host
+        self.slots = slots
+        self.startedAt = startedAt
+    }
+}
+
+/// What an operator asked of a topology.
+public enum TopologyStatus: String, Sendable, Codable {
+    case active, inactive, killed
+}
+
+/// `/gale/topologies/<id>`: a submitted topology.
+public struct TopologyRecord: Sendable, Codable, Equatable {
+    public var v = 1
+    /// Unique id: `<name>-<n>`.
+    public var id: String
+    public var name: String
+    public var status: TopologyStatus
+    /// SHA-256 of the topology binary (hex), the key of its blob at nimbus.
+    public var binaryDigest: String
+    /// Size of the binary in bytes.
+    public var binarySize: Int
+    /// The binary's `describe` output with the submitted configuration and current task counts.
+    public var description: TopologyDescription
+    /// The `key=value` settings given at submit, applied by workers on top of the binary's own.
+    public var configOverrides: [String: String]
+    /// Per-component task counts changed by rebalance, applied by workers.
+    public var parallelism: [String: Int]
+    /// Requested number of workers.
+    public var workers: Int
+    /// Unix seconds of the submission.
+    public var submittedAt: Double
+    /// While killed: unix seconds after which its workers are removed.
+    public var killAt: Double?
+
+    public init(
+        id: String,
+        name: String,
+        status: TopologyStatus,
+        binaryDigest: String,
+        binarySize: Int,
+        description: TopologyDescription,
+        configOverrides: [String: String],
+        parallelism: [String: Int],
+        workers: Int,
+        submittedAt: Double
+    ) {
+        self.id = id
+        self.name = name
+        self.status = status
+        self.binaryDigest = binaryDigest
+        self.binarySize = binarySize
+        self.description = description
+        self.configOverrides = configOverrides
+        self.parallelism = parallelism
+        self.workers = workers
+        self.submittedAt = submittedAt
+    }
+}
+
+/// One worker of an assignment: a supervisor slot and the tasks it runs.
+public struct WorkerAssignment: Sendable, Codable, Equatable {
+    public var supervisorId: String
+    public var endpoint: Endpoint
+    public var tasks: [Int]
+
+    public init(supervisorId: String, endpoint: Endpoint, tasks: [Int]) {
+        self.supervisorId = supervisorId
+        self.endpoint = endpoint
+        self.tasks = tasks
+    }
+}
+
+/// `/gale/assignments/<topology-id>`: where every task of a topology runs.
+public struct AssignmentRecord: Sendable, Codable, Equatable {
+    public var v = 1
+    public var topologyId: String
+    /// Bumped on every change; workers of another epoch refuse each other's connections.
+    public var epoch: Int
+    public var workers: [WorkerAssignment]
+
+    public init(topologyId: String, epoch: Int, workers: [WorkerAssignment]) {
+        self.topologyId = topologyId
+        self.epoch = epoch
+        self.workers = workers
+    }
+
+    /// Every task id → the endpoint of its worker.
+    public var taskEndpoints: [Int: Endpoint] {
+        var result: [Int: Endpoint] = [:]
+        for worker in workers {
+            for task in worker.tasks { result[task] = worker.endpoint }
+        }
+        return result
+    }
+}
+
+/// What a supervisor writes for each worker it starts (`worker --assignment FILE`).
+public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
+    public var v = 1
+    public var workerId: String
+    public var topologyId: String
+    public var topologyName: String
+    public var epoch: Int
+    /// This worker's endpoint (it listens on its port).
+    public var endpoint: Endpoint
+    /// Every task id → the endpoint of its worker.
+    public var taskEndpoints: [Int: Endpoint]
+    public var configOverrides: [String: String]
+    public var parallelism: [String: Int]
+    /// Whether its spouts start active.
+    public var active: Bool
+    /// The supervisor's loopback heartbeat endpoint.
+    public var supervisor: Endpoint
+    /// Seconds without a heartbeat answer after which the worker stops itself (its supervisor is gone).
+    public var orphanTimeoutSeconds: Double
+
+    public init(
+        workerId: String,
+        topologyId: String,
+        topologyName: String,
+        epoch: Int,
+        endpoint: Endpoint,
+        taskEndpoints: [Int: Endpoint],
+        configOverrides: [String: String],
+        parallelism: [String: Int],
+        active: Bool,
+        supervisor: Endpoint,
+        orphanTimeoutSeconds: Double
+    ) {
+        self.workerId = workerId
+        self.topologyId = topologyId
+        self.topologyName = topologyName
+        self.epoch = epoch
+        self.endpoint = endpoint
+        self.taskEndpoints = taskEndpoints
+        self.configOverrides = configOverrides
+        self.parallelism = parallelism
+        self.active = active
+        self.supervisor = supervisor
+        self.orphanTimeoutSeconds = orphanTimeoutSeconds
+    }
+}
+
+/// A worker's heartbeat to its supervisor (every second, over loopback HTTP).
+public struct WorkerHeartbeat: Sendable, Codable, Equatable {
+    public var v = 1
+    public var workerId: String
+    public var topologyId: String
+    public var epoch: Int
+    public var port: Int
+    public var pid: Int32
+    public var uptimeSeconds: Double
+    public var stats: TopologyStats
+
+    public init(
+        workerId: String,
+        topologyId: String,
+        epoch: Int,
+        port: Int,
+        pid: Int32,
+        uptimeSeconds: Double,
+        stats: TopologyStats
+    ) {
+        self.workerId = workerId
+        self.topologyId = topologyId
+        self.epoch = epoch
+        self.port = port
+        self.pid = pid
+        self.uptimeSeconds = uptimeSeconds
+        self.stats = stats
+    }
+}
+
+/// The supervisor's answer to a heartbeat.
+public struct WorkerHeartbeatReply: Sendable, Codable, Equatable {
+    /// Whether the spouts should run.
+    public var active: Bool
+    /// `true` when this worker is no longer assigned (another epoch): it should stop.
+    public var stop: Bool
+
+    public init(active: Bool, stop: Bool) {
+        self.active = active
+        self.stop = stop
+    }
+}
+
+/// One worker as its supervisor sees it.
+public struct WorkerReport: Sendable, Codable, Equatable {
+    public var workerId: String
+    public var topologyId: String
+    public var epoch: Int
+    public var endpoint: Endpoint
+    public var pid: Int32?
+    /// `running` (heartbeating), `starting` (launched, no heartbeat yet), `stale` (heartbeats stopped), `failed`.
+    public var state: String
+    public var restarts: Int
+    public var lastExit: String?
+    public var uptimeSeconds: Double
+    /// Seconds since its last heartbeat (`nil` when none yet).
+    public var heartbeatAgeSeconds: Double?
+    public var stats: TopologyStats?
+
+    public init(
+        workerId: String,
+        topologyId: String,
+        epoch: Int,
+        endpoint: Endpoint,
+        pid: Int32?,
+        state: String,
+        restarts: Int,
+        lastExit: String?,
+        uptimeSeconds: Double,
+        heartbeatAgeSeconds: Double?,
+        stats: TopologyStats?
+    ) {
+        self.workerId = workerId
+        self.topologyId = topologyId
+        self.epoch = epoch
+        self.endpoint = endpoint
+        self.pid = pid
+        self.state = state
+        self.restarts = restarts
+        self.lastExit = lastExit
+        self.uptimeSeconds = uptimeSeconds
+        self.heartbeatAgeSeconds = heartbeatAgeSeconds
+        self.stats = stats
+    }
+}
+
+/// A supervisor's periodic report to the nimbus leader (HTTP, every few seconds).
+public struct SupervisorReport: Sendable, Codable, Equatable {
+    public var v = 1
+    public var supervisorId: String
+    public var host: String
+    public var slots: [Int]
+    public var uptimeSeconds: Double
+    public var workers: [WorkerReport]
+    /// Recent supervisor-level errors (downloads, digests, launches), newest last.
+    public var errors: [String]
+
+    public init(
+        supervisorId: String,
+        host: String,
+        slots: [Int],
+        uptimeSeconds: Double,
+        workers: [WorkerReport],
+        errors: [String]
+    ) {
+        self.supervisorId = supervisorId
+        self.host = host
+        self.slots = slots
+        self.uptimeSeconds = uptimeSeconds
+        self.workers = workers
+        self.errors = errors
+    }
+}
+
+/// JSON coding shared by every record: sorted keys, so equal records give equal bytes.
+public enum ClusterJSON {
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(value))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+}

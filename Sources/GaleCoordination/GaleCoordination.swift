@@ -1,1 +1,0 @@
-// GaleCoordination: ZooKeeper client, cluster state layout, HTTP client and server.

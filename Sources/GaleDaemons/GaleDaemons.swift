@@ -1,1 +1,0 @@
-// GaleDaemons: nimbus, supervisor, scheduler, status API.
