@@ -1,0 +1,164 @@
+public import Gale
+public import GaleCoordination
+
+/// Bodies of nimbus's HTTP/JSON API (`/api/v1/...`), shared by nimbus and the `gale` CLI.
+public enum NimbusAPI {
+    /// `POST /api/v1/topologies`: start a topology whose binary was uploaded to `/api/v1/blobs`.
+    public struct SubmitRequest: Sendable, Codable {
+        public var name: String
+        public var digest: String
+        public var description: TopologyDescription
+        public var workers: Int?
+        public var config: [String: String]
+
+        public init(name: String, digest: String, description: TopologyDescription, workers: Int?, config: [String: String]) {
+            self.name = name
+            self.digest = digest
+            self.description = description
+            self.workers = workers
+            self.config = config
+        }
+    }
+
+    /// Answer of a blob upload.
+    public struct BlobResponse: Sendable, Codable {
+        public var digest: String
+        public var size: Int
+    }
+
+    /// Answer of a submit.
+    public struct SubmitResponse: Sendable, Codable {
+        public var id: String
+        public var name: String
+    }
+
+    /// One line of `GET /api/v1/topologies`.
+    public struct TopologySummary: Sendable, Codable {
+        public var id: String
+        public var name: String
+        public var status: TopologyStatus
+        public var requestedWorkers: Int
+        public var assignedWorkers: Int
+        public var runningWorkers: Int
+        public var tasks: Int
+        public var epoch: Int
+        public var uptimeSeconds: Double
+    }
+
+    /// One worker in a topology's status.
+    public struct WorkerRow: Sendable, Codable {
+        public var supervisorId: String
+        public var host: String
+        public var port: Int
+        public var tasks: [Int]
+        /// `running`, `starting`, `stale`, `failed` or `unknown` (no report yet).
+        public var state: String
+        public var pid: Int32?
+        public var uptimeSeconds: Double
+        public var restarts: Int
+        public var lastExit: String?
+    }
+
+    /// `GET /api/v1/topologies/<name>`.
+    public struct TopologyStatusResponse: Sendable, Codable {
+        public var id: String
+        public var name: String
+        public var status: TopologyStatus
+        public var epoch: Int
+        public var requestedWorkers: Int
+        public var binaryDigest: String
+        public var uptimeSeconds: Double
+        /// Per component, summed over the workers that reported.
+        public var components: [ComponentStats]
+        public var workers: [WorkerRow]
+        /// Supervisor-level errors about this topology (downloads, launches).
+        public var errors: [String]
+    }
+
+    /// `POST /api/v1/topologies/<name>/kill`.
+    public struct KillRequest: Sendable, Codable {
+        public var waitSeconds: Double?
+
+        public init(waitSeconds: Double?) { self.waitSeconds = waitSeconds }
+    }
+
+    /// `POST /api/v1/topologies/<name>/rebalance`.
+    public struct RebalanceRequest: Sendable, Codable {
+        public var workers: Int?
+        public var parallelism: [String: Int]?
+
+        public init(workers: Int?, parallelism: [String: Int]?) {
+            self.workers = workers
+            self.parallelism = parallelism
+        }
+    }
+
+    /// `GET /api/v1/health`.
+    public struct Health: Sendable, Codable {
+        public var identity: String
+        public var leader: Bool
+        public var leaderIdentity: String?
+        public var zookeeperConnected: Bool
+        public var uptimeSeconds: Double
+    }
+
+    /// One supervisor in `GET /api/v1/supervisors`.
+    public struct SupervisorRow: Sendable, Codable {
+        public var id: String
+        public var host: String
+        public var slots: [Int]
+        public var usedSlots: [Int]
+        public var lastReportAgeSeconds: Double?
+    }
+
+    /// An error answer: `{"error": ..., "leader": ...}`.
+    public struct ErrorBody: Sendable, Codable {
+        public var error: String
+        /// On a follower: the leader's `host:port`.
+        public var leader: String?
+    }
+
+    /// Sums per-component statistics of several workers (each worker reports its own tasks).
+    ///
+    /// Counters add up; means are weighted by the counts they average over; p99 and capacity
+    /// are the largest of the workers'; errors are merged, the 10 most recent kept.
+    public static func merge(_ parts: [TopologyStats], order: [String]) -> [ComponentStats] {
+        var byId: [String: ComponentStats] = [:]
+        for stats in parts {
+            for c in stats.components {
+                guard var total = byId[c.id] else {
+                    byId[c.id] = c
+                    continue
+                }
+                let executed = Double(total.executed + c.executed)
+                if executed > 0 {
+                    total.executeLatencyMs =
+                        (total.executeLatencyMs * Double(total.executed) + c.executeLatencyMs * Double(c.executed))
+                        / executed
+                }
+                let acked = Double(total.acked + c.acked)
+                if acked > 0 {
+                    total.completeLatencyMs =
+                        (total.completeLatencyMs * Double(total.acked) + c.completeLatencyMs * Double(c.acked)) / acked
+                }
+                total.tasks += c.tasks
+                total.emitted += c.emitted
+                total.transferred += c.transferred
+                total.executed += c.executed
+                total.acked += c.acked
+                total.failed += c.failed
+                total.executeLatencyP99Ms = max(total.executeLatencyP99Ms, c.executeLatencyP99Ms)
+                total.completeLatencyP99Ms = max(total.completeLatencyP99Ms, c.completeLatencyP99Ms)
+                total.capacity = max(total.capacity, c.capacity)
+                total.pending += c.pending
+                total.queued += c.queued
+                total.maxQueueLength = max(total.maxQueueLength, c.maxQueueLength)
+                total.errorCount += c.errorCount
+                total.recentErrors = Array((total.recentErrors + c.recentErrors).sorted { $0.time < $1.time }.suffix(10))
+                byId[c.id] = total
+            }
+        }
+        let known = order.compactMap { byId.removeValue(forKey: $0) }
+        return known + byId.values.sorted { $0.id < $1.id }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import GaleCoordination
+
+/// Topology binaries on nimbus's disk, content-addressed by SHA-256: `<dir>/<hex digest>`.
+public final class BlobStore: Sendable {
+    /// The directory holding the blobs.
+    public let directory: String
+
+    /// Opens (creating) `directory`.
+    /// - Throws: when the directory cannot be created.
+    public init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// `true` when `text` is a lowercase hex SHA-256 digest (so it is safe as a file name).
+    public static func isDigest(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    /// Stores `bytes` and returns their digest. Storing the same bytes twice is a no-op.
+    /// - Throws: when the file cannot be written.
+    public func put(_ bytes: [UInt8]) throws -> String {
+        let digest = SHA256Digest.hex(of: bytes)
+        let path = self.path(of: digest)
+        if FileManager.default.fileExists(atPath: path) { return digest }
+        let temporary = "\(path).\(UUID().uuidString).tmp"
+        try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+        if rename(temporary, path) != 0 {
+            let code = errno
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw BlobStoreError.writeFailed(path: path, reason: String(cString: strerror(code)))
+        }
+        return digest
+    }
+
+    /// The path of blob `digest`, or `nil` when absent (or not a digest).
+    public func existingPath(of digest: String) -> String? {
+        guard Self.isDigest(digest) else { return nil }
+        let path = self.path(of: digest)
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// The size of blob `digest`, or `nil` when absent.
+    public func size(of digest: String) -> Int? {
+        guard let path = existingPath(of: digest),
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = attributes[.size] as? NSNumber
+        else { return nil }
+        return size.intValue
+    }
+
+    /// Removes blob `digest` if present.
+    public func remove(_ digest: String) {
+        guard let path = existingPath(of: digest) else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    private func path(of digest: String) -> String { "\(directory)/\(digest)" }
+}
+
+/// A blob that could not be stored.
+public enum BlobStoreError: Error, CustomStringConvertible {
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .writeFailed(let path, let reason): "cannot write blob \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,385 @@
+import Foundation
+import Gale
+import GaleCoordination
+
+extension Nimbus {
+    /// Routes one API request.
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let response: HTTPResponse
+        switch (request.method, parts) {
+        case ("GET", ["api", "v1", "health"]):
+            response = .json(health())
+        case ("GET", ["metrics"]):
+            response = HTTPResponse(
+                status: 200,
+                headers: [(name: "content-type", value: "text/plain; version=0.0.4")],
+                body: Array(prometheusText().utf8)
+            )
+        case (_, ["api", "v1", _, ...]) where !isLeader:
+            let leader = leaderIdentity()
+            response = .json(
+                NimbusAPI.ErrorBody(
+                    error: "nimbus \(identity) is not the leader"
+                        + (leader.map { "; the leader is \($0)" } ?? "; no leader is elected yet"),
+                    leader: leader
+                ),
+                status: 409
+            )
+        case ("POST", ["api", "v1", "blobs"]):
+            response = upload(request.body)
+        case ("GET", ["api", "v1", "blobs", let digest]):
+            response = download(digest)
+        case ("POST", ["api", "v1", "supervisors", "report"]):
+            do {
+                record(try request.decodeJSON(SupervisorReport.self))
+                response = .json(["ok": true])
+            } catch {
+                response = .error(400, "\(error)")
+            }
+        case ("GET", ["api", "v1", "supervisors"]):
+            response = respond { () throws(NimbusAPIError) in try supervisorRows() }
+        case ("GET", ["api", "v1", "topologies"]):
+            response = respond { () throws(NimbusAPIError) in try summaries() }
+        case ("POST", ["api", "v1", "topologies"]):
+            response = respond(status: 201) { () throws(NimbusAPIError) in
+                try submit(try decode(NimbusAPI.SubmitRequest.self, request))
+            }
+        case ("GET", ["api", "v1", "topologies", let name]):
+            response = respond { () throws(NimbusAPIError) in try status(of: name) }
+        case ("POST", ["api", "v1", "topologies", let name, "kill"]):
+            response = respond { () throws(NimbusAPIError) in
+                let body = request.body.isEmpty ? NimbusAPI.KillRequest(waitSeconds: nil) : try decode(NimbusAPI.KillRequest.self, request)
+                return try kill(name, wait: body.waitSeconds)
+            }
+        case ("POST", ["api", "v1", "topologies", let name, "activate"]):
+            response = respond { () throws(NimbusAPIError) in try setStatus(name, .active) }
+        case ("POST", ["api", "v1", "topologies", let name, "deactivate"]):
+            response = respond { () throws(NimbusAPIError) in try setStatus(name, .inactive) }
+        case ("POST", ["api", "v1", "topologies", let name, "rebalance"]):
+            response = respond { () throws(NimbusAPIError) in
+                try rebalance(name, try decode(NimbusAPI.RebalanceRequest.self, request))
+            }
+        default:
+            response = .error(404, "no such endpoint: \(request.method) \(request.path)")
+        }
+        if response.status >= 400 { count { $0.apiErrors += 1 } }
+        return response
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPRequest) throws(NimbusAPIError) -> T {
+        do {
+            return try request.decodeJSON(type)
+        } catch {
+            throw .badRequest("\(error)")
+        }
+    }
+
+    private func respond<T: Encodable>(status: Int = 200, _ body: () throws(NimbusAPIError) -> T) -> HTTPResponse {
+        do {
+            return .json(try body(), status: status)
+        } catch {
+            switch error {
+            case .badRequest(let message): return .error(400, message)
+            case .notFound(let message): return .error(404, message)
+            case .conflict(let message): return .error(409, message)
+            case .unavailable(let message): return .error(503, message)
+            }
+        }
+    }
+
+    // MARK: - Blobs
+
+    private func upload(_ body: [UInt8]) -> HTTPResponse {
+        guard !body.isEmpty else { return .error(400, "empty upload: send the topology binary as the body") }
+        do {
+            let digest = try blobs.put(body)
+            logger.info("stored blob \(digest) (\(body.count) bytes)")
+            return .json(NimbusAPI.BlobResponse(digest: digest, size: body.count), status: 201)
+        } catch {
+            return .error(500, "\(error)")
+        }
+    }
+
+    private func download(_ digest: String) -> HTTPResponse {
+        guard let path = blobs.existingPath(of: digest), let data = FileManager.default.contents(atPath: path) else {
+            return .error(404, "no blob \(digest)")
+        }
+        return .bytes(Array(data))
+    }
+
+    // MARK: - Topologies
+
+    private func zookeeper<T>(_ body: () throws(ZooKeeperError) -> T) throws(NimbusAPIError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .unavailable("ZooKeeper: \(error)")
+        }
+    }
+
+    /// The live (not yet removed) topology named `name`.
+    func topology(named name: String) throws(NimbusAPIError) -> TopologyRecord {
+        let all = try zookeeper { () throws(ZooKeeperError) in try topologies() }
+        guard let record = all.first(where: { $0.name == name || $0.id == name }) else {
+            throw .notFound("unknown topology '\(name)'")
+        }
+        return record
+    }
+
+    private func save(_ record: TopologyRecord) throws(NimbusAPIError) {
+        let bytes: [UInt8]
+        do {
+            bytes = try ClusterJSON.encode(record)
+        } catch {
+            throw .badRequest("cannot encode topology record: \(error)")
+        }
+        try zookeeper { () throws(ZooKeeperError) in
+            try zk.set(ClusterPaths.topology(record.id), data: bytes)
+        }
+        wake()
+    }
+
+    private func submit(_ request: NimbusAPI.SubmitRequest) throws(NimbusAPIError) -> NimbusAPI.SubmitResponse {
+        let name = request.name
+        guard !name.isEmpty, name.utf8.count <= 100,
+            name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) })
+        else {
+            throw .badRequest("invalid topology name '\(name)': use letters, digits, '-', '_' or '.' (at most 100)")
+        }
+        guard let size = blobs.size(of: request.digest) else {
+            throw .badRequest("no uploaded binary with digest \(request.digest): upload it to /api/v1/blobs first")
+        }
+        var description = request.description
+        guard description.v == 1, !description.components.isEmpty else {
+            throw .badRequest("the description is not a Gale topology (format v\(description.v), \(description.components.count) components)")
+        }
+        for (key, value) in request.config.sorted(by: { $0.key < $1.key }) {
+            do {
+                try description.config.set(key, value)
+            } catch {
+                throw .badRequest("\(error)")
+            }
+        }
+        if let workers = request.workers {
+            guard workers > 0 else { throw .badRequest("--workers must be positive, got \(workers)") }
+            description.config.workers = workers
+        }
+        let existing = try zookeeper { () throws(ZooKeeperError) in try topologies() }
+        if let clash = existing.first(where: { $0.name == name }) {
+            throw .conflict("a topology named '\(name)' is already \(clash.status == .killed ? "being killed" : "running") (\(clash.id))")
+        }
+        let id = "\(name)-\(Int(Date().timeIntervalSince1970))"
+        let record = TopologyRecord(
+            id: id,
+            name: name,
+            status: .active,
+            binaryDigest: request.digest,
+            binarySize: size,
+            description: description,
+            configOverrides: request.config,
+            parallelism: [:],
+            workers: description.config.workers,
+            submittedAt: Date().timeIntervalSince1970
+        )
+        let bytes: [UInt8]
+        do {
+            bytes = try ClusterJSON.encode(record)
+        } catch {
+            throw .badRequest("cannot encode topology record: \(error)")
+        }
+        try zookeeper { () throws(ZooKeeperError) in
+            _ = try zk.create(ClusterPaths.topology(id), data: bytes)
+        }
+        count { $0.submissions += 1 }
+        logger.info("submitted \(id): \(description.components.count) components, \(record.workers) workers, binary \(request.digest)")
+        wake()
+        return NimbusAPI.SubmitResponse(id: id, name: name)
+    }
+
+    private func kill(_ name: String, wait: Double?) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
+        var record = try topology(named: name)
+        let seconds = wait ?? record.description.config.messageTimeoutSeconds
+        guard seconds >= 0, seconds.isFinite else { throw .badRequest("--wait must be a non-negative number of seconds") }
+        if record.status != .killed {
+            record.status = .killed
+            record.killAt = Date().timeIntervalSince1970 + seconds
+            try save(record)
+            logger.info("killing \(record.id) in \(seconds) s (spouts deactivated)")
+        }
+        return try summary(record)
+    }
+
+    private func setStatus(_ name: String, _ status: TopologyStatus) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
+        var record = try topology(named: name)
+        guard record.status != .killed else { throw .conflict("topology '\(name)' is being killed") }
+        if record.status != status {
+            record.status = status
+            try save(record)
+            logger.info("\(status == .active ? "activated" : "deactivated") \(record.id)")
+        }
+        return try summary(record)
+    }
+
+    private func rebalance(_ name: String, _ request: NimbusAPI.RebalanceRequest) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
+        var record = try topology(named: name)
+        guard record.status != .killed else { throw .conflict("topology '\(name)' is being killed") }
+        if let workers = request.workers {
+            guard workers > 0 else { throw .badRequest("--workers must be positive, got \(workers)") }
+            record.workers = workers
+            record.description.config.workers = workers
+        }
+        if let parallelism = request.parallelism, !parallelism.isEmpty {
+            do {
+                record.description = try record.description.rescaled(parallelism)
+            } catch {
+                throw .badRequest("\(error)")
+            }
+            record.parallelism.merge(parallelism) { $1 }
+        }
+        try save(record)
+        logger.info("rebalancing \(record.id): \(record.workers) workers, parallelism \(record.parallelism)")
+        return try summary(record)
+    }
+
+    // MARK: - Status
+
+    private func workerReports(for topologyId: String) -> [Endpoint: WorkerReport] {
+        var result: [Endpoint: WorkerReport] = [:]
+        for (report, at) in reports().values where Date().timeIntervalSince(at) < 30 {
+            for worker in report.workers where worker.topologyId == topologyId {
+                if let existing = result[worker.endpoint], existing.epoch > worker.epoch { continue }
+                result[worker.endpoint] = worker
+            }
+        }
+        return result
+    }
+
+    private func summary(_ record: TopologyRecord) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
+        let assignment = try zookeeper { () throws(ZooKeeperError) in try assignment(record.id) }
+        let reports = workerReports(for: record.id)
+        let running = (assignment?.workers ?? []).filter { reports[$0.endpoint]?.state == "running" }.count
+        return NimbusAPI.TopologySummary(
+            id: record.id,
+            name: record.name,
+            status: record.status,
+            requestedWorkers: record.workers,
+            assignedWorkers: assignment?.workers.count ?? 0,
+            runningWorkers: running,
+            tasks: record.description.taskIds.values.reduce(0) { $0 + $1.count },
+            epoch: assignment?.epoch ?? 0,
+            uptimeSeconds: Date().timeIntervalSince1970 - record.submittedAt
+        )
+    }
+
+    private func summaries() throws(NimbusAPIError) -> [NimbusAPI.TopologySummary] {
+        let all = try zookeeper { () throws(ZooKeeperError) in try topologies() }
+        var result: [NimbusAPI.TopologySummary] = []
+        for record in all.sorted(by: { $0.name < $1.name }) { result.append(try summary(record)) }
+        return result
+    }
+
+    private func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
+        let record = try topology(named: name)
+        let assignment = try zookeeper { () throws(ZooKeeperError) in try assignment(record.id) }
+        let reports = workerReports(for: record.id)
+        var parts: [TopologyStats] = []
+        var rows: [NimbusAPI.WorkerRow] = []
+        for worker in assignment?.workers ?? [] {
+            let report = reports[worker.endpoint].flatMap { $0.epoch == assignment?.epoch ? $0 : nil }
+            if let stats = report?.stats { parts.append(stats) }
+            rows.append(
+                NimbusAPI.WorkerRow(
+                    supervisorId: worker.supervisorId,
+                    host: worker.endpoint.host,
+                    port: worker.endpoint.port,
+                    tasks: worker.tasks,
+                    state: report?.state ?? "unknown",
+                    pid: report?.pid,
+                    uptimeSeconds: report?.uptimeSeconds ?? 0,
+                    restarts: report?.restarts ?? 0,
+                    lastExit: report?.lastExit
+                )
+            )
+        }
+        let order = record.description.components.map(\.id) + [Topology.ackerComponentId]
+        let errors = reports().values.flatMap { $0.report.errors }.filter { $0.contains(record.id) }
+        return NimbusAPI.TopologyStatusResponse(
+            id: record.id,
+            name: record.name,
+            status: record.status,
+            epoch: assignment?.epoch ?? 0,
+            requestedWorkers: record.workers,
+            binaryDigest: record.binaryDigest,
+            uptimeSeconds: Date().timeIntervalSince1970 - record.submittedAt,
+            components: NimbusAPI.merge(parts, order: order),
+            workers: rows,
+            errors: Array(errors.suffix(10))
+        )
+    }
+
+    private func supervisorRows() throws(NimbusAPIError) -> [NimbusAPI.SupervisorRow] {
+        let supervisors = try zookeeper { () throws(ZooKeeperError) in try self.supervisors() }
+        let topologies = try zookeeper { () throws(ZooKeeperError) in try self.topologies() }
+        var used: [String: [Int]] = [:]
+        for topology in topologies {
+            for worker in (try zookeeper { () throws(ZooKeeperError) in try assignment(topology.id) })?.workers ?? [] {
+                used[worker.supervisorId, default: []].append(worker.endpoint.port)
+            }
+        }
+        let reports = reports()
+        return supervisors.sorted { $0.id < $1.id }.map { s in
+            NimbusAPI.SupervisorRow(
+                id: s.id,
+                host: s.host,
+                slots: s.slots,
+                usedSlots: (used[s.id] ?? []).sorted(),
+                lastReportAgeSeconds: reports[s.id].map { Date().timeIntervalSince($0.at) }
+            )
+        }
+    }
+
+    private func health() -> NimbusAPI.Health {
+        NimbusAPI.Health(
+            identity: identity,
+            leader: isLeader,
+            leaderIdentity: leaderIdentity(),
+            zookeeperConnected: zookeeperConnected,
+            uptimeSeconds: uptime
+        )
+    }
+
+    /// Prometheus text exposition of nimbus's counters and each topology's totals.
+    private func prometheusText() -> String {
+        let m = metricsSnapshot
+        var lines = [
+            "# TYPE gale_nimbus_leader gauge", "gale_nimbus_leader \(isLeader ? 1 : 0)",
+            "# TYPE gale_nimbus_submissions_total counter", "gale_nimbus_submissions_total \(m.submissions)",
+            "# TYPE gale_nimbus_assignments_total counter", "gale_nimbus_assignments_total \(m.reassignments)",
+            "# TYPE gale_nimbus_reports_total counter", "gale_nimbus_reports_total \(m.reportsReceived)",
+            "# TYPE gale_nimbus_api_errors_total counter", "gale_nimbus_api_errors_total \(m.apiErrors)",
+            "# TYPE gale_nimbus_supervisors gauge", "gale_nimbus_supervisors \(reports().count)",
+        ]
+        var acked: [String: UInt64] = [:]
+        var failed: [String: UInt64] = [:]
+        for (report, _) in reports().values {
+            for worker in report.workers {
+                acked[worker.topologyId, default: 0] += worker.stats?.spoutAcked ?? 0
+                failed[worker.topologyId, default: 0] += worker.stats?.spoutFailed ?? 0
+            }
+        }
+        lines.append("# TYPE gale_topology_acked gauge")
+        for (id, n) in acked.sorted(by: { $0.key < $1.key }) { lines.append("gale_topology_acked{topology=\"\(id)\"} \(n)") }
+        lines.append("# TYPE gale_topology_failed gauge")
+        for (id, n) in failed.sorted(by: { $0.key < $1.key }) { lines.append("gale_topology_failed{topology=\"\(id)\"} \(n)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// An API call that cannot be served.
+enum NimbusAPIError: Error {
+    case badRequest(String)
+    case notFound(String)
+    case conflict(String)
+    case unavailable(String)
+}

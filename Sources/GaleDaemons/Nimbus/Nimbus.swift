@@ -1,0 +1,313 @@
+import Dispatch
+import Foundation
+public import Gale
+public import GaleCoordination
+public import Logging
+import Synchronization
+
+/// Settings of a nimbus process.
+public struct NimbusOptions: Sendable {
+    /// ZooKeeper connect string.
+    public var zookeeper: String
+    /// Host the HTTP API listens on (and advertises in the election).
+    public var host: String
+    /// HTTP port (0: any free port).
+    public var port: Int
+    /// Directory for blobs.
+    public var dataDirectory: String
+    /// ZooKeeper session timeout.
+    public var sessionTimeout: Duration
+    /// A worker whose heartbeats have been missing this long is moved to another slot.
+    public var workerTimeoutSeconds: Double
+    /// Largest accepted upload.
+    public var maxUploadBytes: Int
+
+    public init(
+        zookeeper: String,
+        host: String = "127.0.0.1",
+        port: Int,
+        dataDirectory: String,
+        sessionTimeout: Duration = .seconds(10),
+        workerTimeoutSeconds: Double = 30,
+        maxUploadBytes: Int = 1 << 30
+    ) {
+        self.zookeeper = zookeeper
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.sessionTimeout = sessionTimeout
+        self.workerTimeoutSeconds = workerTimeoutSeconds
+        self.maxUploadBytes = maxUploadBytes
+    }
+}
+
+/// The master daemon: accepts submissions, stores binaries, schedules tasks onto supervisor
+/// slots, serves status. One of several nimbus processes is leader (ZooKeeper election); the
+/// others refuse API calls with an error naming the leader.
+///
+/// ZooKeeper holds topologies and assignments; nimbus writes to it only when something changes
+/// (a submit, a kill, a reassignment), never in steady state. Supervisor reports (worker
+/// heartbeats and statistics) arrive over HTTP and live in memory.
+public final class Nimbus: Sendable {
+    let options: NimbusOptions
+    let logger: Logger
+    let blobs: BlobStore
+    let zk: ZooKeeperClient
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "gale.nimbus.reconcile")
+    private let startedAt = Date()
+    private let server: Mutex<HTTPServer?> = Mutex(nil)
+    private let election: Mutex<LeaderElection?> = Mutex(nil)
+    private let timer: Mutex<(any DispatchSourceTimer)?> = Mutex(nil)
+    private let metrics = Mutex(Metrics())
+
+    struct State {
+        /// Latest report per supervisor id, with its arrival time.
+        var reports: [String: (report: SupervisorReport, at: Date)] = [:]
+        /// When this process last became leader.
+        var leaderSince: Date?
+        var identity = ""
+        var zookeeperConnected = true
+        /// ZooKeeper paths with a watch armed.
+        var armed: Set<String> = []
+    }
+
+    struct Metrics {
+        var submissions = 0
+        var reassignments = 0
+        var reportsReceived = 0
+        var apiErrors = 0
+    }
+
+    /// Connects to ZooKeeper and opens the blob store.
+    /// - Throws: ``ZooKeeperError`` when ZooKeeper is unreachable, or a file error for the data directory.
+    public init(options: NimbusOptions, logger: Logger) throws {
+        self.options = options
+        self.logger = logger
+        self.blobs = try BlobStore(directory: "\(options.dataDirectory)/blobs")
+        var config = ZooKeeperConfig(connectString: options.zookeeper, sessionTimeout: options.sessionTimeout)
+        config.connectTimeout = .seconds(10)
+        self.zk = try ZooKeeperClient(config, logger: logger)
+        for path in ClusterPaths.parents { try zk.ensurePath(path) }
+    }
+
+    /// Starts the HTTP API, enters the election and starts scheduling.
+    /// - Returns: the bound HTTP port.
+    public func start() async throws -> Int {
+        let server = HTTPServer(
+            host: options.host,
+            port: options.port,
+            maxBodyBytes: options.maxUploadBytes,
+            logger: logger
+        ) { [self] request in
+            await handle(request)
+        }
+        let port = try await server.start()
+        self.server.withLock { $0 = server }
+        let identity = "\(options.host):\(port)"
+        state.withLock { $0.identity = identity }
+        zk.onSessionEvent { [self] event in
+            state.withLock {
+                $0.zookeeperConnected = event != .disconnected && event != .expired
+                if event == .sessionReplaced { $0.armed.removeAll() }
+            }
+            if event == .sessionReplaced || event == .connected { wake() }
+        }
+        let election = LeaderElection(client: zk, path: ClusterPaths.nimbus, identity: identity, logger: logger) {
+            [self] leader in
+            state.withLock { $0.leaderSince = leader ? Date() : nil }
+            logger.info("nimbus \(identity) is \(leader ? "now the leader" : "a follower")")
+            wake()
+        }
+        try election.start()
+        self.election.withLock { $0 = election }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + .milliseconds(200), repeating: .seconds(1), leeway: .milliseconds(100))
+        timer.setEventHandler { [self] in reconcile() }
+        timer.resume()
+        self.timer.withLock { $0 = timer }
+        logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
+        return port
+    }
+
+    /// Stops scheduling, leaves the election, stops the HTTP API and closes ZooKeeper.
+    public func stop() async {
+        timer.withLock {
+            $0?.cancel()
+            $0 = nil
+        }
+        queue.sync {}
+        election.withLock {
+            $0?.stop()
+            $0 = nil
+        }
+        let server = self.server.withLock { s in
+            defer { s = nil }
+            return s
+        }
+        await server?.stop()
+        zk.close()
+        logger.info("nimbus stopped")
+    }
+
+    var isLeader: Bool { election.withLock { $0?.isLeader ?? false } }
+
+    func wake() { queue.async { [self] in reconcile() } }
+
+    // MARK: - ZooKeeper reads
+
+    /// Reads `path` and re-arms its watch when none is armed.
+    func read(_ path: String) throws(ZooKeeperError) -> [UInt8]? {
+        let arm = state.withLock { $0.armed.insert(path).inserted }
+        do {
+            return try zk.get(path, watch: arm ? watchHandler(path) : nil).data
+        } catch .noNode {
+            if arm { state.withLock { _ = $0.armed.remove(path) } }
+            return nil
+        } catch {
+            if arm { state.withLock { _ = $0.armed.remove(path) } }
+            throw error
+        }
+    }
+
+    /// Lists `path`'s children, re-arming its watch when none is armed.
+    func list(_ path: String) throws(ZooKeeperError) -> [String] {
+        let key = "children:" + path
+        let arm = state.withLock { $0.armed.insert(key).inserted }
+        do {
+            return try zk.children(path, watch: arm ? watchHandler(key) : nil)
+        } catch {
+            if arm { state.withLock { _ = $0.armed.remove(key) } }
+            throw error
+        }
+    }
+
+    private func watchHandler(_ key: String) -> ZooKeeperWatch {
+        { [self] _ in
+            state.withLock { _ = $0.armed.remove(key) }
+            wake()
+        }
+    }
+
+    func supervisors() throws(ZooKeeperError) -> [SupervisorRecord] {
+        try list(ClusterPaths.supervisors).compactMap { id throws(ZooKeeperError) in
+            guard let bytes = try read(ClusterPaths.supervisor(id)) else { return nil }
+            return try? ClusterJSON.decode(SupervisorRecord.self, from: bytes)
+        }
+    }
+
+    func topologies() throws(ZooKeeperError) -> [TopologyRecord] {
+        try list(ClusterPaths.topologies).compactMap { id throws(ZooKeeperError) in
+            guard let bytes = try read(ClusterPaths.topology(id)) else { return nil }
+            do {
+                return try ClusterJSON.decode(TopologyRecord.self, from: bytes)
+            } catch {
+                logger.error("unreadable topology record \(id): \(error)")
+                return nil
+            }
+        }
+    }
+
+    func assignment(_ id: String) throws(ZooKeeperError) -> AssignmentRecord? {
+        guard let bytes = try read(ClusterPaths.assignment(id)) else { return nil }
+        return try? ClusterJSON.decode(AssignmentRecord.self, from: bytes)
+    }
+
+    // MARK: - Scheduling
+
+    /// Applies kills that are due and schedules every topology (leader only).
+    func reconcile() {
+        guard isLeader else { return }
+        do {
+            let supervisors = try self.supervisors()
+            let topologies = try self.topologies()
+            var assignments: [String: AssignmentRecord] = [:]
+            for topology in topologies {
+                assignments[topology.id] = try assignment(topology.id)
+            }
+            let now = Date().timeIntervalSince1970
+            for topology in topologies where topology.status == .killed {
+                guard now >= topology.killAt ?? 0 else { continue }
+                try remove(topology, hasAssignment: assignments[topology.id] != nil)
+                assignments[topology.id] = nil
+            }
+            let dead = deadWorkers()
+            for topology in topologies where topology.status != .killed || now < topology.killAt ?? 0 {
+                guard topology.status != .killed else { continue }
+                let others = assignments.filter { $0.key != topology.id }.values.flatMap(\.workers).map(\.endpoint)
+                let input = Scheduler.Input(
+                    tasks: topology.description.taskIds.values.flatMap { $0 },
+                    requestedWorkers: topology.workers,
+                    supervisors: supervisors,
+                    slotsInUse: Set(others),
+                    current: assignments[topology.id],
+                    deadWorkers: dead
+                )
+                guard let next = Scheduler.schedule(topologyId: topology.id, input) else { continue }
+                try write(next)
+                assignments[topology.id] = next
+                metrics.withLock { $0.reassignments += 1 }
+                logger.info(
+                    "assigned \(topology.id) epoch \(next.epoch): \(next.workers.map { "\($0.endpoint)[\($0.tasks.count)]" }.joined(separator: " "))"
+                )
+            }
+        } catch {
+            logger.warning("scheduling skipped: \(error)")
+        }
+    }
+
+    /// Workers whose supervisor reports their heartbeats stale for longer than the worker timeout.
+    private func deadWorkers() -> Set<Endpoint> {
+        state.withLock { s in
+            var dead = Set<Endpoint>()
+            for (report, at) in s.reports.values where Date().timeIntervalSince(at) < 30 {
+                for worker in report.workers
+                where worker.state == "stale" && (worker.heartbeatAgeSeconds ?? 0) > options.workerTimeoutSeconds {
+                    dead.insert(worker.endpoint)
+                }
+            }
+            return dead
+        }
+    }
+
+    private func write(_ assignment: AssignmentRecord) throws(ZooKeeperError) {
+        let path = ClusterPaths.assignment(assignment.topologyId)
+        let bytes = (try? ClusterJSON.encode(assignment)) ?? []
+        do {
+            try zk.set(path, data: bytes)
+        } catch .noNode {
+            try zk.create(path, data: bytes)
+        }
+    }
+
+    /// Deletes a killed topology's assignment and record (one ZooKeeper transaction) and its
+    /// binary when no other topology uses it.
+    private func remove(_ topology: TopologyRecord, hasAssignment: Bool) throws(ZooKeeperError) {
+        var ops: [ZooKeeperOp] = []
+        if hasAssignment { ops.append(.delete(path: ClusterPaths.assignment(topology.id), version: -1)) }
+        ops.append(.delete(path: ClusterPaths.topology(topology.id), version: -1))
+        try zk.multi(ops)
+        logger.info("removed killed topology \(topology.id)")
+        let others = (try? topologies()) ?? []
+        if !others.contains(where: { $0.binaryDigest == topology.binaryDigest }) {
+            blobs.remove(topology.binaryDigest)
+        }
+    }
+
+    // MARK: - Reports
+
+    func record(_ report: SupervisorReport) {
+        state.withLock { $0.reports[report.supervisorId] = (report, Date()) }
+        metrics.withLock { $0.reportsReceived += 1 }
+    }
+
+    func reports() -> [String: (report: SupervisorReport, at: Date)] { state.withLock { $0.reports } }
+
+    var identity: String { state.withLock { $0.identity } }
+    var uptime: Double { Date().timeIntervalSince(startedAt) }
+    var zookeeperConnected: Bool { state.withLock { $0.zookeeperConnected } }
+    func leaderIdentity() -> String? { election.withLock { try? $0?.leaderIdentity() } ?? nil }
+
+    func count(_ body: (inout Metrics) -> Void) { metrics.withLock { body(&$0) } }
+    var metricsSnapshot: Metrics { metrics.withLock { $0 } }
+}
