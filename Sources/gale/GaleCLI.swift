@@ -1,0 +1,403 @@
+import ArgumentParser
+import Foundation
+import Gale
+import GaleCoordination
+import GaleDaemons
+import Logging
+
+/// The `gale` command: submit and manage topologies, run the nimbus and supervisor daemons.
+@main
+struct GaleCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gale",
+        abstract: "Gale cluster command line: topologies, nimbus and supervisors.",
+        discussion: """
+            Commands that talk to nimbus find it with --nimbus HOST:PORT, else the GALE_NIMBUS \
+            environment variable, else a line `nimbus=HOST:PORT` in $GALE_CONFIG or ~/.gale/config.
+            """,
+        subcommands: [
+            Submit.self, List.self, Status.self, Kill.self, Activate.self, Deactivate.self, Rebalance.self,
+            Supervisors.self, NimbusCommand.self, SupervisorCommand.self,
+        ]
+    )
+}
+
+/// An error printed as one line, exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `--nimbus` and `--json`, shared by the client commands.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "The nimbus HTTP address HOST:PORT (default: $GALE_NIMBUS or the config file).")
+    var nimbus: String?
+
+    @Option(help: "Seconds to wait for nimbus.")
+    var timeout: Double = 30
+
+    func address() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        var candidates: [(String, String)] = []
+        if let nimbus { candidates.append((nimbus, "--nimbus")) }
+        if let value = environment["GALE_NIMBUS"], !value.isEmpty { candidates.append((value, "GALE_NIMBUS")) }
+        let file = environment["GALE_CONFIG"] ?? (environment["HOME"].map { "\($0)/.gale/config" } ?? "")
+        if let text = try? String(contentsOfFile: file, encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2, parts[0] == "nimbus" { candidates.append((parts[1], file)) }
+            }
+        }
+        guard let (value, source) = candidates.first else {
+            throw CLIError("no nimbus address: pass --nimbus HOST:PORT or set GALE_NIMBUS")
+        }
+        guard Endpoint(value) != nil else {
+            throw CLIError("invalid nimbus address '\(value)' from \(source): expected HOST:PORT")
+        }
+        return value
+    }
+
+    func validate() throws {
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    /// Sends a request to nimbus, following a follower's answer to the leader once.
+    func call(_ method: String, _ path: String, body: [UInt8] = []) async throws -> HTTPResponse {
+        let client = HTTPClient(timeout: .milliseconds(Int64(timeout * 1000)))
+        var address = try self.address()
+        for attempt in 0..<2 {
+            let response: HTTPResponse
+            do {
+                response = try await client.send(
+                    method,
+                    address: address,
+                    path: path,
+                    body: body,
+                    headers: body.isEmpty ? [] : [(name: "content-type", value: "application/json")]
+                )
+            } catch {
+                throw CLIError("nimbus unreachable: \(error)")
+            }
+            if response.status == 409, attempt == 0,
+                let body = try? response.decodeJSON(NimbusAPI.ErrorBody.self), let leader = body.leader
+            {
+                address = leader
+                continue
+            }
+            guard (200..<300).contains(response.status) else {
+                throw CLIError(response.errorMessage ?? "nimbus answered \(response.status)")
+            }
+            return response
+        }
+        throw CLIError("nimbus keeps redirecting to another leader")
+    }
+
+    func get<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+        try decode(type, try await call("GET", path))
+    }
+
+    func post<T: Decodable>(_ type: T.Type, _ path: String, _ body: some Encodable) async throws -> T {
+        try decode(type, try await call("POST", path, body: try ClusterJSON.encode(body)))
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse) throws -> T {
+        do {
+            return try response.decodeJSON(type)
+        } catch {
+            throw CLIError("unexpected answer from nimbus: \(error)")
+        }
+    }
+}
+
+/// Percent-encodes a topology name for a URL path.
+func pathComponent(_ name: String) -> String {
+    name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? name
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Parses `key=value`.
+func keyValue(_ text: String, flag: String) throws -> (String, String) {
+    guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+        throw ValidationError("\(flag) expects key=value, got '\(text)'")
+    }
+    return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+}
+
+// MARK: - submit
+
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Upload a topology binary to nimbus and start it.")
+
+    @Argument(help: "The topology binary (built against Gale).")
+    var binary: String
+
+    @Option(help: "Topology name (default: the name the binary declares).")
+    var name: String?
+
+    @Option(help: "Which topology of the binary, when it holds several.")
+    var topology: String?
+
+    @Option(help: "Number of worker processes (default: topology.workers of the topology).")
+    var workers: Int?
+
+    @Option(name: .customLong("config"), help: "A setting as key=value (repeatable).")
+    var settings: [String] = []
+
+    @OptionGroup var client: ClientOptions
+
+    func validate() throws {
+        if let workers, workers <= 0 { throw ValidationError("--workers must be positive, got \(workers)") }
+        for setting in settings { _ = try keyValue(setting, flag: "--config") }
+    }
+
+    func run() async throws {
+        let description = try Self.describe(binary, topology: topology)
+        var config: [String: String] = [:]
+        for setting in settings {
+            let (key, value) = try keyValue(setting, flag: "--config")
+            var probe = description.config
+            do {
+                try probe.set(key, value)
+            } catch {
+                throw CLIError("\(error)")
+            }
+            config[key] = value
+        }
+        guard let bytes = FileManager.default.contents(atPath: binary) else {
+            throw CLIError("cannot read \(binary)")
+        }
+        let blob = try client.decode(NimbusAPI.BlobResponse.self, try await client.call("POST", "/api/v1/blobs", body: Array(bytes)))
+        let request = NimbusAPI.SubmitRequest(
+            name: name ?? description.name,
+            digest: blob.digest,
+            description: description,
+            workers: workers,
+            config: config
+        )
+        let submitted = try await client.post(NimbusAPI.SubmitResponse.self, "/api/v1/topologies", request)
+        print("submitted \(submitted.name) as \(submitted.id) (binary sha256 \(blob.digest), \(blob.size) bytes)")
+    }
+
+    /// Runs `binary describe` and parses its JSON.
+    static func describe(_ binary: String, topology: String?) throws -> TopologyDescription {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: binary, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw CLIError("\(binary): no such file")
+        }
+        guard fm.isExecutableFile(atPath: binary) else {
+            throw CLIError("\(binary) is not executable, so it is not a Gale topology binary")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["describe"] + (topology.map { ["--topology", $0] } ?? [])
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw CLIError("\(binary) cannot be run, so it is not a Gale topology binary: \(error.localizedDescription)")
+        }
+        let deadline = Date().addingTimeInterval(30)
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            throw CLIError("\(binary) did not answer `describe` within 30 s, so it is not a Gale topology binary")
+        }
+        guard process.terminationStatus == 0,
+            let description = try? JSONDecoder().decode(TopologyDescription.self, from: data),
+            description.v == 1, !description.components.isEmpty
+        else {
+            throw CLIError("\(binary) is not a Gale topology binary (`\(binary) describe` printed no topology description)")
+        }
+        return description
+    }
+}
+
+// MARK: - list, status
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the topologies.")
+
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let topologies = try await client.get([NimbusAPI.TopologySummary].self, "/api/v1/topologies")
+        if json { return try printJSON(topologies) }
+        if topologies.isEmpty { return print("no topologies") }
+        let rows = topologies.map { t in
+            [t.name, t.id, t.status.rawValue, "\(t.runningWorkers)/\(t.assignedWorkers)/\(t.requestedWorkers)", "\(t.tasks)", Table.duration(t.uptimeSeconds)]
+        }
+        print(Table.render(header: ["NAME", "ID", "STATUS", "WORKERS run/assigned/requested", "TASKS", "UPTIME"], rows: rows))
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a topology's components and workers.")
+
+    @Argument(help: "Topology name or id.") var name: String
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let status = try await client.get(NimbusAPI.TopologyStatusResponse.self, "/api/v1/topologies/\(pathComponent(name))")
+        if json { return try printJSON(status) }
+        print("\(status.name) (\(status.id)) \(status.status.rawValue), epoch \(status.epoch), up \(Table.duration(status.uptimeSeconds))")
+        let rows = status.components.map { c in
+            [
+                c.id, "\(c.tasks)", "\(c.emitted)", "\(c.transferred)", "\(c.acked)", "\(c.failed)",
+                String(format: "%.2f", c.completeLatencyMs), String(format: "%.3f", c.executeLatencyMs),
+                String(format: "%.2f", c.capacity), c.recentErrors.last.map { Table.clip($0.message, 40) } ?? "",
+            ]
+        }
+        print(
+            Table.render(
+                header: ["COMPONENT", "TASKS", "EMITTED", "TRANSFERRED", "ACKED", "FAILED", "COMPLETE ms", "EXECUTE ms", "CAPACITY", "LAST ERROR"],
+                rows: rows
+            )
+        )
+        print("")
+        let workers = status.workers.map { w in
+            [w.host, "\(w.port)", w.supervisorId, w.state, w.pid.map(String.init) ?? "-", Table.duration(w.uptimeSeconds), "\(w.restarts)", "\(w.tasks.count)"]
+        }
+        print(Table.render(header: ["HOST", "PORT", "SUPERVISOR", "STATE", "PID", "UPTIME", "RESTARTS", "TASKS"], rows: workers))
+        for error in status.errors { print("error: \(error)") }
+    }
+}
+
+struct Supervisors: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the live supervisors and their slots.")
+
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let rows = try await client.get([NimbusAPI.SupervisorRow].self, "/api/v1/supervisors")
+        if json { return try printJSON(rows) }
+        print(
+            Table.render(
+                header: ["ID", "HOST", "SLOTS", "USED", "LAST REPORT"],
+                rows: rows.map { s in
+                    [s.id, s.host, s.slots.map(String.init).joined(separator: ","), s.usedSlots.map(String.init).joined(separator: ","),
+                     s.lastReportAgeSeconds.map { String(format: "%.1fs ago", $0) } ?? "never"]
+                }
+            )
+        )
+    }
+}
+
+// MARK: - kill, activate, deactivate, rebalance
+
+struct Kill: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Kill a topology: deactivate its spouts, wait, then remove its workers."
+    )
+
+    @Argument(help: "Topology name or id.") var name: String
+    @Option(help: "Seconds between deactivation and removal (default: the topology's message timeout).")
+    var wait: Double?
+    @OptionGroup var client: ClientOptions
+
+    func validate() throws {
+        if let wait, !(wait >= 0) || !wait.isFinite { throw ValidationError("--wait must be a non-negative number of seconds") }
+    }
+
+    func run() async throws {
+        let summary = try await client.post(
+            NimbusAPI.TopologySummary.self,
+            "/api/v1/topologies/\(pathComponent(name))/kill",
+            NimbusAPI.KillRequest(waitSeconds: wait)
+        )
+        print("killing \(summary.name) (\(summary.id))")
+    }
+}
+
+struct Activate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Activate a topology's spouts.")
+    @Argument(help: "Topology name or id.") var name: String
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let s = try await client.decode(NimbusAPI.TopologySummary.self, try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/activate"))
+        print("\(s.name) is \(s.status.rawValue)")
+    }
+}
+
+struct Deactivate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Deactivate a topology's spouts.")
+    @Argument(help: "Topology name or id.") var name: String
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let s = try await client.decode(NimbusAPI.TopologySummary.self, try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/deactivate"))
+        print("\(s.name) is \(s.status.rawValue)")
+    }
+}
+
+struct Rebalance: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Change a topology's worker count or component parallelism (its workers restart)."
+    )
+
+    @Argument(help: "Topology name or id.") var name: String
+    @Option(help: "New number of workers.") var workers: Int?
+    @Option(help: "component=tasks (repeatable).") var parallelism: [String] = []
+    @OptionGroup var client: ClientOptions
+
+    func validate() throws {
+        if let workers, workers <= 0 { throw ValidationError("--workers must be positive, got \(workers)") }
+        for p in parallelism {
+            let (_, value) = try keyValue(p, flag: "--parallelism")
+            guard let n = Int(value), n > 0 else { throw ValidationError("--parallelism \(p): tasks must be a positive integer") }
+        }
+        if workers == nil && parallelism.isEmpty { throw ValidationError("give --workers and/or --parallelism") }
+    }
+
+    func run() async throws {
+        var map: [String: Int] = [:]
+        for p in parallelism {
+            let (key, value) = try keyValue(p, flag: "--parallelism")
+            map[key] = Int(value)
+        }
+        let s = try await client.post(
+            NimbusAPI.TopologySummary.self,
+            "/api/v1/topologies/\(pathComponent(name))/rebalance",
+            NimbusAPI.RebalanceRequest(workers: workers, parallelism: map.isEmpty ? nil : map)
+        )
+        print("rebalancing \(s.name): \(s.requestedWorkers) workers, \(s.tasks) tasks")
+    }
+}
+
+// MARK: - Tables
+
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(max(0, seconds))
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(s % 60)s" }
+        return "\(s / 3600)h\(s % 3600 / 60)m"
+    }
+
+    static func clip(_ text: String, _ n: Int) -> String { text.count <= n ? text : String(text.prefix(n - 1)) + "…" }
+}
