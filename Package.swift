@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "unreliable", targets: ["Unreliable"]),
         .executable(name: "gale-bench", targets: ["GaleBench"]),
         .executable(name: "gale", targets: ["gale"]),
+        .executable(name: "gale-test-topology", targets: ["ClusterTopology"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -147,6 +148,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .executableTarget(
+            name: "ClusterTopology",
+            dependencies: ["Gale", "GaleMain"],
+            path: "Tests/Fixtures/ClusterTopology",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "GaleTests",
             dependencies: ["Gale"],

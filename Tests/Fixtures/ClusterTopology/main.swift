@@ -1,0 +1,138 @@
+// The topology the cluster integration tests submit: a word count over a finite,
+// deterministic input that records every acked message id and the counts on disk.
+//
+// Settings (`--config key=value`):
+//   test.messages   number of messages (default 2000); message i's sentence is `ClusterInput.sentence(i)`
+//   test.rate       messages per second per spout task (default 200; 0 = as fast as possible)
+//   test.output     directory for acked-<task>.txt (one acked id per line) and counts-<task>.json
+import Foundation
+import Gale
+import GaleMain
+
+enum ClusterInput {
+    static let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo"]
+
+    /// Message `i`'s sentence: five words chosen deterministically from `i`.
+    static func sentence(_ i: Int) -> String {
+        (0..<5).map { words[(i * 7 + $0 * 3 + i / 11) % words.count] }.joined(separator: " ")
+    }
+}
+
+/// Appends lines to a file with one `write` per line, so a `kill -9` loses nothing written.
+final class LineFile {
+    private let fd: Int32
+
+    init?(_ path: String) {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if fd < 0 { return nil }
+    }
+
+    func append(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    deinit { close(fd) }
+}
+
+/// Emits this task's share of the messages (id % tasks == index), skipping ids acked before a restart.
+final class FiniteSentenceSpout: Spout {
+    private var collector: (any SpoutOutputCollector)?
+    private var queue: [Int] = []
+    private var acked: LineFile?
+    private var interval: UInt64 = 0
+    private var nextAt: UInt64 = 0
+
+    func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) { declarer.declare(["sentence"]) }
+
+    func open(context: TopologyContext, collector: any SpoutOutputCollector) throws {
+        self.collector = collector
+        let config = context.config.custom
+        let messages = Int(config["test.messages"] ?? "") ?? 2000
+        let rate = Double(config["test.rate"] ?? "") ?? 200
+        interval = rate > 0 ? UInt64(1e9 / rate) : 0
+        let output = config["test.output"] ?? FileManager.default.currentDirectoryPath
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let path = "\(output)/acked-\(context.taskId).txt"
+        var done = Set<Int>()
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            for line in text.split(separator: "\n") { if let id = Int(line) { done.insert(id) } }
+        }
+        let tasks = context.componentTasks.count
+        queue = stride(from: context.taskIndex, to: messages, by: tasks).filter { !done.contains($0) }.reversed()
+        acked = LineFile(path)
+    }
+
+    func nextTuple() {
+        guard let id = queue.last else { return }
+        if interval > 0 {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now >= nextAt else { return }
+            nextAt = max(nextAt + interval, now - interval * 10)
+        }
+        queue.removeLast()
+        collector?.emit([.string(ClusterInput.sentence(id))], messageId: id)
+    }
+
+    func ack(_ messageId: any Sendable) {
+        if let id = messageId as? Int { acked?.append(String(id)) }
+    }
+
+    func fail(_ messageId: any Sendable) {
+        if let id = messageId as? Int { queue.insert(id, at: 0) }
+    }
+}
+
+final class SplitSentence: BasicBolt {
+    func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) { declarer.declare(["word"]) }
+
+    func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
+        guard let sentence = tuple.string(at: 0) else { return }
+        for word in sentence.split(separator: " ") { collector.emit([.string(String(word))]) }
+    }
+}
+
+/// Counts words and writes its counts to counts-<task>.json every second and at cleanup.
+final class CountWords: BasicBolt {
+    private var counts: [String: Int] = [:]
+    private var path = ""
+    private var dirty = false
+
+    func prepare(context: TopologyContext) throws {
+        let output = context.config.custom["test.output"] ?? FileManager.default.currentDirectoryPath
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        path = "\(output)/counts-\(context.taskId).json"
+    }
+
+    func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
+        if tuple.isTick {
+            save()
+            return
+        }
+        guard let word = tuple.string(at: 0) else { return }
+        counts[word, default: 0] += 1
+        dirty = true
+    }
+
+    func cleanup() { save() }
+
+    private func save() {
+        guard dirty, let data = try? JSONEncoder().encode(counts) else { return }
+        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        dirty = false
+    }
+}
+
+func makeTopology() throws -> Topology {
+    let builder = TopologyBuilder(name: "cluster-wordcount")
+    builder.setSpout("sentences", parallelism: 2) { FiniteSentenceSpout() }.maxSpoutPending(200)
+    builder.setBolt("split", parallelism: 3) { SplitSentence() }.shuffleGrouping("sentences")
+    builder.setBolt("count", parallelism: 3) { CountWords() }.fieldsGrouping("split", fields: ["word"]).tickFrequency(seconds: 1)
+    var config = TopologyConfig()
+    config.ackers = 2
+    config.messageTimeoutSeconds = 10
+    config.workers = 4
+    return try builder.build().with(config: config)
+}
+
+await TopologyCommand.main(topologies: { [try makeTopology()] })
