@@ -1,0 +1,270 @@
+import Foundation
+import GaleCoordination
+import GaleDaemons
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real cluster on loopback for one test: nimbus and supervisors as `gale` processes, each
+/// with its own data directory and log under a temporary directory, against the test ZooKeeper.
+final class ClusterHarness: @unchecked Sendable {
+    let zooKeeper: String
+    let root: String
+    let binDirectory: String
+    var nimbusPort = 0
+    var nimbusPid: pid_t = 0
+    var supervisors: [(id: String, pid: pid_t, slots: [Int], dir: String)] = []
+    var extraPids: [pid_t] = []
+    let output: String
+
+    init(_ name: String) throws {
+        zooKeeper = try TestServices.resolve().zooKeeper
+        root = NSTemporaryDirectory() + "gale-\(name)-\(UUID().uuidString.prefix(8))"
+        output = root + "/output"
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        binDirectory = try Self.locateBinaries()
+    }
+
+    /// `<repo>/.build/debug` (or `$GALE_BIN_DIR`), which must hold `gale` and `gale-test-topology`.
+    static func locateBinaries() throws -> String {
+        let dir = ProcessInfo.processInfo.environment["GALE_BIN_DIR"]
+            ?? TestServices.repositoryRoot.appendingPathComponent(".build/debug").path
+        for binary in ["gale", "gale-test-topology"] where !FileManager.default.isExecutableFile(atPath: "\(dir)/\(binary)") {
+            throw SmokeTestFailure("\(dir)/\(binary) is missing: run `swift build` first")
+        }
+        return dir
+    }
+
+    var gale: String { "\(binDirectory)/gale" }
+    var topologyBinary: String { "\(binDirectory)/gale-test-topology" }
+    var nimbus: String { "127.0.0.1:\(nimbusPort)" }
+
+    // MARK: - Processes
+
+    /// Starts `executable` with `arguments`, output appended to `log`, signals reset.
+    static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw SmokeTestFailure("cannot spawn \(executable): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Runs a command to completion; returns its exit status and output.
+    static func run(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> (status: Int32, output: String) {
+        let log = NSTemporaryDirectory() + "gale-cmd-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let pid = try spawn(executable, arguments, log: log)
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                throw SmokeTestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout) s")
+            }
+            usleep(20_000)
+        }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, text)
+    }
+
+    /// `gale ARGS --nimbus <this nimbus>` (for client commands).
+    func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try Self.run(gale, arguments + ["--nimbus", nimbus])
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    // MARK: - Daemons
+
+    func startNimbus(port: Int? = nil, workerTimeout: Double = 30) throws {
+        if nimbusPort == 0 { nimbusPort = port ?? Self.freePort() }
+        nimbusPid = try Self.spawn(
+            gale,
+            [
+                "nimbus", "--zookeeper", zooKeeper, "--port", String(nimbusPort), "--data-dir", root + "/nimbus",
+                "--session-timeout", "4", "--worker-timeout", String(workerTimeout),
+            ],
+            log: root + "/nimbus.log"
+        )
+        try waitUntil("nimbus answers /api/v1/health as leader", timeout: 30) {
+            let result = try? self.cli(["list"])
+            return result?.status == 0
+        }
+    }
+
+    func startSupervisor(_ id: String, slots: Int = 2, sessionTimeout: Double = 4) throws {
+        let ports = supervisors.first(where: { $0.id == id })?.slots ?? (0..<slots).map { _ in Self.freePort() }
+        let dir = root + "/\(id)"
+        let pid = try Self.spawn(
+            gale,
+            [
+                "supervisor", "--zookeeper", zooKeeper, "--nimbus", nimbus, "--slots", ports.map(String.init).joined(separator: ","),
+                "--data-dir", dir, "--id", id, "--session-timeout", String(sessionTimeout), "--orphan-timeout", "10",
+            ],
+            log: root + "/\(id).log"
+        )
+        supervisors.removeAll { $0.id == id }
+        supervisors.append((id, pid, ports, dir))
+    }
+
+    /// Stops everything this harness started, and every worker process under its root.
+    func tearDown() {
+        for s in supervisors where s.pid > 0 { kill(s.pid, SIGTERM) }
+        for s in supervisors where s.pid > 0 { reap(s.pid, grace: 10) }
+        if nimbusPid > 0 {
+            kill(nimbusPid, SIGTERM)
+            reap(nimbusPid, grace: 10)
+        }
+        for pid in workerPids() { kill(pid, SIGKILL) }
+        for pid in extraPids { kill(pid, SIGKILL) }
+    }
+
+    func reap(_ pid: pid_t, grace: Double) {
+        let deadline = Date().addingTimeInterval(grace)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                return
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// Worker processes whose command line points into this harness's directory.
+    func workerPids() -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry),
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
+            let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard args.count >= 3, args[1] == "worker", args[3...].first?.hasPrefix(root) == true || args.contains(where: { $0.hasPrefix(root) && $0.hasSuffix(".json") }) else {
+                return nil
+            }
+            // Skip zombies.
+            if let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), stat.contains(") Z ") { return nil }
+            return pid
+        }
+    }
+
+    /// Worker process count per worker id (the `<topology>-<port>` directory name).
+    func workersById() -> [String: Int] {
+        var result: [String: Int] = [:]
+        for pid in workerPids() {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if let file = args.last {
+                let id = URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
+                result[id, default: 0] += 1
+            }
+        }
+        return result
+    }
+
+    // MARK: - Topology
+
+    func submit(workers: Int, messages: Int, rate: Int, name: String = "wc", extra: [String] = []) throws {
+        let result = try cli(
+            ["submit", topologyBinary, "--name", name, "--workers", String(workers),
+             "--config", "test.messages=\(messages)", "--config", "test.rate=\(rate)", "--config", "test.output=\(output)"] + extra
+        )
+        guard result.status == 0 else { throw SmokeTestFailure("submit failed: \(result.output)") }
+    }
+
+    func status(_ name: String = "wc") throws -> NimbusAPI.TopologyStatusResponse {
+        let result = try cli(["status", name, "--json"])
+        guard result.status == 0 else { throw SmokeTestFailure("status failed: \(result.output)") }
+        return try JSONDecoder().decode(NimbusAPI.TopologyStatusResponse.self, from: Data(result.output.utf8))
+    }
+
+    /// Every acked message id recorded by the spouts (all runs, restarts included).
+    func ackedIds() -> [Int: Int] {
+        var result: [Int: Int] = [:]
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
+        for file in files where file.hasPrefix("acked-") {
+            let text = (try? String(contentsOfFile: "\(output)/\(file)", encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") { if let id = Int(line) { result[id, default: 0] += 1 } }
+        }
+        return result
+    }
+
+    /// The counts the count tasks last wrote, merged.
+    func counts() -> [String: Int] {
+        var result: [String: Int] = [:]
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
+        for file in files where file.hasPrefix("counts-") {
+            guard let data = FileManager.default.contents(atPath: "\(output)/\(file)"),
+                let counts = try? JSONDecoder().decode([String: Int].self, from: data)
+            else { continue }
+            result.merge(counts) { $0 + $1 }
+        }
+        return result
+    }
+
+    static func groundTruth(messages: Int) -> [String: Int] {
+        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo"]
+        var result: [String: Int] = [:]
+        for i in 0..<messages {
+            for j in 0..<5 { result[words[(i * 7 + j * 3 + i / 11) % words.count], default: 0] += 1 }
+        }
+        return result
+    }
+
+    /// Polls `condition` every 200 ms until it holds, or fails naming `what` after `timeout`.
+    func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if (try? condition()) == true { return }
+            if Date() > deadline {
+                throw SmokeTestFailure("timed out after \(timeout) s waiting until \(what); logs in \(root)")
+            }
+            usleep(200_000)
+        }
+    }
+
+    /// ZooKeeper's last zxid, from the `srvr` four-letter command.
+    func zxid() throws -> String {
+        let parts = zooKeeper.split(separator: ":")
+        let result = try Self.run("/bin/bash", ["-c", "exec 3<>/dev/tcp/\(parts[0])/\(parts[1]); printf srvr >&3; cat <&3"])
+        guard let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("Zxid:") }) else {
+            throw SmokeTestFailure("srvr gave no Zxid: \(result.output)")
+        }
+        return String(line)
+    }
+}
