@@ -181,7 +181,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons"],
+            dependencies: [
+                "CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

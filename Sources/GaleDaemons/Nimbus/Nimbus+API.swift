@@ -1,22 +1,34 @@
 import Foundation
 import Gale
 import GaleCoordination
+import Logging
 
 extension Nimbus {
     /// Routes one API request.
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let method = request.method
+        /// The captured `*` segments when `parts` matches `pattern` (same length), else nil.
+        func match(_ m: String, _ pattern: String) -> [String]? {
+            guard m == method else { return nil }
+            let want = pattern.split(separator: "/").map(String.init)
+            guard want.count == parts.count else { return nil }
+            var captured: [String] = []
+            for (w, p) in zip(want, parts) {
+                if w == "*" { captured.append(p) } else if w != p { return nil }
+            }
+            return captured
+        }
         let response: HTTPResponse
-        switch (request.method, parts) {
-        case ("GET", ["api", "v1", "health"]):
+        if match("GET", "api/v1/health") != nil {
             response = .json(health())
-        case ("GET", ["metrics"]):
+        } else if match("GET", "metrics") != nil {
             response = HTTPResponse(
                 status: 200,
                 headers: [(name: "content-type", value: "text/plain; version=0.0.4")],
                 body: Array(prometheusText().utf8)
             )
-        case (_, ["api", "v1", _, ...]) where !isLeader:
+        } else if parts.starts(with: ["api", "v1"]), !isLeader {
             let leader = leaderIdentity()
             response = .json(
                 NimbusAPI.ErrorBody(
@@ -26,41 +38,43 @@ extension Nimbus {
                 ),
                 status: 409
             )
-        case ("POST", ["api", "v1", "blobs"]):
+        } else if match("POST", "api/v1/blobs") != nil {
             response = upload(request.body)
-        case ("GET", ["api", "v1", "blobs", let digest]):
-            response = download(digest)
-        case ("POST", ["api", "v1", "supervisors", "report"]):
+        } else if let c = match("GET", "api/v1/blobs/*") {
+            response = download(c[0])
+        } else if match("POST", "api/v1/supervisors/report") != nil {
             do {
                 record(try request.decodeJSON(SupervisorReport.self))
                 response = .json(["ok": true])
             } catch {
                 response = .error(400, "\(error)")
             }
-        case ("GET", ["api", "v1", "supervisors"]):
+        } else if match("GET", "api/v1/supervisors") != nil {
             response = respond { () throws(NimbusAPIError) in try supervisorRows() }
-        case ("GET", ["api", "v1", "topologies"]):
+        } else if match("GET", "api/v1/topologies") != nil {
             response = respond { () throws(NimbusAPIError) in try summaries() }
-        case ("POST", ["api", "v1", "topologies"]):
+        } else if match("POST", "api/v1/topologies") != nil {
             response = respond(status: 201) { () throws(NimbusAPIError) in
                 try submit(try decode(NimbusAPI.SubmitRequest.self, request))
             }
-        case ("GET", ["api", "v1", "topologies", let name]):
-            response = respond { () throws(NimbusAPIError) in try status(of: name) }
-        case ("POST", ["api", "v1", "topologies", let name, "kill"]):
+        } else if let c = match("GET", "api/v1/topologies/*") {
+            response = respond { () throws(NimbusAPIError) in try status(of: c[0]) }
+        } else if let c = match("POST", "api/v1/topologies/*/kill") {
             response = respond { () throws(NimbusAPIError) in
-                let body = request.body.isEmpty ? NimbusAPI.KillRequest(waitSeconds: nil) : try decode(NimbusAPI.KillRequest.self, request)
-                return try kill(name, wait: body.waitSeconds)
+                let body =
+                    request.body.isEmpty
+                    ? NimbusAPI.KillRequest(waitSeconds: nil) : try decode(NimbusAPI.KillRequest.self, request)
+                return try kill(c[0], wait: body.waitSeconds)
             }
-        case ("POST", ["api", "v1", "topologies", let name, "activate"]):
-            response = respond { () throws(NimbusAPIError) in try setStatus(name, .active) }
-        case ("POST", ["api", "v1", "topologies", let name, "deactivate"]):
-            response = respond { () throws(NimbusAPIError) in try setStatus(name, .inactive) }
-        case ("POST", ["api", "v1", "topologies", let name, "rebalance"]):
+        } else if let c = match("POST", "api/v1/topologies/*/activate") {
+            response = respond { () throws(NimbusAPIError) in try setStatus(c[0], .active) }
+        } else if let c = match("POST", "api/v1/topologies/*/deactivate") {
+            response = respond { () throws(NimbusAPIError) in try setStatus(c[0], .inactive) }
+        } else if let c = match("POST", "api/v1/topologies/*/rebalance") {
             response = respond { () throws(NimbusAPIError) in
-                try rebalance(name, try decode(NimbusAPI.RebalanceRequest.self, request))
+                try rebalance(c[0], try decode(NimbusAPI.RebalanceRequest.self, request))
             }
-        default:
+        } else {
             response = .error(404, "no such endpoint: \(request.method) \(request.path)")
         }
         if response.status >= 400 { count { $0.apiErrors += 1 } }
@@ -256,7 +270,7 @@ extension Nimbus {
     }
 
     private func summary(_ record: TopologyRecord) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
-        let assignment = try zookeeper { () throws(ZooKeeperError) in try assignment(record.id) }
+        let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in try self.assignment(record.id) }
         let reports = workerReports(for: record.id)
         let running = (assignment?.workers ?? []).filter { reports[$0.endpoint]?.state == "running" }.count
         return NimbusAPI.TopologySummary(
@@ -281,12 +295,12 @@ extension Nimbus {
 
     private func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
         let record = try topology(named: name)
-        let assignment = try zookeeper { () throws(ZooKeeperError) in try assignment(record.id) }
-        let reports = workerReports(for: record.id)
+        let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in try self.assignment(record.id) }
+        let workerReports = workerReports(for: record.id)
         var parts: [TopologyStats] = []
         var rows: [NimbusAPI.WorkerRow] = []
         for worker in assignment?.workers ?? [] {
-            let report = reports[worker.endpoint].flatMap { $0.epoch == assignment?.epoch ? $0 : nil }
+            let report = workerReports[worker.endpoint].flatMap { $0.epoch == assignment?.epoch ? $0 : nil }
             if let stats = report?.stats { parts.append(stats) }
             rows.append(
                 NimbusAPI.WorkerRow(
@@ -323,7 +337,7 @@ extension Nimbus {
         let topologies = try zookeeper { () throws(ZooKeeperError) in try self.topologies() }
         var used: [String: [Int]] = [:]
         for topology in topologies {
-            for worker in (try zookeeper { () throws(ZooKeeperError) in try assignment(topology.id) })?.workers ?? [] {
+            for worker in (try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in try assignment(topology.id) })?.workers ?? [] {
                 used[worker.supervisorId, default: []].append(worker.endpoint.port)
             }
         }

@@ -58,7 +58,7 @@ public final class Nimbus: Sendable {
     private let startedAt = Date()
     private let server: Mutex<HTTPServer?> = Mutex(nil)
     private let election: Mutex<LeaderElection?> = Mutex(nil)
-    private let timer: Mutex<(any DispatchSourceTimer)?> = Mutex(nil)
+    private let timer = TimerSlot()
     private let metrics = Mutex(Metrics())
 
     struct State {
@@ -125,17 +125,14 @@ public final class Nimbus: Sendable {
         timer.schedule(deadline: .now() + .milliseconds(200), repeating: .seconds(1), leeway: .milliseconds(100))
         timer.setEventHandler { [self] in reconcile() }
         timer.resume()
-        self.timer.withLock { $0 = timer }
+        self.timer.set(timer)
         logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
         return port
     }
 
     /// Stops scheduling, leaves the election, stops the HTTP API and closes ZooKeeper.
     public func stop() async {
-        timer.withLock {
-            $0?.cancel()
-            $0 = nil
-        }
+        timer.cancel()
         queue.sync {}
         election.withLock {
             $0?.stop()
@@ -190,22 +187,27 @@ public final class Nimbus: Sendable {
     }
 
     func supervisors() throws(ZooKeeperError) -> [SupervisorRecord] {
-        try list(ClusterPaths.supervisors).compactMap { id throws(ZooKeeperError) in
-            guard let bytes = try read(ClusterPaths.supervisor(id)) else { return nil }
-            return try? ClusterJSON.decode(SupervisorRecord.self, from: bytes)
+        var result: [SupervisorRecord] = []
+        for id in try list(ClusterPaths.supervisors) {
+            guard let bytes = try read(ClusterPaths.supervisor(id)),
+                let record = try? ClusterJSON.decode(SupervisorRecord.self, from: bytes)
+            else { continue }
+            result.append(record)
         }
+        return result
     }
 
     func topologies() throws(ZooKeeperError) -> [TopologyRecord] {
-        try list(ClusterPaths.topologies).compactMap { id throws(ZooKeeperError) in
-            guard let bytes = try read(ClusterPaths.topology(id)) else { return nil }
+        var result: [TopologyRecord] = []
+        for id in try list(ClusterPaths.topologies) {
+            guard let bytes = try read(ClusterPaths.topology(id)) else { continue }
             do {
-                return try ClusterJSON.decode(TopologyRecord.self, from: bytes)
+                result.append(try ClusterJSON.decode(TopologyRecord.self, from: bytes))
             } catch {
                 logger.error("unreadable topology record \(id): \(error)")
-                return nil
             }
         }
+        return result
     }
 
     func assignment(_ id: String) throws(ZooKeeperError) -> AssignmentRecord? {

@@ -1,4 +1,5 @@
 import Foundation
+import Gale
 public import GaleCoordination
 public import Logging
 import Synchronization
