@@ -92,7 +92,9 @@ struct NimbusCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
-        guard workerTimeout > 0, workerTimeout.isFinite else { throw ValidationError("--worker-timeout must be positive") }
+        guard workerTimeout > 0, workerTimeout.isFinite else {
+            throw ValidationError("--worker-timeout must be positive")
+        }
     }
 
     func run() async throws {
@@ -166,8 +168,12 @@ struct SupervisorCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try parsedSlots()
-        if let nimbus, Endpoint(nimbus) == nil { throw ValidationError("invalid --nimbus '\(nimbus)': expected HOST:PORT") }
-        guard orphanTimeout > 0, orphanTimeout.isFinite else { throw ValidationError("--orphan-timeout must be positive") }
+        if let nimbus, Endpoint(nimbus) == nil {
+            throw ValidationError("invalid --nimbus '\(nimbus)': expected HOST:PORT")
+        }
+        guard orphanTimeout > 0, orphanTimeout.isFinite else {
+            throw ValidationError("--orphan-timeout must be positive")
+        }
     }
 
     func run() async throws {

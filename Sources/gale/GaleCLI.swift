@@ -58,7 +58,9 @@ struct ClientOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard timeout > 0, timeout.isFinite else {
+            throw ValidationError("--timeout must be a positive number of seconds")
+        }
     }
 
     /// Sends a request to nimbus, following a follower's answer to the leader once.
@@ -111,7 +113,8 @@ struct ClientOptions: ParsableArguments {
 
 /// Percent-encodes a topology name for a URL path.
 func pathComponent(_ name: String) -> String {
-    name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? name
+    name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
+        ?? name
 }
 
 func printJSON(_ value: some Encodable) throws {
@@ -171,7 +174,10 @@ struct Submit: AsyncParsableCommand {
         guard let bytes = FileManager.default.contents(atPath: binary) else {
             throw CLIError("cannot read \(binary)")
         }
-        let blob = try client.decode(NimbusAPI.BlobResponse.self, try await client.call("POST", "/api/v1/blobs", body: Array(bytes)))
+        let blob = try client.decode(
+            NimbusAPI.BlobResponse.self,
+            try await client.call("POST", "/api/v1/blobs", body: Array(bytes))
+        )
         let request = NimbusAPI.SubmitRequest(
             name: name ?? description.name,
             digest: blob.digest,
@@ -203,7 +209,9 @@ struct Submit: AsyncParsableCommand {
         do {
             try process.run()
         } catch {
-            throw CLIError("\(binary) cannot be run, so it is not a Gale topology binary: \(error.localizedDescription)")
+            throw CLIError(
+                "\(binary) cannot be run, so it is not a Gale topology binary: \(error.localizedDescription)"
+            )
         }
         let deadline = Date().addingTimeInterval(30)
         let data = output.fileHandleForReading.readDataToEndOfFile()
@@ -216,7 +224,9 @@ struct Submit: AsyncParsableCommand {
             let description = try? JSONDecoder().decode(TopologyDescription.self, from: data),
             description.v == 1, !description.components.isEmpty
         else {
-            throw CLIError("\(binary) is not a Gale topology binary (`\(binary) describe` printed no topology description)")
+            throw CLIError(
+                "\(binary) is not a Gale topology binary (`\(binary) describe` printed no topology description)"
+            )
         }
         return description
     }
@@ -235,9 +245,17 @@ struct List: AsyncParsableCommand {
         if json { return try printJSON(topologies) }
         if topologies.isEmpty { return print("no topologies") }
         let rows = topologies.map { t in
-            [t.name, t.id, t.status.rawValue, "\(t.runningWorkers)/\(t.assignedWorkers)/\(t.requestedWorkers)", "\(t.tasks)", Table.duration(t.uptimeSeconds)]
+            [
+                t.name, t.id, t.status.rawValue, "\(t.runningWorkers)/\(t.assignedWorkers)/\(t.requestedWorkers)",
+                "\(t.tasks)", Table.duration(t.uptimeSeconds),
+            ]
         }
-        print(Table.render(header: ["NAME", "ID", "STATUS", "WORKERS run/assigned/requested", "TASKS", "UPTIME"], rows: rows))
+        print(
+            Table.render(
+                header: ["NAME", "ID", "STATUS", "WORKERS run/assigned/requested", "TASKS", "UPTIME"],
+                rows: rows
+            )
+        )
     }
 }
 
@@ -249,9 +267,14 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let status = try await client.get(NimbusAPI.TopologyStatusResponse.self, "/api/v1/topologies/\(pathComponent(name))")
+        let status = try await client.get(
+            NimbusAPI.TopologyStatusResponse.self,
+            "/api/v1/topologies/\(pathComponent(name))"
+        )
         if json { return try printJSON(status) }
-        print("\(status.name) (\(status.id)) \(status.status.rawValue), epoch \(status.epoch), up \(Table.duration(status.uptimeSeconds))")
+        print(
+            "\(status.name) (\(status.id)) \(status.status.rawValue), epoch \(status.epoch), up \(Table.duration(status.uptimeSeconds))"
+        )
         let rows = status.components.map { c in
             [
                 c.id, "\(c.tasks)", "\(c.emitted)", "\(c.transferred)", "\(c.acked)", "\(c.failed)",
@@ -261,15 +284,26 @@ struct Status: AsyncParsableCommand {
         }
         print(
             Table.render(
-                header: ["COMPONENT", "TASKS", "EMITTED", "TRANSFERRED", "ACKED", "FAILED", "COMPLETE ms", "EXECUTE ms", "CAPACITY", "LAST ERROR"],
+                header: [
+                    "COMPONENT", "TASKS", "EMITTED", "TRANSFERRED", "ACKED", "FAILED", "COMPLETE ms", "EXECUTE ms",
+                    "CAPACITY", "LAST ERROR",
+                ],
                 rows: rows
             )
         )
         print("")
         let workers = status.workers.map { w in
-            [w.host, "\(w.port)", w.supervisorId, w.state, w.pid.map(String.init) ?? "-", Table.duration(w.uptimeSeconds), "\(w.restarts)", "\(w.tasks.count)"]
+            [
+                w.host, "\(w.port)", w.supervisorId, w.state, w.pid.map(String.init) ?? "-",
+                Table.duration(w.uptimeSeconds), "\(w.restarts)", "\(w.tasks.count)",
+            ]
         }
-        print(Table.render(header: ["HOST", "PORT", "SUPERVISOR", "STATE", "PID", "UPTIME", "RESTARTS", "TASKS"], rows: workers))
+        print(
+            Table.render(
+                header: ["HOST", "PORT", "SUPERVISOR", "STATE", "PID", "UPTIME", "RESTARTS", "TASKS"],
+                rows: workers
+            )
+        )
         for error in status.errors { print("error: \(error)") }
     }
 }
@@ -287,8 +321,11 @@ struct Supervisors: AsyncParsableCommand {
             Table.render(
                 header: ["ID", "HOST", "SLOTS", "USED", "LAST REPORT"],
                 rows: rows.map { s in
-                    [s.id, s.host, s.slots.map(String.init).joined(separator: ","), s.usedSlots.map(String.init).joined(separator: ","),
-                     s.lastReportAgeSeconds.map { String(format: "%.1fs ago", $0) } ?? "never"]
+                    [
+                        s.id, s.host, s.slots.map(String.init).joined(separator: ","),
+                        s.usedSlots.map(String.init).joined(separator: ","),
+                        s.lastReportAgeSeconds.map { String(format: "%.1fs ago", $0) } ?? "never",
+                    ]
                 }
             )
         )
@@ -308,7 +345,9 @@ struct Kill: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
-        if let wait, !(wait >= 0) || !wait.isFinite { throw ValidationError("--wait must be a non-negative number of seconds") }
+        if let wait, !(wait >= 0) || !wait.isFinite {
+            throw ValidationError("--wait must be a non-negative number of seconds")
+        }
     }
 
     func run() async throws {
@@ -327,7 +366,10 @@ struct Activate: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let s = try await client.decode(NimbusAPI.TopologySummary.self, try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/activate"))
+        let s = try await client.decode(
+            NimbusAPI.TopologySummary.self,
+            try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/activate")
+        )
         print("\(s.name) is \(s.status.rawValue)")
     }
 }
@@ -338,7 +380,10 @@ struct Deactivate: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let s = try await client.decode(NimbusAPI.TopologySummary.self, try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/deactivate"))
+        let s = try await client.decode(
+            NimbusAPI.TopologySummary.self,
+            try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/deactivate")
+        )
         print("\(s.name) is \(s.status.rawValue)")
     }
 }
@@ -357,7 +402,9 @@ struct Rebalance: AsyncParsableCommand {
         if let workers, workers <= 0 { throw ValidationError("--workers must be positive, got \(workers)") }
         for p in parallelism {
             let (_, value) = try keyValue(p, flag: "--parallelism")
-            guard let n = Int(value), n > 0 else { throw ValidationError("--parallelism \(p): tasks must be a positive integer") }
+            guard let n = Int(value), n > 0 else {
+                throw ValidationError("--parallelism \(p): tasks must be a positive integer")
+            }
         }
         if workers == nil && parallelism.isEmpty { throw ValidationError("give --workers and/or --parallelism") }
     }

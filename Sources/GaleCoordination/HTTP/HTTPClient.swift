@@ -83,9 +83,14 @@ public struct HTTPClient: Sendable {
         if let error = error as? NIOConnectionError {
             let reason = error.connectionErrors.first.map { "\($0.error)" } ?? "\(error)"
             if reason.contains("connectTimeout") { return .timeout(address: address, seconds: seconds) }
-            return .unreachable(address: address, reason: reason.contains("refused") || reason.contains("111") ? "connection refused" : reason)
+            return .unreachable(
+                address: address,
+                reason: reason.contains("refused") || reason.contains("111") ? "connection refused" : reason
+            )
         }
-        if case ChannelError.ioOnClosedChannel = error { return .unreachable(address: address, reason: "connection closed") }
+        if case ChannelError.ioOnClosedChannel = error {
+            return .unreachable(address: address, reason: "connection closed")
+        }
         return .unreachable(address: address, reason: "\(error)")
     }
 
@@ -95,7 +100,11 @@ public struct HTTPClient: Sendable {
     }
 
     /// `POST` of `value` as JSON.
-    public func postJSON<T: Encodable>(address: String, path: String, _ value: T) async throws(HTTPClientError) -> HTTPResponse {
+    public func postJSON<T: Encodable>(
+        address: String,
+        path: String,
+        _ value: T
+    ) async throws(HTTPClientError) -> HTTPResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(value) else { throw .badResponse("cannot encode the request body") }

@@ -133,14 +133,21 @@ private final class RequestHandler: ChannelInboundHandler {
     private func reject(_ context: ChannelHandlerContext, _ length: Int) {
         rejected = true
         logger.warning("request body of \(length) bytes exceeds the limit of \(maxBodyBytes)")
-        Self.write(.error(413, "request body too large: \(length) bytes, the limit is \(maxBodyBytes)"), to: context.channel)
+        Self.write(
+            .error(413, "request body too large: \(length) bytes, the limit is \(maxBodyBytes)"),
+            to: context.channel
+        )
     }
 
     static func write(_ response: HTTPResponse, to channel: any Channel) {
         var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
         headers.replaceOrAdd(name: "content-length", value: String(response.body.count))
         headers.replaceOrAdd(name: "connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        let head = HTTPResponseHead(
+            version: .http1_1,
+            status: HTTPResponseStatus(statusCode: response.status),
+            headers: headers
+        )
         var buffer = channel.allocator.buffer(capacity: response.body.count)
         buffer.writeBytes(response.body)
         channel.write(HTTPServerResponsePart.head(head), promise: nil)

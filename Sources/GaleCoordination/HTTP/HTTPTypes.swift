@@ -9,7 +9,13 @@ public struct HTTPRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(method: String, path: String, query: [String: String] = [:], headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(
+        method: String,
+        path: String,
+        query: [String: String] = [:],
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = []
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -52,7 +58,11 @@ public struct HTTPResponse: Sendable {
         guard let data = try? encoder.encode(value) else {
             return .error(500, "cannot encode the response")
         }
-        return HTTPResponse(status: status, headers: [(name: "content-type", value: "application/json")], body: Array(data))
+        return HTTPResponse(
+            status: status,
+            headers: [(name: "content-type", value: "application/json")],
+            body: Array(data)
+        )
     }
 
     /// A JSON error body `{"error": message}`.

@@ -20,7 +20,9 @@ public enum SHA256Digest {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw SHA256Error.cannotRead(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        guard let context = EVP_MD_CTX_new() else { throw SHA256Error.cannotRead(path: path, reason: "no digest context") }
+        guard let context = EVP_MD_CTX_new() else {
+            throw SHA256Error.cannotRead(path: path, reason: "no digest context")
+        }
         defer { EVP_MD_CTX_free(context) }
         EVP_DigestInit_ex(context, EVP_sha256(), nil)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

@@ -46,12 +46,18 @@ public final class ZooKeeperClient: @unchecked Sendable {
     private func connect() throws(ZooKeeperError) -> (OpaquePointer, SessionBox) {
         let box = SessionBox(client: self)
         let context = Unmanaged.passRetained(box).toOpaque()
-        let timeoutMs = Int32(clamping: config.sessionTimeout.components.seconds * 1000
-            + config.sessionTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMs = Int32(
+            clamping: config.sessionTimeout.components.seconds * 1000
+                + config.sessionTimeout.components.attoseconds / 1_000_000_000_000_000
+        )
         errno = 0
         guard let handle = zookeeper_init(config.connectString, sessionWatcher, timeoutMs, nil, context, 0) else {
             Unmanaged<SessionBox>.fromOpaque(context).release()
-            throw .other(code: Int32(errno), message: "zookeeper_init failed: \(String(cString: strerror(errno)))", path: config.connectString)
+            throw .other(
+                code: Int32(errno),
+                message: "zookeeper_init failed: \(String(cString: strerror(errno)))",
+                path: config.connectString
+            )
         }
         box.handle = handle
         guard box.connected.wait(timeout: .now() + .milliseconds(Int(connectSeconds * 1000))) == .success else {
@@ -62,7 +68,9 @@ public final class ZooKeeperClient: @unchecked Sendable {
         if let digest = config.digest {
             let credentials = "\(digest.user):\(digest.password)"
             let rc = zoo_add_auth(handle, "digest", credentials, Int32(credentials.utf8.count), nil, nil)
-            if rc != ZOK.rawValue { logger.error("ZooKeeper digest authentication failed: \(String(cString: zerror(rc)))") }
+            if rc != ZOK.rawValue {
+                logger.error("ZooKeeper digest authentication failed: \(String(cString: zerror(rc)))")
+            }
         }
         return (handle, box)
     }
@@ -135,7 +143,9 @@ public final class ZooKeeperClient: @unchecked Sendable {
                         logger.error("cannot re-create ephemeral node \(path) after session expiry: \(error)")
                     }
                 }
-                logger.info("new ZooKeeper session \(String(sessionId, radix: 16)); \(nodes.count) ephemeral nodes re-created")
+                logger.info(
+                    "new ZooKeeper session \(String(sessionId, radix: 16)); \(nodes.count) ephemeral nodes re-created"
+                )
                 for handler in lock.withLock({ handlers }) { handler(.sessionReplaced) }
                 return
             } catch {
@@ -148,7 +158,10 @@ public final class ZooKeeperClient: @unchecked Sendable {
 
     // MARK: - Calls
 
-    private func withHandle<T>(_ path: String, _ body: (OpaquePointer) throws(ZooKeeperError) -> T) throws(ZooKeeperError) -> T {
+    private func withHandle<T>(
+        _ path: String,
+        _ body: (OpaquePointer) throws(ZooKeeperError) -> T
+    ) throws(ZooKeeperError) -> T {
         try Self.validate(path)
         lock.lock()
         defer { lock.unlock() }
@@ -158,7 +171,9 @@ public final class ZooKeeperClient: @unchecked Sendable {
     }
 
     static func validate(_ path: String) throws(ZooKeeperError) {
-        guard path.hasPrefix("/"), path == "/" || !path.hasSuffix("/"), !path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty) || path == "/",
+        guard path.hasPrefix("/"), path == "/" || !path.hasSuffix("/"),
+            !path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty)
+                || path == "/",
             !path.contains("\0")
         else { throw .invalidPath(path) }
     }
@@ -207,7 +222,16 @@ public final class ZooKeeperClient: @unchecked Sendable {
             let rc = withACL { acl in
                 data.withUnsafeBufferPointer { bytes in
                     bytes.withMemoryRebound(to: CChar.self) { chars in
-                        zoo_create(handle, path, chars.baseAddress, Int32(data.count), acl, mode.flags, &created, Int32(created.count))
+                        zoo_create(
+                            handle,
+                            path,
+                            chars.baseAddress,
+                            Int32(data.count),
+                            acl,
+                            mode.flags,
+                            &created,
+                            Int32(created.count)
+                        )
                     }
                 }
             }
@@ -219,7 +243,11 @@ public final class ZooKeeperClient: @unchecked Sendable {
     /// Creates `path`.
     /// - Returns: the created path (with the sequence number for sequential modes).
     @discardableResult
-    public func create(_ path: String, data: [UInt8] = [], mode: ZooKeeperCreateMode = .persistent) throws(ZooKeeperError) -> String {
+    public func create(
+        _ path: String,
+        data: [UInt8] = [],
+        mode: ZooKeeperCreateMode = .persistent
+    ) throws(ZooKeeperError) -> String {
         let created = try createNode(path, data: data, mode: mode)
         if mode == .ephemeral { lock.withLock { ephemerals[created] = data } }
         return created
@@ -240,7 +268,10 @@ public final class ZooKeeperClient: @unchecked Sendable {
     }
 
     /// Reads `path`, optionally leaving a one-shot watch for its change or deletion.
-    public func get(_ path: String, watch: ZooKeeperWatch? = nil) throws(ZooKeeperError) -> (data: [UInt8], stat: ZooKeeperStat) {
+    public func get(
+        _ path: String,
+        watch: ZooKeeperWatch? = nil
+    ) throws(ZooKeeperError) -> (data: [UInt8], stat: ZooKeeperStat) {
         try withHandle(path) { handle throws(ZooKeeperError) in
             var capacity = 64 * 1024
             while true {
@@ -271,7 +302,9 @@ public final class ZooKeeperClient: @unchecked Sendable {
         try withHandle(path) { handle throws(ZooKeeperError) in
             var stat = Stat()
             let rc = data.withUnsafeBufferPointer { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { zoo_set2(handle, path, $0.baseAddress, Int32(data.count), version, &stat) }
+                bytes.withMemoryRebound(to: CChar.self) {
+                    zoo_set2(handle, path, $0.baseAddress, Int32(data.count), version, &stat)
+                }
             }
             guard rc == ZOK.rawValue else { throw Self.error(rc, path) }
             if lock.withLock({ ephemerals[path] != nil }) { lock.withLock { ephemerals[path] = data } }
@@ -343,9 +376,11 @@ public final class ZooKeeperClient: @unchecked Sendable {
             var cOps = [zoo_op_t](repeating: zoo_op_t(), count: ops.count)
             var results = [zoo_op_result_t](repeating: zoo_op_result_t(), count: ops.count)
             var keep: [UnsafeMutablePointer<CChar>] = []
-            defer { for p in keep { free(p) } }
+            defer { for p in keep { p.deallocate() } }
             func c(_ s: String) -> UnsafeMutablePointer<CChar> {
-                let p = strdup(s)!
+                let utf8 = Array(s.utf8CString)
+                let p = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count)
+                p.initialize(from: utf8, count: utf8.count)
                 keep.append(p)
                 return p
             }
@@ -360,7 +395,16 @@ public final class ZooKeeperClient: @unchecked Sendable {
                     switch op {
                     case .create(let path, let data, let mode):
                         let out = c(String(repeating: " ", count: path.utf8.count + 64))
-                        zoo_create_op_init(&cOps[i], c(path), bytes(data), Int32(data.count), acl, mode.flags, out, Int32(path.utf8.count + 64))
+                        zoo_create_op_init(
+                            &cOps[i],
+                            c(path),
+                            bytes(data),
+                            Int32(data.count),
+                            acl,
+                            mode.flags,
+                            out,
+                            Int32(path.utf8.count + 64)
+                        )
                     case .set(let path, let data, let version):
                         zoo_set_op_init(&cOps[i], c(path), bytes(data), Int32(data.count), version, nil)
                     case .delete(let path, let version):
@@ -372,7 +416,9 @@ public final class ZooKeeperClient: @unchecked Sendable {
                 return zoo_multi(handle, Int32(ops.count), &cOps, &results)
             }
             guard rc == ZOK.rawValue else {
-                let failing = results.indices.first { results[$0].err != ZOK.rawValue && results[$0].err != ZRUNTIMEINCONSISTENCY.rawValue }
+                let failing = results.indices.first {
+                    results[$0].err != ZOK.rawValue && results[$0].err != ZRUNTIMEINCONSISTENCY.rawValue
+                }
                 throw Self.error(failing.map { results[$0].err } ?? rc, failing.map { ops[$0].path } ?? ops[0].path)
             }
         }

@@ -10,7 +10,8 @@ public struct ZooKeeperConfig: Sendable {
     /// and writable by it only (`auth` ACL); otherwise nodes are open (`world:anyone`).
     public var digest: (user: String, password: String)?
 
-    public init(connectString: String, sessionTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5)) {
+    public init(connectString: String, sessionTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5))
+    {
         self.connectString = connectString
         self.sessionTimeout = sessionTimeout
         self.connectTimeout = connectTimeout

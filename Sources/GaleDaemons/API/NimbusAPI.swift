@@ -11,7 +11,13 @@ public enum NimbusAPI {
         public var workers: Int?
         public var config: [String: String]
 
-        public init(name: String, digest: String, description: TopologyDescription, workers: Int?, config: [String: String]) {
+        public init(
+            name: String,
+            digest: String,
+            description: TopologyDescription,
+            workers: Int?,
+            config: [String: String]
+        ) {
             self.name = name
             self.digest = digest
             self.description = description
@@ -154,7 +160,9 @@ public enum NimbusAPI {
                 total.queued += c.queued
                 total.maxQueueLength = max(total.maxQueueLength, c.maxQueueLength)
                 total.errorCount += c.errorCount
-                total.recentErrors = Array((total.recentErrors + c.recentErrors).sorted { $0.time < $1.time }.suffix(10))
+                total.recentErrors = Array(
+                    (total.recentErrors + c.recentErrors).sorted { $0.time < $1.time }.suffix(10)
+                )
                 byId[c.id] = total
             }
         }

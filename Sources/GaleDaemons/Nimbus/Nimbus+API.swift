@@ -157,7 +157,9 @@ extension Nimbus {
     private func submit(_ request: NimbusAPI.SubmitRequest) throws(NimbusAPIError) -> NimbusAPI.SubmitResponse {
         let name = request.name
         guard !name.isEmpty, name.utf8.count <= 100,
-            name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) })
+            name.unicodeScalars.allSatisfy({
+                CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)
+            })
         else {
             throw .badRequest("invalid topology name '\(name)': use letters, digits, '-', '_' or '.' (at most 100)")
         }
@@ -166,7 +168,9 @@ extension Nimbus {
         }
         var description = request.description
         guard description.v == 1, !description.components.isEmpty else {
-            throw .badRequest("the description is not a Gale topology (format v\(description.v), \(description.components.count) components)")
+            throw .badRequest(
+                "the description is not a Gale topology (format v\(description.v), \(description.components.count) components)"
+            )
         }
         for (key, value) in request.config.sorted(by: { $0.key < $1.key }) {
             do {
@@ -181,7 +185,9 @@ extension Nimbus {
         }
         let existing = try zookeeper { () throws(ZooKeeperError) in try topologies() }
         if let clash = existing.first(where: { $0.name == name }) {
-            throw .conflict("a topology named '\(name)' is already \(clash.status == .killed ? "being killed" : "running") (\(clash.id))")
+            throw .conflict(
+                "a topology named '\(name)' is already \(clash.status == .killed ? "being killed" : "running") (\(clash.id))"
+            )
         }
         let id = "\(name)-\(Int(Date().timeIntervalSince1970))"
         let record = TopologyRecord(
@@ -206,7 +212,9 @@ extension Nimbus {
             _ = try zk.create(ClusterPaths.topology(id), data: bytes)
         }
         count { $0.submissions += 1 }
-        logger.info("submitted \(id): \(description.components.count) components, \(record.workers) workers, binary \(request.digest)")
+        logger.info(
+            "submitted \(id): \(description.components.count) components, \(record.workers) workers, binary \(request.digest)"
+        )
         wake()
         return NimbusAPI.SubmitResponse(id: id, name: name)
     }
@@ -214,7 +222,9 @@ extension Nimbus {
     private func kill(_ name: String, wait: Double?) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
         var record = try topology(named: name)
         let seconds = wait ?? record.description.config.messageTimeoutSeconds
-        guard seconds >= 0, seconds.isFinite else { throw .badRequest("--wait must be a non-negative number of seconds") }
+        guard seconds >= 0, seconds.isFinite else {
+            throw .badRequest("--wait must be a non-negative number of seconds")
+        }
         if record.status != .killed {
             record.status = .killed
             record.killAt = Date().timeIntervalSince1970 + seconds
@@ -224,7 +234,8 @@ extension Nimbus {
         return try summary(record)
     }
 
-    private func setStatus(_ name: String, _ status: TopologyStatus) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
+    private func setStatus(_ name: String, _ status: TopologyStatus) throws(NimbusAPIError) -> NimbusAPI.TopologySummary
+    {
         var record = try topology(named: name)
         guard record.status != .killed else { throw .conflict("topology '\(name)' is being killed") }
         if record.status != status {
@@ -235,7 +246,10 @@ extension Nimbus {
         return try summary(record)
     }
 
-    private func rebalance(_ name: String, _ request: NimbusAPI.RebalanceRequest) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
+    private func rebalance(
+        _ name: String,
+        _ request: NimbusAPI.RebalanceRequest
+    ) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
         var record = try topology(named: name)
         guard record.status != .killed else { throw .conflict("topology '\(name)' is being killed") }
         if let workers = request.workers {
@@ -270,7 +284,9 @@ extension Nimbus {
     }
 
     private func summary(_ record: TopologyRecord) throws(NimbusAPIError) -> NimbusAPI.TopologySummary {
-        let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in try self.assignment(record.id) }
+        let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in
+            try self.assignment(record.id)
+        }
         let reports = workerReports(for: record.id)
         let running = (assignment?.workers ?? []).filter { reports[$0.endpoint]?.state == "running" }.count
         return NimbusAPI.TopologySummary(
@@ -295,7 +311,9 @@ extension Nimbus {
 
     private func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
         let record = try topology(named: name)
-        let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in try self.assignment(record.id) }
+        let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in
+            try self.assignment(record.id)
+        }
         let workerReports = workerReports(for: record.id)
         var parts: [TopologyStats] = []
         var rows: [NimbusAPI.WorkerRow] = []
@@ -337,7 +355,10 @@ extension Nimbus {
         let topologies = try zookeeper { () throws(ZooKeeperError) in try self.topologies() }
         var used: [String: [Int]] = [:]
         for topology in topologies {
-            for worker in (try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in try assignment(topology.id) })?.workers ?? [] {
+            for worker
+                in (try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in try assignment(topology.id) })?
+                .workers ?? []
+            {
                 used[worker.supervisorId, default: []].append(worker.endpoint.port)
             }
         }
@@ -383,9 +404,13 @@ extension Nimbus {
             }
         }
         lines.append("# TYPE gale_topology_acked gauge")
-        for (id, n) in acked.sorted(by: { $0.key < $1.key }) { lines.append("gale_topology_acked{topology=\"\(id)\"} \(n)") }
+        for (id, n) in acked.sorted(by: { $0.key < $1.key }) {
+            lines.append("gale_topology_acked{topology=\"\(id)\"} \(n)")
+        }
         lines.append("# TYPE gale_topology_failed gauge")
-        for (id, n) in failed.sorted(by: { $0.key < $1.key }) { lines.append("gale_topology_failed{topology=\"\(id)\"} \(n)") }
+        for (id, n) in failed.sorted(by: { $0.key < $1.key }) {
+            lines.append("gale_topology_failed{topology=\"\(id)\"} \(n)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

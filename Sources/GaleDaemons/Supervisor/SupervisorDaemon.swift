@@ -102,7 +102,9 @@ public final class SupervisorDaemon: Sendable {
             self.id = id
         } else {
             let file = options.dataDirectory + "/supervisor-id"
-            if let saved = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+            if let saved = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines
+            ),
                 !saved.isEmpty
             {
                 self.id = saved
@@ -146,7 +148,9 @@ public final class SupervisorDaemon: Sendable {
         let sync = Task { [self] in await syncLoop() }
         let report = Task { [self] in await reportLoop() }
         loops.withLock { $0 = [sync, report] }
-        logger.info("supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port)")
+        logger.info(
+            "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port)"
+        )
     }
 
     /// Stops the loops, then the workers (or leaves them for adoption), the listener and ZooKeeper.
@@ -361,7 +365,9 @@ public final class SupervisorDaemon: Sendable {
             }
         }
         for status in statuses where status.running && silent.contains(status.id) {
-            logger.warning("worker \(status.id) (pid \(status.pid)) sent no heartbeat for \(options.heartbeatTimeoutSeconds) s: killing it")
+            logger.warning(
+                "worker \(status.id) (pid \(status.pid)) sent no heartbeat for \(options.heartbeatTimeoutSeconds) s: killing it"
+            )
             kill(status.pid, SIGKILL)
             state.withLock { $0.launchedAt[status.id] = now }
         }
@@ -377,11 +383,16 @@ public final class SupervisorDaemon: Sendable {
         for d in desired.values {
             let dir = "\(workersDir)/\(d.spec.workerId)"
             let current = "epoch-\(d.spec.epoch).json"
-            for file in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where file.hasPrefix("epoch-") && file != current {
+            for file in (try? fm.contentsOfDirectory(atPath: dir)) ?? []
+            where file.hasPrefix("epoch-") && file != current {
                 try? fm.removeItem(atPath: "\(dir)/\(file)")
             }
         }
-        let used = Set(desired.values.map { URL(fileURLWithPath: $0.launch.executable).deletingLastPathComponent().lastPathComponent })
+        let used = Set(
+            desired.values.map {
+                URL(fileURLWithPath: $0.launch.executable).deletingLastPathComponent().lastPathComponent
+            }
+        )
         let topologiesDir = options.dataDirectory + "/topologies"
         for digest in (try? fm.contentsOfDirectory(atPath: topologiesDir)) ?? [] where !used.contains(digest) {
             try? fm.removeItem(atPath: "\(topologiesDir)/\(digest)")
@@ -418,7 +429,9 @@ public final class SupervisorDaemon: Sendable {
             guard actual == digest else {
                 try? FileManager.default.removeItem(atPath: temporary)
                 state.withLock { $0.failedDownloads[digest] = Date() }
-                note("digest mismatch for the binary of \(topology.id): expected \(digest), downloaded \(actual); not launching it")
+                note(
+                    "digest mismatch for the binary of \(topology.id): expected \(digest), downloaded \(actual); not launching it"
+                )
                 return nil
             }
             chmod(temporary, 0o755)
@@ -465,9 +478,15 @@ public final class SupervisorDaemon: Sendable {
             let report = makeReport()
             if let nimbus = nimbusAddress() {
                 do {
-                    let response = try await client.postJSON(address: nimbus.description, path: "/api/v1/supervisors/report", report)
+                    let response = try await client.postJSON(
+                        address: nimbus.description,
+                        path: "/api/v1/supervisors/report",
+                        report
+                    )
                     if response.status >= 300 {
-                        logger.warning("nimbus \(nimbus) refused the report: \(response.errorMessage ?? "status \(response.status)")")
+                        logger.warning(
+                            "nimbus \(nimbus) refused the report: \(response.errorMessage ?? "status \(response.status)")"
+                        )
                     }
                     failures = 0
                 } catch {

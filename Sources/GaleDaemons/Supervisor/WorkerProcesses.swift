@@ -87,11 +87,17 @@ public final class WorkerProcessManager: Sendable {
     private let timer = TimerSlot()
     private let queue = DispatchQueue(label: "gale.supervisor.processes")
 
-    public init(stateDirectory: String, logger: Logger, backoff: RestartBackoff = .init(), terminationGrace: Duration = .seconds(5)) {
+    public init(
+        stateDirectory: String,
+        logger: Logger,
+        backoff: RestartBackoff = .init(),
+        terminationGrace: Duration = .seconds(5)
+    ) {
         self.stateDirectory = stateDirectory
         self.logger = logger
         self.backoff = backoff
-        self.grace = Double(terminationGrace.components.seconds) + Double(terminationGrace.components.attoseconds) / 1e18
+        self.grace =
+            Double(terminationGrace.components.seconds) + Double(terminationGrace.components.attoseconds) / 1e18
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
@@ -235,7 +241,9 @@ public final class WorkerProcessManager: Sendable {
                         var status: Int32 = 0
                         if waitpid(m.pid, &status, WNOHANG) == m.pid {
                             let signal = status & 0x7f
-                            gone = signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
+                            gone =
+                                signal == 0
+                                ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
                         }
                     } else if kill(m.pid, 0) != 0 || Self.startTicks(of: m.pid) != m.startTicks {
                         gone = "exited"
@@ -307,7 +315,10 @@ public final class WorkerProcessManager: Sendable {
         sigfillset(&all)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)
+        )
         var environment = ProcessInfo.processInfo.environment
         environment.merge(launch.environment) { $1 }
         let argv = ([launch.executable] + launch.arguments).map { strdup($0) } + [nil]
