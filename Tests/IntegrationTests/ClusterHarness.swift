@@ -17,6 +17,8 @@ final class ClusterHarness: @unchecked Sendable {
     var supervisors: [(id: String, pid: pid_t, slots: [Int], dir: String)] = []
     var extraPids: [pid_t] = []
     let output: String
+    /// A topology name no other test uses (they share one ZooKeeper).
+    let name = "wc" + UUID().uuidString.prefix(6).lowercased()
 
     init(_ name: String) throws {
         zooKeeper = try TestServices.resolve().zooKeeper
@@ -199,7 +201,7 @@ final class ClusterHarness: @unchecked Sendable {
 
     // MARK: - Topology
 
-    func submit(workers: Int, messages: Int, rate: Int, name: String = "wc", extra: [String] = []) throws {
+    func submit(workers: Int, messages: Int, rate: Int, extra: [String] = []) throws {
         let result = try cli(
             ["submit", topologyBinary, "--name", name, "--workers", String(workers),
              "--config", "test.messages=\(messages)", "--config", "test.rate=\(rate)", "--config", "test.output=\(output)"] + extra
@@ -207,7 +209,7 @@ final class ClusterHarness: @unchecked Sendable {
         guard result.status == 0 else { throw SmokeTestFailure("submit failed: \(result.output)") }
     }
 
-    func status(_ name: String = "wc") throws -> NimbusAPI.TopologyStatusResponse {
+    func status() throws -> NimbusAPI.TopologyStatusResponse {
         let result = try cli(["status", name, "--json"])
         guard result.status == 0 else { throw SmokeTestFailure("status failed: \(result.output)") }
         return try JSONDecoder().decode(NimbusAPI.TopologyStatusResponse.self, from: Data(result.output.utf8))

@@ -42,10 +42,10 @@ import Glibc
             }
         }
         let list = try cluster.cli(["list"])
-        #expect(list.status == 0 && list.output.contains("wc") && list.output.contains("active"))
-        #expect(try cluster.cli(["deactivate", "wc"]).output.contains("inactive"))
-        #expect(try cluster.cli(["activate", "wc"]).output.contains("active"))
-        #expect(try cluster.cli(["rebalance", "wc", "--workers", "2"]).status == 0)
+        #expect(list.status == 0 && list.output.contains(cluster.name) && list.output.contains("active"))
+        #expect(try cluster.cli(["deactivate", cluster.name]).output.contains("inactive"))
+        #expect(try cluster.cli(["activate", cluster.name]).output.contains("active"))
+        #expect(try cluster.cli(["rebalance", cluster.name, "--workers", "2"]).status == 0)
         try cluster.waitUntil("two workers are assigned", timeout: 30) {
             let s = try cluster.status()
             return s.workers.count == 2 && s.epoch == 2
@@ -55,10 +55,10 @@ import Glibc
         let before = try cluster.zxid()
         Thread.sleep(forTimeInterval: 5)
         #expect(try cluster.zxid() == before, "no ZooKeeper writes in steady state")
-        #expect(try cluster.cli(["kill", "wc", "--wait", "0"]).status == 0)
-        try cluster.waitUntil("the topology is gone", timeout: 20) { try cluster.cli(["status", "wc"]).status != 0 }
-        #expect(try zk.children(ClusterPaths.assignments).filter { $0.hasPrefix("wc-") }.isEmpty)
-        #expect(try zk.children(ClusterPaths.topologies).filter { $0.hasPrefix("wc-") }.isEmpty)
+        #expect(try cluster.cli(["kill", cluster.name, "--wait", "0"]).status == 0)
+        try cluster.waitUntil("the topology is gone", timeout: 20) { try cluster.cli(["status", cluster.name]).status != 0 }
+        #expect(try zk.children(ClusterPaths.assignments).filter { $0.hasPrefix(cluster.name + "-") }.isEmpty)
+        #expect(try zk.children(ClusterPaths.topologies).filter { $0.hasPrefix(cluster.name + "-") }.isEmpty)
     }
 
     @Test func badInputGetsAClearErrorAndANonZeroExit() throws {
@@ -104,5 +104,6 @@ import Glibc
             try cluster.status().errors.contains { $0.contains("digest mismatch") }
         }
         #expect(cluster.workerPids().isEmpty)
+        #expect(try cluster.cli(["kill", cluster.name, "--wait", "0"]).status == 0)
     }
 }

@@ -148,7 +148,7 @@ extension Nimbus {
         } catch {
             throw .badRequest("cannot encode topology record: \(error)")
         }
-        try zookeeper { () throws(ZooKeeperError) in
+        _ = try zookeeper { () throws(ZooKeeperError) in
             try zk.set(ClusterPaths.topology(record.id), data: bytes)
         }
         wake()

@@ -19,7 +19,10 @@ public struct TopologyPlan: Sendable {
     /// Plans `topology`.
     public init(topology: Topology) {
         self.topology = topology
-        let tasks = TaskNumbering.tasks(of: topology.components.map { ($0.id, $0.tasks) }, ackers: topology.config.ackers)
+        let tasks = TaskNumbering.tasks(
+            of: topology.components.map { ($0.id, $0.tasks) },
+            ackers: topology.config.ackers
+        )
         var byTask = [String](repeating: "", count: 1 + tasks.values.reduce(0) { $0 + $1.count })
         for (component, ids) in tasks {
             for id in ids { byTask[id] = component }
