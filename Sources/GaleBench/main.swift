@@ -21,6 +21,8 @@ struct Scenario {
     let name: String
     let track: Bool
     let wordcount: Bool
+    /// Number of ``ClusterWorker``s on loopback (0: one in-process ``TopologyRuntime``).
+    var workers = 0
 }
 
 let scenarios = [
@@ -28,7 +30,71 @@ let scenarios = [
     Scenario(name: "spout-bolt-ack", track: true, wordcount: false),
     Scenario(name: "wordcount-noack", track: false, wordcount: true),
     Scenario(name: "wordcount-ack", track: true, wordcount: true),
+    Scenario(name: "wordcount-2workers-ack", track: true, wordcount: true, workers: 2),
 ]
+
+/// What a scenario runs on: one in-process runtime, or cluster workers talking over loopback.
+struct BenchTarget {
+    let stats: () -> [TopologyStats]
+    let shutdown: () async -> Void
+    var transport: () -> [TransportStats] = { [] }
+
+    init(runtime: TopologyRuntime) {
+        stats = { [runtime.stats()] }
+        shutdown = { await runtime.shutdown(drainTimeout: .seconds(5)) }
+    }
+
+    /// Workers on 127.0.0.1, tasks placed round-robin by task id as the scheduler places them
+    /// (`--placement pipeline` puts the first half of the task ids on worker 0 instead).
+    init(workers n: Int, topology: Topology, logger: Logger) async throws {
+        let plan = TopologyPlan(topology: topology)
+        var addresses: [WorkerAddress] = []
+        for _ in 0..<n {
+            addresses.append(WorkerAddress(host: "127.0.0.1", port: try freePort()))
+        }
+        var tasks: [Int: WorkerAddress] = [:]
+        let pipeline = option("--placement") == "pipeline"
+        for task in 1...plan.maxTaskId {
+            let index = pipeline ? (task - 1) * n / plan.maxTaskId : (task - 1) % n
+            tasks[task] = addresses[index]
+        }
+        var workers: [ClusterWorker] = []
+        for address in addresses {
+            let layout = WorkerLayout(topologyId: topology.name, epoch: 1, me: address, taskAddresses: tasks)
+            workers.append(try await ClusterWorker(topology: topology, layout: layout, logger: logger, activate: false))
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        while !workers.allSatisfy(\.allPeersConnected) && clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        for worker in workers { worker.setActive(true) }
+        let all = workers
+        stats = { all.map { $0.stats() } }
+        transport = { all.map { $0.transportStats() } }
+        shutdown = {
+            for worker in all { worker.setActive(false) }
+            for worker in all { await worker.shutdown(drainTimeout: .seconds(5)) }
+        }
+    }
+}
+
+/// A port that was free a moment ago.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let rc = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+        }
+    }
+    guard rc else { throw CocoaError(.featureUnsupported) }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
 
 func option(_ name: String) -> String? {
     let args = CommandLine.arguments
@@ -71,8 +137,13 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     let control = BenchControl()
     var logger = Logger(label: "gale.bench")
     logger.logLevel = .error
-    let runtime = try TopologyRuntime(topology: try makeTopology(scenario, control: control), logger: logger)
-    func counted() -> UInt64 { runtime.stats().component("count")?.executed ?? 0 }
+    let topology = try makeTopology(scenario, control: control)
+    let target =
+        scenario.workers > 0
+        ? try await BenchTarget(workers: scenario.workers, topology: topology, logger: logger)
+        : BenchTarget(runtime: try TopologyRuntime(topology: topology, logger: logger))
+    func counted() -> UInt64 { target.stats().reduce(0) { $0 + ($1.component("count")?.executed ?? 0) } }
+    func components() -> [ComponentStats] { target.stats().flatMap(\.components) }
     let clock = ContinuousClock()
     func elapsedSeconds(since start: ContinuousClock.Instant) -> Double {
         let d = clock.now - start
@@ -87,9 +158,16 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     let peak = Double(counted() - before) / elapsedSeconds(since: start)
     if CommandLine.arguments.contains("--verbose") {
-        let st = runtime.stats()
-        let summary = st.components.map { "\($0.id) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" }
+        let summary = components().map { "\($0.id) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" }
         FileHandle.standardError.write(Data("peak \(Int(peak)): \(summary)\n".utf8))
+        for t in target.transport() {
+            FileHandle.standardError.write(
+                Data(
+                    "  transport sent=\(t.envelopesSent) received=\(t.envelopesReceived) frames=\(t.framesSent) writes=\(t.writes) bytes=\(t.bytesSent) dropped=\(t.envelopesDropped) control=\(t.controlFramesSent)\n"
+                        .utf8
+                )
+            )
+        }
     }
 
     // Phase 2: latency at half the peak rate (in spout tuples: words / 8 for word count).
@@ -102,10 +180,9 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     if CommandLine.arguments.contains("--poll") {
         for _ in 0..<Int(seconds * 4) {
             try await Task.sleep(for: .milliseconds(250))
-            let st = runtime.stats()
             FileHandle.standardError.write(
                 Data(
-                    "  \(st.components.map { "\($0.id) q=\($0.queued) p=\($0.pending) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" })\n"
+                    "  \(components().map { "\($0.id) q=\($0.queued) p=\($0.pending) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" })\n"
                         .utf8
                 )
             )
@@ -116,15 +193,14 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     control.latency.setEnabled(false)
     let achieved = Double(counted() - before2) / elapsedSeconds(since: start2)
     if CommandLine.arguments.contains("--verbose") {
-        let stats = runtime.stats()
         FileHandle.standardError.write(
             Data(
-                "\(scenario.name): half-rate phase achieved \(Int(achieved))/s; \(stats.components.map { "\($0.id) cap=\($0.capacity) pending=\($0.pending) maxq=\($0.maxQueueLength)" })\n"
+                "\(scenario.name): half-rate phase achieved \(Int(achieved))/s; \(components().map { "\($0.id) cap=\($0.capacity) pending=\($0.pending) maxq=\($0.maxQueueLength)" })\n"
                     .utf8
             )
         )
     }
-    await runtime.shutdown(drainTimeout: .seconds(5))
+    await target.shutdown()
     let (p50, p99) = control.latency.quantiles()
     return String(
         format: "scenario=%@ tuples_per_sec=%d p50_ms=%.3f p99_ms=%.3f rss_mb=%.1f",

@@ -105,7 +105,7 @@ struct Root: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "topology") },
         abstract: "A Gale topology binary.",
-        subcommands: [Describe.self, Local.self]
+        subcommands: [Describe.self, Local.self, Worker.self]
     )
 }
 

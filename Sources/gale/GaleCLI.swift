@@ -81,7 +81,8 @@ struct ClientOptions: ParsableArguments {
                 throw CLIError("nimbus unreachable: \(error)")
             }
             if response.status == 409, attempt == 0,
-                let body = try? response.decodeJSON(NimbusAPI.ErrorBody.self), let leader = body.leader
+                let body = try? JSONDecoder().decode(NimbusAPI.ErrorBody.self, from: Data(response.body)),
+                let leader = body.leader
             {
                 address = leader
                 continue

@@ -61,7 +61,9 @@ import Testing
     @Test func movesADeadWorkerToAFreeSlot() throws {
         let first = try #require(Scheduler.schedule(topologyId: "t", Self.input(workers: 2)))
         let dead = first.workers[0].endpoint
-        let moved = try #require(Scheduler.schedule(topologyId: "t", Self.input(workers: 2, current: first, dead: [dead])))
+        let moved = try #require(
+            Scheduler.schedule(topologyId: "t", Self.input(workers: 2, current: first, dead: [dead]))
+        )
         #expect(!moved.workers.map(\.endpoint).contains(dead))
         #expect(moved.workers.map(\.endpoint).contains(first.workers[1].endpoint))
     }

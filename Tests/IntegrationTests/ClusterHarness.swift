@@ -6,8 +6,10 @@ import GaleDaemons
 import Glibc
 #endif
 
-/// A real cluster on loopback for one test: nimbus and supervisors as `gale` processes, each
-/// with its own data directory and log under a temporary directory, against the test ZooKeeper.
+/// A real cluster on loopback for one test: a ZooKeeper server of its own (so that the zxid it
+/// reports moves only with this cluster's writes, whatever other tests run in parallel), and
+/// nimbus and supervisors as `gale` processes, each with its own data directory and log under a
+/// temporary directory.
 final class ClusterHarness: @unchecked Sendable {
     let zooKeeper: String
     let root: String
@@ -21,18 +23,39 @@ final class ClusterHarness: @unchecked Sendable {
     let name = "wc" + UUID().uuidString.prefix(6).lowercased()
 
     init(_ name: String) throws {
-        zooKeeper = try TestServices.resolve().zooKeeper
         root = NSTemporaryDirectory() + "gale-\(name)-\(UUID().uuidString.prefix(8))"
         output = root + "/output"
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         binDirectory = try Self.locateBinaries()
+        zooKeeper = try Self.startZooKeeper(stateDirectory: root + "/zookeeper")
+    }
+
+    /// Runs `scripts/services start zookeeper` with its state under `stateDirectory`; returns
+    /// the server's `host:port`.
+    static func startZooKeeper(stateDirectory: String) throws -> String {
+        let script = TestServices.repositoryRoot.appendingPathComponent("scripts/services").path
+        let started = try run("/usr/bin/env", ["GALE_SERVICES_DIR=\(stateDirectory)", script, "start", "zookeeper"])
+        guard started.status == 0,
+            let env = try? String(contentsOfFile: stateDirectory + "/env", encoding: .utf8),
+            let line = env.split(separator: "\n").first(where: { $0.hasPrefix("GALE_ZOOKEEPER=") })
+        else {
+            throw SmokeTestFailure("cannot start a ZooKeeper for the cluster test: \(started.output)")
+        }
+        return String(line.dropFirst("GALE_ZOOKEEPER=".count))
+    }
+
+    func stopZooKeeper() {
+        let script = TestServices.repositoryRoot.appendingPathComponent("scripts/services").path
+        _ = try? Self.run("/usr/bin/env", ["GALE_SERVICES_DIR=\(root)/zookeeper", script, "stop", "zookeeper"])
     }
 
     /// `<repo>/.build/debug` (or `$GALE_BIN_DIR`), which must hold `gale` and `gale-test-topology`.
     static func locateBinaries() throws -> String {
-        let dir = ProcessInfo.processInfo.environment["GALE_BIN_DIR"]
+        let dir =
+            ProcessInfo.processInfo.environment["GALE_BIN_DIR"]
             ?? TestServices.repositoryRoot.appendingPathComponent(".build/debug").path
-        for binary in ["gale", "gale-test-topology"] where !FileManager.default.isExecutableFile(atPath: "\(dir)/\(binary)") {
+        for binary in ["gale", "gale-test-topology"]
+        where !FileManager.default.isExecutableFile(atPath: "\(dir)/\(binary)") {
             throw SmokeTestFailure("\(dir)/\(binary) is missing: run `swift build` first")
         }
         return dir
@@ -71,7 +94,11 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// Runs a command to completion; returns its exit status and output.
-    static func run(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> (status: Int32, output: String) {
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        timeout: Double = 120
+    ) throws -> (status: Int32, output: String) {
         let log = NSTemporaryDirectory() + "gale-cmd-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: log) }
         let pid = try spawn(executable, arguments, log: log)
@@ -81,7 +108,9 @@ final class ClusterHarness: @unchecked Sendable {
             if Date() > deadline {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, &status, 0)
-                throw SmokeTestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout) s")
+                throw SmokeTestFailure(
+                    "\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout) s"
+                )
             }
             usleep(20_000)
         }
@@ -103,7 +132,9 @@ final class ClusterHarness: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
@@ -114,28 +145,35 @@ final class ClusterHarness: @unchecked Sendable {
 
     func startNimbus(port: Int? = nil, workerTimeout: Double = 30) throws {
         if nimbusPort == 0 { nimbusPort = port ?? Self.freePort() }
-        nimbusPid = try Self.spawn(
-            gale,
-            [
-                "nimbus", "--zookeeper", zooKeeper, "--port", String(nimbusPort), "--data-dir", root + "/nimbus",
-                "--session-timeout", "4", "--worker-timeout", String(workerTimeout),
-            ],
-            log: root + "/nimbus.log"
-        )
+        nimbusPid = try spawnNimbus(port: nimbusPort, name: "nimbus", workerTimeout: workerTimeout)
         try waitUntil("nimbus answers /api/v1/health as leader", timeout: 30) {
             let result = try? self.cli(["list"])
             return result?.status == 0
         }
     }
 
-    func startSupervisor(_ id: String, slots: Int = 2, sessionTimeout: Double = 4) throws {
+    /// Starts a nimbus process on `port` with data directory and log named `name`.
+    func spawnNimbus(port: Int, name: String, workerTimeout: Double = 30) throws -> pid_t {
+        try Self.spawn(
+            gale,
+            [
+                "nimbus", "--zookeeper", zooKeeper, "--port", String(port), "--data-dir", root + "/" + name,
+                "--session-timeout", "4", "--worker-timeout", String(workerTimeout),
+            ],
+            log: root + "/\(name).log"
+        )
+    }
+
+    func startSupervisor(_ id: String, slots: Int = 2, sessionTimeout: Double = 4, orphanTimeout: Double = 10) throws {
         let ports = supervisors.first(where: { $0.id == id })?.slots ?? (0..<slots).map { _ in Self.freePort() }
         let dir = root + "/\(id)"
         let pid = try Self.spawn(
             gale,
             [
-                "supervisor", "--zookeeper", zooKeeper, "--nimbus", nimbus, "--slots", ports.map(String.init).joined(separator: ","),
-                "--data-dir", dir, "--id", id, "--session-timeout", String(sessionTimeout), "--orphan-timeout", "10",
+                "supervisor", "--zookeeper", zooKeeper, "--nimbus", nimbus, "--slots",
+                ports.map(String.init).joined(separator: ","),
+                "--data-dir", dir, "--id", id, "--session-timeout", String(sessionTimeout), "--orphan-timeout",
+                String(orphanTimeout),
             ],
             log: root + "/\(id).log"
         )
@@ -153,6 +191,7 @@ final class ClusterHarness: @unchecked Sendable {
         }
         for pid in workerPids() { kill(pid, SIGKILL) }
         for pid in extraPids { kill(pid, SIGKILL) }
+        stopZooKeeper()
     }
 
     func reap(_ pid: pid_t, grace: Double) {
@@ -176,11 +215,16 @@ final class ClusterHarness: @unchecked Sendable {
                 let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
             else { return nil }
             let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            guard args.count >= 3, args[1] == "worker", args[3...].first?.hasPrefix(root) == true || args.contains(where: { $0.hasPrefix(root) && $0.hasSuffix(".json") }) else {
+            guard args.count >= 3, args[1] == "worker",
+                args[3...].first?.hasPrefix(root) == true
+                    || args.contains(where: { $0.hasPrefix(root) && $0.hasSuffix(".json") })
+            else {
                 return nil
             }
             // Skip zombies.
-            if let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), stat.contains(") Z ") { return nil }
+            if let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), stat.contains(") Z ") {
+                return nil
+            }
             return pid
         }
     }
@@ -199,12 +243,34 @@ final class ClusterHarness: @unchecked Sendable {
         return result
     }
 
+    /// Waits until `count` worker processes run and each assigned worker id has exactly one.
+    func waitForWorkers(_ count: Int, timeout: Double = 60) throws {
+        try waitUntil("\(count) worker processes run, one per assigned worker", timeout: timeout) {
+            let byId = workersById()
+            let assigned = try status().workers
+            return assigned.count == count && workerPids().count == count && byId.values.allSatisfy { $0 == 1 }
+                && assigned.allSatisfy { $0.state == "running" }
+        }
+    }
+
+    /// The pids of the supervisor named `id`'s worker processes.
+    func workerPids(of supervisor: String) -> [pid_t] {
+        guard let dir = supervisors.first(where: { $0.id == supervisor })?.dir else { return [] }
+        return workerPids().filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data, as: UTF8.self).contains(dir + "/")
+        }
+    }
+
     // MARK: - Topology
 
     func submit(workers: Int, messages: Int, rate: Int, extra: [String] = []) throws {
         let result = try cli(
-            ["submit", topologyBinary, "--name", name, "--workers", String(workers),
-             "--config", "test.messages=\(messages)", "--config", "test.rate=\(rate)", "--config", "test.output=\(output)"] + extra
+            [
+                "submit", topologyBinary, "--name", name, "--workers", String(workers),
+                "--config", "test.messages=\(messages)", "--config", "test.rate=\(rate)", "--config",
+                "test.output=\(output)",
+            ] + extra
         )
         guard result.status == 0 else { throw SmokeTestFailure("submit failed: \(result.output)") }
     }
@@ -240,7 +306,9 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     static func groundTruth(messages: Int) -> [String: Int] {
-        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo"]
+        let words = [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
+        ]
         var result: [String: Int] = [:]
         for i in 0..<messages {
             for j in 0..<5 { result[words[(i * 7 + j * 3 + i / 11) % words.count], default: 0] += 1 }
@@ -263,7 +331,10 @@ final class ClusterHarness: @unchecked Sendable {
     /// ZooKeeper's last zxid, from the `srvr` four-letter command.
     func zxid() throws -> String {
         let parts = zooKeeper.split(separator: ":")
-        let result = try Self.run("/bin/bash", ["-c", "exec 3<>/dev/tcp/\(parts[0])/\(parts[1]); printf srvr >&3; cat <&3"])
+        let result = try Self.run(
+            "/bin/bash",
+            ["-c", "exec 3<>/dev/tcp/\(parts[0])/\(parts[1]); printf srvr >&3; cat <&3"]
+        )
         guard let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("Zxid:") }) else {
             throw SmokeTestFailure("srvr gave no Zxid: \(result.output)")
         }

@@ -1,7 +1,8 @@
 import Foundation
-import Logging
+import Gale
 import GaleCoordination
 import GaleDaemons
+import Logging
 import Testing
 
 #if canImport(Glibc)
@@ -56,9 +57,211 @@ import Glibc
         Thread.sleep(forTimeInterval: 5)
         #expect(try cluster.zxid() == before, "no ZooKeeper writes in steady state")
         #expect(try cluster.cli(["kill", cluster.name, "--wait", "0"]).status == 0)
-        try cluster.waitUntil("the topology is gone", timeout: 20) { try cluster.cli(["status", cluster.name]).status != 0 }
+        try cluster.waitUntil("the topology is gone", timeout: 20) {
+            try cluster.cli(["status", cluster.name]).status != 0
+        }
         #expect(try zk.children(ClusterPaths.assignments).filter { $0.hasPrefix(cluster.name + "-") }.isEmpty)
         #expect(try zk.children(ClusterPaths.topologies).filter { $0.hasPrefix(cluster.name + "-") }.isEmpty)
+    }
+
+    /// Starts nimbus and supervisors `s1`, `s2` (two slots each) and waits until both registered.
+    static func startCluster(_ cluster: ClusterHarness, orphanTimeout: Double = 10) throws {
+        try cluster.startNimbus()
+        try cluster.startSupervisor("s1", orphanTimeout: orphanTimeout)
+        try cluster.startSupervisor("s2", orphanTimeout: orphanTimeout)
+        try cluster.waitUntil("both supervisors are registered", timeout: 30) {
+            let rows = try cluster.cli(["supervisors", "--json"])
+            return rows.output.contains("\"s1\"") && rows.output.contains("\"s2\"")
+        }
+    }
+
+    @Test func wordCountOverFourWorkersAcksEveryMessageWithoutZooKeeperWrites() throws {
+        let cluster = try ClusterHarness("wc4")
+        defer { cluster.tearDown() }
+        try Self.startCluster(cluster)
+        // 6000 messages at 100/s per spout task (two tasks): about 30 s of traffic.
+        let messages = 6000
+        try cluster.submit(workers: 4, messages: messages, rate: 100)
+        try cluster.waitForWorkers(4)
+        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+
+        // Steady state: tuples flow, heartbeats and reports go over HTTP, ZooKeeper sees no write.
+        let before = try cluster.zxid()
+        let ackedBefore = cluster.ackedIds().count
+        Thread.sleep(forTimeInterval: 30)
+        #expect(try cluster.zxid() == before, "no ZooKeeper writes in steady state")
+        #expect(cluster.ackedIds().count > ackedBefore, "messages are acked during the window")
+
+        try cluster.waitUntil("every message is acked", timeout: 90) { Self.allAcked(cluster, messages) }
+        let acked = cluster.ackedIds()
+        #expect(acked.values.allSatisfy { $0 == 1 }, "no failures, so no message is acked twice")
+        try cluster.waitUntil("the counts equal the ground truth", timeout: 30) {
+            cluster.counts() == ClusterHarness.groundTruth(messages: messages)
+        }
+        // Status: per-component counters summed over the four workers' reports.
+        try cluster.waitUntil("status shows every message acked", timeout: 30) {
+            let status = try cluster.status()
+            return status.components.first { $0.id == "sentences" }?.acked == UInt64(messages)
+        }
+        let status = try cluster.status()
+        let count = try #require(status.components.first { $0.id == "count" })
+        let split = try #require(status.components.first { $0.id == "split" })
+        #expect(count.tasks == 3 && split.tasks == 3)
+        #expect(split.executed == UInt64(messages) && split.emitted == UInt64(messages * 5))
+        #expect(count.executed >= UInt64(messages * 5), "every word, plus tick tuples")
+        #expect(status.workers.allSatisfy { $0.state == "running" && $0.uptimeSeconds > 0 && $0.host == "127.0.0.1" })
+        let table = try cluster.cli(["status", cluster.name])
+        #expect(table.status == 0 && table.output.contains("sentences") && table.output.contains("count"))
+
+        #expect(try cluster.cli(["kill", cluster.name, "--wait", "1"]).status == 0)
+        try cluster.waitUntil("every worker process is gone", timeout: 30) { cluster.workerPids().isEmpty }
+    }
+
+    @Test func killedWorkerIsRestartedAndTheRunStillAcksEveryMessage() throws {
+        let cluster = try ClusterHarness("kill9")
+        defer { cluster.tearDown() }
+        try Self.startCluster(cluster)
+        let messages = 3000
+        try cluster.submit(workers: 4, messages: messages, rate: 150)
+        try cluster.waitForWorkers(4)
+        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+        let victim = try #require(cluster.workerPids().first)
+        let others = Set(cluster.workerPids()).subtracting([victim])
+        let killedAt = Date()
+        kill(victim, SIGKILL)
+        try cluster.waitUntil("the supervisor restarts the killed worker", timeout: 30) {
+            let now = Set(cluster.workerPids())
+            return now.count == 4 && !now.contains(victim) && now.isSuperset(of: others)
+        }
+        print("worker restart after kill -9: \(Int(Date().timeIntervalSince(killedAt) * 1000)) ms")
+        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try cluster.waitUntil("status shows the restart", timeout: 30) {
+            try cluster.status().workers.contains { $0.restarts >= 1 }
+        }
+    }
+
+    @Test func workersOfAKilledSupervisorAreReassignedAndTheRunCompletes() throws {
+        let cluster = try ClusterHarness("supkill")
+        defer { cluster.tearDown() }
+        try Self.startCluster(cluster)
+        let messages = 3000
+        try cluster.submit(workers: 2, messages: messages, rate: 150)
+        try cluster.waitForWorkers(2)
+        #expect(Set(try cluster.status().workers.map(\.supervisorId)) == ["s1", "s2"])
+        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+        let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
+        let orphans = cluster.workerPids(of: "s1")
+        kill(s1.pid, SIGKILL)
+        cluster.reap(s1.pid, grace: 5)
+        for pid in orphans { kill(pid, SIGKILL) }
+        try cluster.waitUntil("both workers run on s2", timeout: 60) {
+            let workers = try cluster.status().workers
+            return workers.count == 2 && workers.allSatisfy { $0.supervisorId == "s2" && $0.state == "running" }
+        }
+        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        #expect(cluster.workerPids().count == 2)
+    }
+
+    @Test func supervisorWhoseSessionExpiredRecoversWithoutDuplicateWorkers() throws {
+        let cluster = try ClusterHarness("expiry")
+        defer { cluster.tearDown() }
+        // Workers outlive the pause below (their orphan timeout is longer than it).
+        try Self.startCluster(cluster, orphanTimeout: 60)
+        let messages = 3000
+        try cluster.submit(workers: 2, messages: messages, rate: 150)
+        try cluster.waitForWorkers(2)
+        let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
+        // Paused for three times its 4 s session timeout: ZooKeeper expires the session and
+        // nimbus moves its worker to s2's free slot.
+        kill(s1.pid, SIGSTOP)
+        try cluster.waitUntil("nimbus reassigns s1's worker", timeout: 30) {
+            try cluster.status().workers.allSatisfy { $0.supervisorId == "s2" }
+        }
+        Thread.sleep(forTimeInterval: 4)
+        kill(s1.pid, SIGCONT)
+        try cluster.waitUntil("s1 registers again with a new session", timeout: 30) {
+            let rows = try cluster.cli(["supervisors", "--json"])
+            return rows.output.contains("\"s1\"")
+        }
+        try cluster.waitUntil("s1 stops the worker it no longer owns", timeout: 30) {
+            cluster.workerPids(of: "s1").isEmpty
+        }
+        try cluster.waitForWorkers(2)
+        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        #expect(cluster.workersById().values.allSatisfy { $0 == 1 })
+        #expect(cluster.workerPids().count == 2)
+    }
+
+    @Test func nimbusRestartedMidRunKeepsTheTopologyRunningAndAFollowerNamesTheLeader() throws {
+        let cluster = try ClusterHarness("nimbus")
+        defer { cluster.tearDown() }
+        try Self.startCluster(cluster)
+        let messages = 3000
+        try cluster.submit(workers: 2, messages: messages, rate: 150)
+        try cluster.waitForWorkers(2)
+
+        // A second nimbus follows and refuses writes, naming the leader.
+        let followerPort = ClusterHarness.freePort()
+        let follower = try cluster.spawnNimbus(port: followerPort, name: "nimbus2")
+        cluster.extraPids.append(follower)
+        try cluster.waitUntil("the follower answers", timeout: 30) {
+            let health = try ClusterHarness.run(cluster.gale, ["list", "--nimbus", "127.0.0.1:\(followerPort)"])
+            return health.status == 0
+        }
+
+        // The leader goes away mid-run; the follower takes over and serves the status.
+        kill(cluster.nimbusPid, SIGTERM)
+        cluster.reap(cluster.nimbusPid, grace: 10)
+        let pidsBefore = Set(cluster.workerPids())
+        try cluster.waitUntil("the new leader serves the topology's status with reports", timeout: 60) {
+            let result = try ClusterHarness.run(
+                cluster.gale,
+                ["status", cluster.name, "--json", "--nimbus", "127.0.0.1:\(followerPort)"]
+            )
+            guard result.status == 0 else { return false }
+            let status = try JSONDecoder().decode(NimbusAPI.TopologyStatusResponse.self, from: Data(result.output.utf8))
+            return status.workers.count == 2 && status.workers.allSatisfy { $0.state == "running" }
+        }
+        // The old leader comes back as a follower: writes to it name the new leader.
+        cluster.nimbusPid = try cluster.spawnNimbus(port: cluster.nimbusPort, name: "nimbus")
+        try cluster.waitUntil("the restarted nimbus answers", timeout: 30) { (try? cluster.cli(["list"]))?.status == 0 }
+        let write = try ClusterHarness.run(
+            "/bin/bash",
+            [
+                "-c",
+                "exec 3<>/dev/tcp/127.0.0.1/\(cluster.nimbusPort); printf 'POST /api/v1/topologies/\(cluster.name)/deactivate HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n' >&3; cat <&3",
+            ]
+        )
+        #expect(write.output.contains("127.0.0.1:\(followerPort)"), "the follower names the leader: \(write.output)")
+
+        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        #expect(Set(cluster.workerPids()) == pidsBefore, "workers kept running through the nimbus change")
+    }
+
+    @Test func rebalanceFromTwoToFourWorkersAndBackThenKillRemovesEverything() throws {
+        let cluster = try ClusterHarness("rebalance")
+        defer { cluster.tearDown() }
+        try Self.startCluster(cluster)
+        let messages = 4000
+        try cluster.submit(workers: 2, messages: messages, rate: 100)
+        try cluster.waitForWorkers(2)
+        #expect(try cluster.cli(["rebalance", cluster.name, "--workers", "4"]).status == 0)
+        try cluster.waitForWorkers(4)
+        #expect(try cluster.status().epoch == 2)
+        #expect(try cluster.cli(["rebalance", cluster.name, "--workers", "2", "--parallelism", "split=2"]).status == 0)
+        try cluster.waitForWorkers(2)
+        let status = try cluster.status()
+        #expect(status.epoch == 3)
+        #expect(status.workers.flatMap(\.tasks).count == 9, "split has two tasks now: 2 + 2 + 3 + 2 ackers")
+        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+
+        let zk = try ZooKeeperClient(ZooKeeperConfig(connectString: cluster.zooKeeper), logger: .init(label: "test"))
+        defer { zk.close() }
+        #expect(try cluster.cli(["kill", cluster.name, "--wait", "1"]).status == 0)
+        try cluster.waitUntil("every worker process is gone", timeout: 30) { cluster.workerPids().isEmpty }
+        try cluster.waitUntil("the topology's znodes are gone", timeout: 30) {
+            try zk.children(ClusterPaths.assignments).isEmpty && zk.children(ClusterPaths.topologies).isEmpty
+        }
     }
 
     @Test func badInputGetsAClearErrorAndANonZeroExit() throws {

@@ -7,7 +7,11 @@ import Testing
 @Suite struct ZooKeeperClientTests {
     static func client(timeout: Duration = .seconds(5)) throws -> ZooKeeperClient {
         try ZooKeeperClient(
-            ZooKeeperConfig(connectString: try TestServices.resolve().zooKeeper, sessionTimeout: .seconds(4), connectTimeout: timeout),
+            ZooKeeperConfig(
+                connectString: try TestServices.resolve().zooKeeper,
+                sessionTimeout: .seconds(4),
+                connectTimeout: timeout
+            ),
             logger: Logger(label: "test")
         )
     }
@@ -31,7 +35,9 @@ import Testing
         try zk.set(root + "/a", data: Array("one".utf8))
         let (data, stat) = try zk.get(root + "/a")
         #expect(data == Array("one".utf8))
-        #expect(throws: ZooKeeperError.badVersion(root + "/a")) { try zk.set(root + "/a", data: [1], version: stat.version + 5) }
+        #expect(throws: ZooKeeperError.badVersion(root + "/a")) {
+            try zk.set(root + "/a", data: [1], version: stat.version + 5)
+        }
         try zk.set(root + "/a", data: [2], version: stat.version)
         #expect(throws: ZooKeeperError.nodeExists(root + "/a")) { try zk.create(root + "/a") }
         #expect(throws: ZooKeeperError.notEmpty(root + "/a")) { try zk.delete(root + "/a") }
@@ -44,7 +50,9 @@ import Testing
         #expect(try zk.exists(root + "/none") == nil)
         // multi is atomic: the failing delete leaves the create undone.
         #expect(throws: ZooKeeperError.self) {
-            try zk.multi([.create(path: root + "/m", data: [], mode: .persistent), .delete(path: root + "/none", version: -1)])
+            try zk.multi([
+                .create(path: root + "/m", data: [], mode: .persistent), .delete(path: root + "/none", version: -1),
+            ])
         }
         #expect(try zk.exists(root + "/m") == nil)
         try zk.multi([.create(path: root + "/m", data: [7], mode: .persistent), .check(path: root + "/a", version: -1)])
@@ -127,4 +135,3 @@ final class Counter: @unchecked Sendable {
     func add() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
 }
-

@@ -5,8 +5,8 @@ import Synchronization
 
 /// The executors of one running topology in this process, their timer and their statistics.
 ///
-/// Local mode runs every task here; a cluster worker (next layer) runs the tasks assigned to it
-/// and installs remote sinks for the others.
+/// Local mode runs every task here; a ``ClusterWorker`` runs the tasks assigned to it and plugs
+/// in remote sinks (its transport's peer links) for the others.
 public final class TopologyRuntime: Sendable {
     /// The topology's plan.
     public let plan: TopologyPlan
@@ -23,7 +23,20 @@ public final class TopologyRuntime: Sendable {
     /// Creates the executors of `tasks` (all tasks when `nil`), opens and prepares them, and
     /// starts the spouts.
     /// - Throws: ``GaleRuntimeError/componentFailedToStart(component:task:error:)``.
-    public init(topology: Topology, tasks: Set<Int>? = nil, logger: Logger, activate: Bool = true) throws {
+    public convenience init(topology: Topology, tasks: Set<Int>? = nil, logger: Logger, activate: Bool = true) throws {
+        try self.init(topology: topology, tasks: tasks, logger: logger, activate: activate, remote: nil)
+    }
+
+    /// Creates the executors of `tasks` (all tasks when `nil`) and plugs in `remote`'s sinks and
+    /// backpressure peers for the tasks that run in other workers.
+    /// - Throws: ``GaleRuntimeError/componentFailedToStart(component:task:error:)``.
+    package init(
+        topology: Topology,
+        tasks: Set<Int>?,
+        logger: Logger,
+        activate: Bool,
+        remote: RemoteTasks?
+    ) throws {
         _ = AllocatorTuning.applied
         let plan = TopologyPlan(topology: topology)
         self.plan = plan
@@ -80,6 +93,11 @@ public final class TopologyRuntime: Sendable {
                 table[task] = bolt
             }
         }
+        if let remote {
+            for (task, sink) in remote.sinks where task >= 1 && task < table.count && table[task] == nil {
+                table[task] = sink
+            }
+        }
         sinks.install(table)
         var upstream = [[Executor]](repeating: [], count: plan.maxTaskId + 1)
         let executorsByComponent = Dictionary(grouping: ackers + bolts + spouts as [Executor], by: \.componentId)
@@ -88,7 +106,11 @@ public final class TopologyRuntime: Sendable {
                 executorsByComponent[$0] ?? []
             }
         }
-        backpressure.install(upstream)
+        var peers = [[any BackpressurePeer]](repeating: [], count: plan.maxTaskId + 1)
+        for (task, taskPeers) in remote?.backpressurePeers ?? [:] where task >= 1 && task < peers.count {
+            peers[task] = taskPeers
+        }
+        backpressure.install(upstream, peers: peers)
         self.spouts = spouts
         self.bolts = bolts
         self.ackers = ackers
@@ -190,9 +212,17 @@ public final class TopologyRuntime: Sendable {
             try? await Task.sleep(for: .milliseconds(5))
         }
         timer.cancel()
-        for spout in spouts { spout.stop() }
-        for bolt in bolts { bolt.stop() }
-        for acker in ackers { acker.stop() }
+        // `stop` waits on each executor's queue (which may be busy with a slow bolt): do it on a
+        // Dispatch thread, not on a thread of the cooperative pool.
+        let (spouts, bolts, ackers) = (self.spouts, self.bolts, self.ackers)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                for spout in spouts { spout.stop() }
+                for bolt in bolts { bolt.stop() }
+                for acker in ackers { acker.stop() }
+                done.resume()
+            }
+        }
     }
 
     // MARK: - Statistics
@@ -244,6 +274,19 @@ public final class TopologyRuntime: Sendable {
     /// The largest inbound queue length any bolt or acker task has reached.
     public var maxQueueLength: Int {
         executors.filter { !($0 is SpoutExecutor) }.map(\.inbox.maxCount).max() ?? 0
+    }
+}
+
+/// How a cluster worker plugs the tasks of other workers into a ``TopologyRuntime``.
+package struct RemoteTasks: Sendable {
+    /// The sink of every task that runs in another worker, by task id.
+    package var sinks: [Int: any EnvelopeSink]
+    /// Per task of this worker, the peers that run tasks to pause while its queue is overloaded.
+    package var backpressurePeers: [Int: [any BackpressurePeer]]
+
+    package init(sinks: [Int: any EnvelopeSink], backpressurePeers: [Int: [any BackpressurePeer]]) {
+        self.sinks = sinks
+        self.backpressurePeers = backpressurePeers
     }
 }
 

@@ -10,7 +10,9 @@ import Gale
 import GaleMain
 
 enum ClusterInput {
-    static let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo"]
+    static let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
+    ]
 
     /// Message `i`'s sentence: five words chosen deterministically from `i`.
     static func sentence(_ i: Int) -> String {
@@ -127,7 +129,9 @@ func makeTopology() throws -> Topology {
     let builder = TopologyBuilder(name: "cluster-wordcount")
     builder.setSpout("sentences", parallelism: 2) { FiniteSentenceSpout() }.maxSpoutPending(200)
     builder.setBolt("split", parallelism: 3) { SplitSentence() }.shuffleGrouping("sentences")
-    builder.setBolt("count", parallelism: 3) { CountWords() }.fieldsGrouping("split", fields: ["word"]).tickFrequency(seconds: 1)
+    builder.setBolt("count", parallelism: 3) { CountWords() }.fieldsGrouping("split", fields: ["word"]).tickFrequency(
+        seconds: 1
+    )
     var config = TopologyConfig()
     config.ackers = 2
     config.messageTimeoutSeconds = 10

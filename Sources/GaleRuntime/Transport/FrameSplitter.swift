@@ -1,0 +1,52 @@
+import NIOCore
+
+/// Cuts the bytes read from a connection into frames (see ``WireFormat``), keeping a partial
+/// frame until the rest arrives.
+struct FrameSplitter {
+    let maxFrameBytes: Int
+    private var cumulation: ByteBuffer?
+
+    init(maxFrameBytes: Int) {
+        self.maxFrameBytes = maxFrameBytes
+    }
+
+    /// Adds bytes read from the socket.
+    mutating func append(_ buffer: ByteBuffer) {
+        if var existing = cumulation, existing.readableBytes > 0 {
+            cumulation = nil
+            if existing.readerIndex > 64 * 1024 { existing.discardReadBytes() }
+            var incoming = buffer
+            existing.writeBuffer(&incoming)
+            cumulation = existing
+        } else {
+            cumulation = buffer
+        }
+    }
+
+    /// The next complete frame: its type and body (a slice, no copy), or `nil` when more bytes are
+    /// needed.
+    /// - Throws: ``WireError/oversized(length:limit:)`` or ``WireError/malformed(_:)`` for a
+    ///   length that no valid frame has.
+    mutating func next() throws(WireError) -> (type: UInt8, body: ByteBuffer)? {
+        guard var buffer = cumulation else { return nil }
+        guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
+            return nil
+        }
+        guard length >= 1 else { throw .malformed("empty frame") }
+        guard Int(length) <= maxFrameBytes else { throw .oversized(length: Int(length), limit: maxFrameBytes) }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        cumulation = nil  // keep the storage uniquely referenced while slicing
+        buffer.moveReaderIndex(forwardBy: 4)
+        guard let type = buffer.readInteger(as: UInt8.self), let body = buffer.readSlice(length: Int(length) - 1)
+        else { throw .truncated }
+        if buffer.readableBytes > 0 {
+            cumulation = buffer
+        }
+        return (type, body)
+    }
+
+    /// Forgets buffered bytes.
+    mutating func reset() {
+        cumulation = nil
+    }
+}

@@ -1,0 +1,176 @@
+import Logging
+import NIOCore
+import Synchronization
+
+/// The accepting side of a connection from a peer: checks its `hello`, answers `welcome` or
+/// `refuse`, then decodes `batch` frames into the local tasks' inboxes and applies `control`
+/// frames to backpressure.
+///
+/// A corrupt, truncated or oversized frame, or a frame that does not belong, closes this
+/// connection only (the peer reconnects). When the connection ends, every pause its peer asked
+/// for is lifted, so no task stays paused by a peer that is gone.
+///
+/// Threading: runs on the connection's event loop.
+final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let core: TransportCore
+    private var splitter: FrameSplitter
+    private var peer: Handshake?
+    private var remote = "?"
+    /// Tasks the peer reported overloaded on this connection (their pauses are in force here).
+    private var overloadedTasks: Set<Int> = []
+    private var failed = false
+
+    init(core: TransportCore) {
+        self.core = core
+        self.splitter = FrameSplitter(maxFrameBytes: core.options.maxFrameBytes)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        remote = context.channel.remoteAddress.map { "\($0)" } ?? "?"
+        if !core.register(context.channel) { context.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        core.unregister(context.channel)
+        releasePauses()
+        splitter.reset()
+        if let peer {
+            core.logger.info(
+                "inbound connection from peer closed",
+                metadata: ["peer": "\(peer.address)", "remote": "\(remote)"]
+            )
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        let buffer = unwrapInboundIn(data)
+        core.counters.bytesReceived.add(UInt64(buffer.readableBytes), ordering: .relaxed)
+        splitter.append(buffer)
+        do {
+            while let (type, body) = try splitter.next() {
+                core.counters.framesReceived.add(1, ordering: .relaxed)
+                try handle(type: type, body: body, context: context)
+                if failed { return }
+            }
+        } catch let error as WireError {
+            fail(error, context: context)
+        } catch {
+            fail(.malformed("\(error)"), context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        core.logger.warning(
+            "inbound connection error",
+            metadata: ["peer": "\(peer?.address.description ?? "?")", "remote": "\(remote)", "error": "\(error)"]
+        )
+        context.close(promise: nil)
+    }
+
+    // MARK: - Frames
+
+    private func handle(type: UInt8, body: ByteBuffer, context: ChannelHandlerContext) throws {
+        guard let frameType = WireFormat.FrameType(rawValue: type) else {
+            throw WireError.malformed("unknown frame type \(type)")
+        }
+        switch frameType {
+        case .batch:
+            guard let peer else { throw WireError.unexpectedFrame(type: type, state: "before the handshake") }
+            let (task, batch) = try body.withUnsafeReadableBytes { raw throws(WireError) in
+                try EnvelopeDecoder.decodeBatch(raw, sources: core.sources)
+            }
+            core.deliverLocally(batch, to: task, from: peer.address.description)
+        case .control:
+            guard peer != nil else { throw WireError.unexpectedFrame(type: type, state: "before the handshake") }
+            try body.withUnsafeReadableBytes { raw throws(WireError) in
+                var r = ByteReader(raw)
+                let n = try r.readCount(minimumSize: 2)
+                for _ in 0..<n {
+                    let kind = try r.readByte()
+                    let task = try r.readVarint()
+                    guard task <= UInt64(core.sources.maxTaskId) else { throw .malformed("control for task \(task)") }
+                    control(kind, task: Int(task))
+                }
+            }
+        case .hello:
+            guard peer == nil else { throw WireError.unexpectedFrame(type: type, state: "after the handshake") }
+            let hello = try body.withUnsafeReadableBytes { raw throws(WireError) in
+                var r = ByteReader(raw)
+                return try Handshake.decode(&r)
+            }
+            if let reason = core.handshake.mismatch(hello) {
+                refuse(reason, from: hello.address.description, context: context)
+                return
+            }
+            peer = hello
+            core.logger.info(
+                "inbound connection from peer established",
+                metadata: ["peer": "\(hello.address)", "remote": "\(remote)"]
+            )
+            core.counters.framesSent.add(1, ordering: .relaxed)
+            let welcome = core.buffer(core.handshake.frame(as: .welcome), allocator: context.channel.allocator)
+            core.counters.bytesSent.add(UInt64(welcome.readableBytes), ordering: .relaxed)
+            context.writeAndFlush(wrapOutboundOut(welcome), promise: nil)
+        case .welcome, .refuse:
+            throw WireError.unexpectedFrame(type: type, state: "on an inbound connection")
+        }
+    }
+
+    private func control(_ kind: UInt8, task: Int) {
+        core.counters.controlFramesReceived.add(1, ordering: .relaxed)
+        guard let backpressure = core.backpressure else { return }
+        switch WireFormat.ControlKind(rawValue: kind) {
+        case .overloaded:
+            if overloadedTasks.insert(task).inserted { backpressure.pauseProducers(of: task) }
+        case .relieved:
+            if overloadedTasks.remove(task) != nil { backpressure.resumeProducers(of: task) }
+        case nil:
+            break
+        }
+    }
+
+    private func releasePauses() {
+        guard !overloadedTasks.isEmpty, let backpressure = core.backpressure else { return }
+        let tasks = overloadedTasks
+        overloadedTasks.removeAll()
+        for task in tasks { backpressure.resumeProducers(of: task) }
+    }
+
+    // MARK: - Failures
+
+    private func refuse(_ reason: String, from address: String, context: ChannelHandlerContext) {
+        failed = true
+        core.counters.handshakesRefused.add(1, ordering: .relaxed)
+        core.logger.error(
+            "refused a peer's handshake",
+            metadata: ["peer": "\(address)", "remote": "\(remote)", "reason": "\(reason)"]
+        )
+        var w = ByteWriter(capacity: 256)
+        FrameEncoder.appendRefuse(reason, into: &w)
+        let frame = core.buffer(Array(w.bytes), allocator: context.channel.allocator)
+        w.deallocate()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private func fail(_ error: WireError, context: ChannelHandlerContext) {
+        failed = true
+        splitter.reset()
+        if case .handshakeMismatch(let reason) = error {
+            refuse(reason, from: "?", context: context)
+            return
+        }
+        core.counters.corruptFrames.add(1, ordering: .relaxed)
+        core.logger.error(
+            "closing an inbound connection after a bad frame",
+            metadata: ["peer": "\(peer?.address.description ?? "?")", "remote": "\(remote)", "error": "\(error)"]
+        )
+        context.close(promise: nil)
+    }
+}

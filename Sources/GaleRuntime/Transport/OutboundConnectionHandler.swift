@@ -1,0 +1,89 @@
+import Logging
+import NIOCore
+import Synchronization
+
+/// The connecting side's handler: reads the peer's `welcome` (or `refuse`) and reports the
+/// connection's life to its ``PeerLink``. Nothing else may arrive on an outbound connection.
+///
+/// Threading: runs on the connection's event loop.
+final class OutboundConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let link: PeerLink
+    private let attempt: Int
+    private let core: TransportCore
+    private var splitter: FrameSplitter
+    private var welcomed = false
+    private var refused = false
+
+    init(link: PeerLink, attempt: Int, core: TransportCore) {
+        self.link = link
+        self.attempt = attempt
+        self.core = core
+        self.splitter = FrameSplitter(maxFrameBytes: core.options.maxFrameBytes)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        splitter.reset()
+        link.connectionLost(attempt: attempt, refused: refused)
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { link.writabilityChanged(attempt: attempt) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        core.counters.bytesReceived.add(UInt64(buffer.readableBytes), ordering: .relaxed)
+        splitter.append(buffer)
+        do {
+            while let (type, body) = try splitter.next() {
+                core.counters.framesReceived.add(1, ordering: .relaxed)
+                try handle(type: type, body: body, context: context)
+            }
+        } catch {
+            if !refused { core.counters.corruptFrames.add(1, ordering: .relaxed) }
+            core.logger.error(
+                "closing the connection to peer after a bad frame",
+                metadata: ["peer": "\(link.peer)", "error": "\(error)"]
+            )
+            splitter.reset()
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        core.logger.debug("connection to peer failed", metadata: ["peer": "\(link.peer)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func handle(type: UInt8, body: ByteBuffer, context: ChannelHandlerContext) throws {
+        switch WireFormat.FrameType(rawValue: type) {
+        case .welcome where !welcomed:
+            let welcome = try body.withUnsafeReadableBytes { raw throws(WireError) in
+                var r = ByteReader(raw)
+                return try Handshake.decode(&r)
+            }
+            if let reason = core.handshake.mismatch(welcome) {
+                refused = true
+                core.counters.handshakesRefused.add(1, ordering: .relaxed)
+                throw WireError.handshakeMismatch("peer \(link.peer) answered with \(reason)")
+            }
+            welcomed = true
+            link.handshakeCompleted(context.channel, attempt: attempt)
+        case .refuse:
+            let reason =
+                (try? body.withUnsafeReadableBytes { raw throws(WireError) in
+                    var r = ByteReader(raw)
+                    return try r.readString()
+                }) ?? "?"
+            refused = true
+            core.counters.handshakesRefused.add(1, ordering: .relaxed)
+            throw WireError.handshakeMismatch("peer \(link.peer) refused the connection: \(reason)")
+        default:
+            throw WireError.unexpectedFrame(type: type, state: "on an outbound connection")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Synchronization
+
+/// Counters of a worker's transport since it started.
+public struct TransportStats: Sendable, Codable, Equatable {
+    /// Frames written to peers (batches, control frames and handshakes).
+    public var framesSent: UInt64 = 0
+    /// Writes to peers' sockets (each carries every frame that was waiting).
+    public var writes: UInt64 = 0
+    /// Frames read from peers.
+    public var framesReceived: UInt64 = 0
+    /// Bytes written to peers.
+    public var bytesSent: UInt64 = 0
+    /// Bytes read from peers.
+    public var bytesReceived: UInt64 = 0
+    /// Envelopes encoded for peers.
+    public var envelopesSent: UInt64 = 0
+    /// Envelopes decoded from peers and handed to local tasks.
+    public var envelopesReceived: UInt64 = 0
+    /// Envelopes dropped: a peer's send buffer was full, the worker was shutting down, an envelope
+    /// could not be encoded, or one arrived for a task this worker does not run.
+    public var envelopesDropped: UInt64 = 0
+    /// Peers with an established outbound connection now.
+    public var connectedPeers: Int = 0
+    /// Outbound connections re-established after one was lost.
+    public var reconnects: UInt64 = 0
+    /// Connections closed because of a corrupt, truncated or oversized frame.
+    public var corruptFrames: UInt64 = 0
+    /// Handshakes refused (by this worker or by a peer).
+    public var handshakesRefused: UInt64 = 0
+    /// Backpressure control frames sent to peers.
+    public var controlFramesSent: UInt64 = 0
+    /// Backpressure control frames received from peers.
+    public var controlFramesReceived: UInt64 = 0
+    /// Encoded bytes waiting in send buffers now.
+    public var pendingBytes: Int = 0
+
+    /// All zero.
+    public init() {}
+}
+
+/// The live counters behind ``TransportStats``.
+final class TransportCounters: Sendable {
+    let framesSent = Atomic<UInt64>(0)
+    let framesReceived = Atomic<UInt64>(0)
+    let writes = Atomic<UInt64>(0)
+    let bytesSent = Atomic<UInt64>(0)
+    let bytesReceived = Atomic<UInt64>(0)
+    let envelopesSent = Atomic<UInt64>(0)
+    let envelopesReceived = Atomic<UInt64>(0)
+    let envelopesDropped = Atomic<UInt64>(0)
+    let reconnects = Atomic<UInt64>(0)
+    let corruptFrames = Atomic<UInt64>(0)
+    let handshakesRefused = Atomic<UInt64>(0)
+    let controlFramesSent = Atomic<UInt64>(0)
+    let controlFramesReceived = Atomic<UInt64>(0)
+
+    func snapshot() -> TransportStats {
+        var s = TransportStats()
+        s.framesSent = framesSent.load(ordering: .relaxed)
+        s.framesReceived = framesReceived.load(ordering: .relaxed)
+        s.writes = writes.load(ordering: .relaxed)
+        s.bytesSent = bytesSent.load(ordering: .relaxed)
+        s.bytesReceived = bytesReceived.load(ordering: .relaxed)
+        s.envelopesSent = envelopesSent.load(ordering: .relaxed)
+        s.envelopesReceived = envelopesReceived.load(ordering: .relaxed)
+        s.envelopesDropped = envelopesDropped.load(ordering: .relaxed)
+        s.reconnects = reconnects.load(ordering: .relaxed)
+        s.corruptFrames = corruptFrames.load(ordering: .relaxed)
+        s.handshakesRefused = handshakesRefused.load(ordering: .relaxed)
+        s.controlFramesSent = controlFramesSent.load(ordering: .relaxed)
+        s.controlFramesReceived = controlFramesReceived.load(ordering: .relaxed)
+        return s
+    }
+}

@@ -1,0 +1,202 @@
+import Gale
+import Synchronization
+import Testing
+
+@testable import GaleRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking TCP client on loopback for feeding a worker raw bytes.
+final class RawConnection {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard rc == 0 else { throw TestError("connect to port \(port) failed: errno \(errno)") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
+
+    /// Reads until the peer closes (or the 10 s receive timeout). - Returns: the bytes and whether
+    /// the connection was closed by the peer.
+    func readUntilClosed() -> (bytes: [UInt8], closed: Bool) {
+        var all: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return (all, true) }
+            if n < 0 { return (all, errno == ECONNRESET) }
+            all += chunk[0..<n]
+        }
+    }
+}
+
+/// A length-prefixed frame of `type` with `body`.
+func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
+    let length = UInt32(body.count + 1)
+    return withUnsafeBytes(of: length.littleEndian) { Array($0) } + [type] + body
+}
+
+/// Bad input on one connection closes that connection only; the worker keeps running.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct TransportConnectionTests {
+    /// Two workers running a finite word count, plus the port and handshake of worker 1.
+    static func withTwoWorkers(
+        _ body: (TestCluster, _ hello: Handshake, _ log: WordCountLog, _ n: Int) async throws -> Void
+    ) async throws {
+        let n = 500
+        let log = WordCountLog()
+        let topology = try WordCount.topology(name: "bad-input", sentences: n, log: log)
+        var cluster = TestCluster(topology: topology, workers: 2)
+        try await withCluster(&cluster, running: topology) { cluster in
+            let hello = Handshake(
+                topologyId: cluster.topologyId,
+                epoch: 1,
+                digest: WireSources(plan: TopologyPlan(topology: topology)).digest,
+                address: WorkerAddress(host: "127.0.0.1", port: 1)
+            )
+            try await body(cluster, hello, log, n)
+        }
+    }
+
+    /// The worker still completes the whole word count after `attack` hit its listener.
+    static func expectStillWorking(_ cluster: TestCluster, _ log: WordCountLog, _ n: Int) async throws {
+        try await require("every sentence is still acked") { log.spout.ackCount >= n }
+        #expect(log.counts.withLock { $0 } == WordCount.truth(n))
+        #expect(cluster.workers.allSatisfy { $0.allPeersConnected })
+    }
+
+    @Test(arguments: [
+        ("unknown frame type", frame(99, [1, 2, 3])),
+        ("batch for an unknown source", frame(4, [1, 0, 0, 0, 1, 0, 0, 0, 0, 200, 1, 2])),
+        ("truncated batch", frame(4, [1, 0, 0, 0, 5, 0, 0, 0, 4])),
+        ("unknown envelope kind", frame(4, [1, 0, 0, 0, 1, 0, 0, 0, 77])),
+        ("oversized frame", [0xF0, 0xFF, 0xFF, 0xFF, 4, 0, 0, 0]),
+        ("empty frame", [0, 0, 0, 0]),
+        ("second hello", []),
+    ])
+    func aCorruptFrameAfterTheHandshakeClosesOnlyThatConnection(_ name: String, _ bytes: [UInt8]) async throws {
+        try await Self.withTwoWorkers { cluster, hello, log, n in
+            let target = cluster.workers[1]
+            let before = target.transportStats()
+            let connection = try RawConnection(port: target.port)
+            connection.send(hello.frame(as: .hello))
+            connection.send(bytes.isEmpty ? hello.frame(as: .hello) : bytes)
+            let (reply, closed) = connection.readUntilClosed()
+            #expect(closed, "[\(name)] closes the connection")
+            #expect(reply.count > 5 && reply[4] == WireFormat.FrameType.welcome.rawValue)
+            let after = target.transportStats()
+            #expect(after.corruptFrames == before.corruptFrames + 1, "[\(name)] is counted")
+            try await Self.expectStillWorking(cluster, log, n)
+        }
+    }
+
+    @Test func dataBeforeTheHandshakeClosesTheConnection() async throws {
+        try await Self.withTwoWorkers { cluster, _, log, n in
+            let target = cluster.workers[0]
+            let connection = try RawConnection(port: target.port)
+            connection.send(frame(4, [1, 0, 0, 0, 1, 0, 0, 0, 5] + Array(repeating: 0, count: 8)))
+            #expect(connection.readUntilClosed().closed)
+            #expect(target.transportStats().corruptFrames == 1)
+            try await Self.expectStillWorking(cluster, log, n)
+        }
+    }
+
+    @Test(arguments: ["topology", "epoch", "build", "magic"])
+    func aMismatchingHandshakeIsRefused(_ what: String) async throws {
+        try await Self.withTwoWorkers { cluster, hello, log, n in
+            let target = cluster.workers[1]
+            var wrong = hello
+            switch what {
+            case "topology": wrong.topologyId = "someone-else"
+            case "epoch": wrong.epoch = 2
+            case "build": wrong.digest &+= 1
+            default: wrong.magic = 0x1234_5678
+            }
+            let connection = try RawConnection(port: target.port)
+            connection.send(wrong.frame(as: .hello))
+            let (reply, closed) = connection.readUntilClosed()
+            #expect(closed)
+            #expect(reply.count > 5 && reply[4] == WireFormat.FrameType.refuse.rawValue, "a refuse frame explains why")
+            #expect(target.transportStats().handshakesRefused == 1)
+            #expect(target.transportStats().corruptFrames == 0)
+            try await Self.expectStillWorking(cluster, log, n)
+        }
+    }
+
+    @Test func aTruncatedFrameFromAPeerThatDisconnectsIsHarmless() async throws {
+        try await Self.withTwoWorkers { cluster, hello, log, n in
+            let target = cluster.workers[1]
+            do {
+                let connection = try RawConnection(port: target.port)
+                connection.send(hello.frame(as: .hello))
+                connection.send(
+                    Array(frame(4, [1, 0, 0, 0, 1, 0, 0, 0, 4] + Array(repeating: 0, count: 16)).prefix(12))
+                )
+            }
+            try await Self.expectStillWorking(cluster, log, n)
+            #expect(target.transportStats().corruptFrames == 0)
+        }
+    }
+
+    @Test func workersOfDifferentEpochsRefuseEachOther() async throws {
+        let log = WordCountLog()
+        let topology = try WordCount.topology(name: "epochs", sentences: 10, log: log)
+        let cluster = TestCluster(topology: topology, workers: 2)
+        let a = try await cluster.startWorker(0, topology: topology, epoch: 1)
+        let b = try await cluster.startWorker(1, topology: topology, epoch: 2)
+        try await require("both sides count refused handshakes") {
+            a.transportStats().handshakesRefused >= 2 && b.transportStats().handshakesRefused >= 2
+        }
+        #expect(!a.allPeersConnected && !b.allPeersConnected)
+        await a.shutdown(drainTimeout: .zero)
+        await b.shutdown(drainTimeout: .zero)
+        await b.shutdown(drainTimeout: .zero)
+    }
+
+    @Test func envelopesForAnUnreachablePeerAreBufferedUpToTheLimitThenDroppedAndCounted() async throws {
+        let spouts = SpoutLog()
+        let bolts = BoltLog()
+        let builder = TopologyBuilder(name: "unreachable")
+        builder.setSpout("spout") { SequenceSpout(spouts, .init(count: .max, tracked: false, recordIds: false)) }
+        builder.setBolt("sink") { TestBolt(bolts, .init(recordValues: false)) }.shuffleGrouping("spout")
+        let topology = try builder.build()
+        let cluster = TestCluster(topology: topology, workers: 2) { _, component in component == "sink" ? 1 : 0 }
+        var options = TestCluster.options
+        options.sendBufferLimitBytes = 64 * 1024
+        let worker = try await ClusterWorker(
+            topology: topology,
+            layout: cluster.layout(0),
+            logger: TestCluster.logger,
+            options: options
+        )
+        try await require("the buffer fills and envelopes are dropped") {
+            worker.transportStats().envelopesDropped > 0
+        }
+        let stats = worker.transportStats()
+        #expect(stats.pendingBytes <= 64 * 1024 + 64 * 1024, "bounded by the limit plus one batch")
+        #expect(stats.connectedPeers == 0)
+        await worker.shutdown(drainTimeout: .milliseconds(50))
+    }
+}
