@@ -111,6 +111,69 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 3)
     }
 
+    @Test func digestACLKeepsNodesFromClientsWithoutTheCredentials() throws {
+        let server = try TestServices.resolve().zooKeeper
+        var config = ZooKeeperConfig(connectString: server)
+        config.digest = ("gale", "secret")
+        let owner = try ZooKeeperClient(config, logger: Logger(label: "test"))
+        defer { owner.close() }
+        let stranger = try Self.client()
+        defer { stranger.close() }
+        let path = "/test-acl-\(UUID().uuidString)"
+        try owner.create(path, data: [42])
+        defer { try? owner.delete(path) }
+        #expect(try owner.get(path).data == [42])
+        #expect(throws: ZooKeeperError.noAuth(path)) { try stranger.get(path) }
+        #expect(throws: ZooKeeperError.noAuth(path)) { try stranger.set(path, data: [0]) }
+        let friend = try ZooKeeperClient(config, logger: Logger(label: "test"))
+        defer { friend.close() }
+        #expect(try friend.get(path).data == [42])
+    }
+
+    /// A connection cut for less than the session timeout keeps the session; cut for longer, the
+    /// server expires it, and the client opens a new one, re-creates its ephemeral nodes and tells
+    /// its owner. (The outage is a proxy between client and server that cuts and refuses
+    /// connections, so other tests' sessions are untouched.)
+    @Test func lostConnectionIsRetriedAndAnExpiredSessionIsReplaced() throws {
+        let server = try TestServices.resolve().zooKeeper
+        let serverPort = try #require(server.split(separator: ":").last.flatMap { Int($0) })
+        let proxy = try PausableProxy(upstreamPort: serverPort)
+        defer { proxy.stop() }
+        let zk = try ZooKeeperClient(
+            ZooKeeperConfig(connectString: "127.0.0.1:\(proxy.port)", sessionTimeout: .seconds(4)),
+            logger: Logger(label: "test")
+        )
+        defer { zk.close() }
+        let observer = try Self.client()
+        defer { observer.close() }
+        let events = EventLog()
+        zk.onSessionEvent { events.append($0) }
+        let path = "/test-expiry-\(UUID().uuidString)"
+        try zk.create(path, data: [7], mode: .ephemeral)
+        let firstSession = zk.sessionId
+        #expect(try observer.exists(path)?.ephemeralOwner == firstSession)
+
+        // A short outage: the same session comes back, its node never went away.
+        proxy.pause()
+        try Self.waitUntil("the client notices the lost connection") { events.contains(.disconnected) }
+        proxy.resume()
+        try Self.waitUntil("the client reconnects") { events.contains(.connected) }
+        #expect(zk.sessionId == firstSession)
+        #expect(try observer.exists(path)?.ephemeralOwner == firstSession)
+        #expect(try zk.get(path).data == [7])
+
+        // A long outage: the server expires the session and deletes its ephemeral node.
+        proxy.pause()
+        try Self.waitUntil("the server expires the session", timeout: 30) { try observer.exists(path) == nil }
+        proxy.resume()
+        try Self.waitUntil("the client opens a new session", timeout: 30) { events.contains(.sessionReplaced) }
+        #expect(events.contains(.expired))
+        #expect(zk.sessionId != firstSession)
+        let stat = try #require(try observer.exists(path))
+        #expect(stat.ephemeralOwner == zk.sessionId, "the ephemeral node is re-created under the new session")
+        #expect(try zk.get(path).data == [7])
+    }
+
     @Test func electionHasOneLeaderAndASuccessorTakesOver() throws {
         let a = try Self.client()
         let b = try Self.client()
@@ -134,4 +197,11 @@ final class Counter: @unchecked Sendable {
     private var n = 0
     func add() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
+}
+
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [ZooKeeperSessionEvent] = []
+    func append(_ event: ZooKeeperSessionEvent) { lock.withLock { events.append(event) } }
+    func contains(_ event: ZooKeeperSessionEvent) -> Bool { lock.withLock { events.contains(event) } }
 }

@@ -37,10 +37,16 @@ final class LineFile {
     deinit { close(fd) }
 }
 
-/// Emits this task's share of the messages (id % tasks == index), skipping ids acked before a restart.
+/// Emits this task's share of the messages (id % tasks == index), skipping ids acked before a
+/// restart; failed ids are emitted again. Ids are generated as they go, so a huge
+/// `test.messages` costs no memory.
 final class FiniteSentenceSpout: Spout {
     private var collector: (any SpoutOutputCollector)?
-    private var queue: [Int] = []
+    private var next = 0
+    private var step = 1
+    private var messages = 0
+    private var done = Set<Int>()
+    private var retry: [Int] = []
     private var acked: LineFile?
     private var interval: UInt64 = 0
     private var nextAt: UInt64 = 0
@@ -50,29 +56,39 @@ final class FiniteSentenceSpout: Spout {
     func open(context: TopologyContext, collector: any SpoutOutputCollector) throws {
         self.collector = collector
         let config = context.config.custom
-        let messages = Int(config["test.messages"] ?? "") ?? 2000
+        messages = Int(config["test.messages"] ?? "") ?? 2000
         let rate = Double(config["test.rate"] ?? "") ?? 200
         interval = rate > 0 ? UInt64(1e9 / rate) : 0
         let output = config["test.output"] ?? FileManager.default.currentDirectoryPath
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let path = "\(output)/acked-\(context.taskId).txt"
-        var done = Set<Int>()
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             for line in text.split(separator: "\n") { if let id = Int(line) { done.insert(id) } }
         }
-        let tasks = context.componentTasks.count
-        queue = stride(from: context.taskIndex, to: messages, by: tasks).filter { !done.contains($0) }.reversed()
+        next = context.taskIndex
+        step = context.componentTasks.count
         acked = LineFile(path)
     }
 
+    /// The next id to emit, or `nil` when none is left.
+    private func take() -> Int? {
+        if let id = retry.popLast() { return id }
+        while next < messages {
+            let id = next
+            next += step
+            if !done.contains(id) { return id }
+        }
+        return nil
+    }
+
     func nextTuple() {
-        guard let id = queue.last else { return }
+        guard !retry.isEmpty || next < messages else { return }
         if interval > 0 {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now >= nextAt else { return }
             nextAt = max(nextAt + interval, now - interval * 10)
         }
-        queue.removeLast()
+        guard let id = take() else { return }
         collector?.emit([.string(ClusterInput.sentence(id))], messageId: id)
     }
 
@@ -81,7 +97,7 @@ final class FiniteSentenceSpout: Spout {
     }
 
     func fail(_ messageId: any Sendable) {
-        if let id = messageId as? Int { queue.insert(id, at: 0) }
+        if let id = messageId as? Int { retry.append(id) }
     }
 }
 
