@@ -162,6 +162,30 @@ import Glibc
         #expect(cluster.workerPids().count == 2)
     }
 
+    @Test func restartedSupervisorAdoptsItsRunningWorkersWithoutDuplicates() throws {
+        let cluster = try ClusterHarness("adopt")
+        defer { cluster.tearDown() }
+        try Self.startCluster(cluster)
+        let messages = 2000
+        try cluster.submit(workers: 2, messages: messages, rate: 100)
+        try cluster.waitForWorkers(2)
+        let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
+        let workers = Set(cluster.workerPids(of: "s1"))
+        #expect(workers.count == 1)
+        // The supervisor dies without stopping its worker and comes back at once.
+        kill(s1.pid, SIGKILL)
+        cluster.reap(s1.pid, grace: 5)
+        try cluster.startSupervisor("s1")
+        try cluster.waitUntil("the restarted s1 reports its worker running", timeout: 30) {
+            let status = try cluster.status()
+            return status.workers.count == 2 && status.workers.allSatisfy { $0.state == "running" }
+                && status.workers.contains { $0.supervisorId == "s1" && $0.pid.map(workers.contains) == true }
+        }
+        #expect(Set(cluster.workerPids(of: "s1")) == workers, "the running worker was adopted, not started again")
+        #expect(cluster.workersById().values.allSatisfy { $0 == 1 })
+        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+    }
+
     @Test func supervisorWhoseSessionExpiredRecoversWithoutDuplicateWorkers() throws {
         let cluster = try ClusterHarness("expiry")
         defer { cluster.tearDown() }
