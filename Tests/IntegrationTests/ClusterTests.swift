@@ -140,6 +140,25 @@ import Glibc
         }
     }
 
+    @Test func hungWorkerWhoseHeartbeatsStopIsReplacedAndTheRunCompletes() throws {
+        let cluster = try ClusterHarness("hung")
+        defer { cluster.tearDown() }
+        try Self.startCluster(cluster)
+        let messages = 3000
+        try cluster.submit(workers: 2, messages: messages, rate: 100)
+        try cluster.waitForWorkers(2)
+        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+        let victim = try #require(cluster.workerPids().first)
+        // Stopped, not dead: its connections stay open and its heartbeats stop.
+        kill(victim, SIGSTOP)
+        try cluster.waitUntil("the supervisor replaces the silent worker", timeout: 60) {
+            let now = cluster.workerPids()
+            return now.count == 2 && !now.contains(victim)
+        }
+        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        #expect(cluster.workersById().values.allSatisfy { $0 == 1 })
+    }
+
     @Test func workersOfAKilledSupervisorAreReassignedAndTheRunCompletes() throws {
         let cluster = try ClusterHarness("supkill")
         defer { cluster.tearDown() }
