@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Gale", targets: ["Gale"]),
         .library(name: "GaleRuntime", targets: ["GaleRuntime"]),
         .library(name: "GaleMain", targets: ["GaleMain"]),
+        .library(name: "GaleKafka", targets: ["GaleKafka"]),
         .executable(name: "wordcount", targets: ["WordCount"]),
         .executable(name: "exclamation", targets: ["Exclamation"]),
         .executable(name: "unreliable", targets: ["Unreliable"]),
@@ -82,6 +83,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "GaleKafka",
+            dependencies: [
+                "Gale",
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -175,6 +185,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "GaleKafkaTests",
+            dependencies: ["Gale", "GaleKafka"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "CLibraryTests",
             dependencies: ["CRdKafka", "CZooKeeper"],
             swiftSettings: strictSettings
@@ -182,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons",
+                "CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons", "GaleKafka",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
