@@ -191,33 +191,15 @@ struct Local: AsyncParsableCommand {
 /// Waits for the first of some signals.
 enum SignalWaiter {
     static func wait(for signals: [Int32]) async {
-        let waiter = Waiter()
+        let holder = Holder()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            waiter.start(signals: signals) { continuation.resume() }
+            holder.flag = SignalFlag(signals: signals) { continuation.resume() }
         }
+        withExtendedLifetime(holder) {}
     }
 
-    /// Owns the signal sources; every field is touched on `queue` only.
-    private final class Waiter: @unchecked Sendable {
-        let queue = DispatchQueue(label: "gale.signals")
-        var sources: [any DispatchSourceSignal] = []
-        var done = false
-
-        func start(signals: [Int32], _ resume: @escaping @Sendable () -> Void) {
-            queue.sync {
-                for sig in signals {
-                    signal(sig, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-                    source.setEventHandler { [self] in
-                        guard !done else { return }
-                        done = true
-                        for source in sources { source.cancel() }
-                        resume()
-                    }
-                    sources.append(source)
-                    source.resume()
-                }
-            }
-        }
+    /// Keeps the signal sources alive until the signal arrives; set once, before any signal.
+    private final class Holder: @unchecked Sendable {
+        var flag: SignalFlag?
     }
 }

@@ -163,24 +163,25 @@ struct Worker: AsyncParsableCommand {
     }
 }
 
-/// Set once one of some signals arrives.
+/// Set once one of some signals arrives (the signals are ignored otherwise from then on).
 ///
 /// Threading: the sources are set in `init` and never changed; the flag is atomic.
 final class SignalFlag: @unchecked Sendable {
     private let flag = Atomic<Bool>(false)
     private var sources: [any DispatchSourceSignal] = []
 
-    init(signals: [Int32]) {
-        let queue = DispatchQueue(label: "gale.worker.signals")
-        var made: [any DispatchSourceSignal] = []
+    /// - Parameter onFirst: called once, on a private queue, when the first signal arrives.
+    init(signals: [Int32], onFirst: (@Sendable () -> Void)? = nil) {
+        let queue = DispatchQueue(label: "gale.signals")
         for sig in signals {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { [self] in self.flag.store(true, ordering: .releasing) }
+            source.setEventHandler { [self] in
+                if !flag.exchange(true, ordering: .acquiringAndReleasing) { onFirst?() }
+            }
             source.resume()
-            made.append(source)
+            sources.append(source)
         }
-        sources = made
     }
 
     var isSet: Bool { flag.load(ordering: .acquiring) }
