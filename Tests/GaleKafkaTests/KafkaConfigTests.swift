@@ -7,6 +7,7 @@ import Testing
         try config.validate(for: .producer)
         try config.validate(for: .consumer)
         try config.validate(for: .admin)
+        try config.validate()
     }
 
     @Test(arguments: [

@@ -76,6 +76,18 @@ public struct KafkaConfig: Sendable {
         self.bootstrapServers = bootstrapServers
     }
 
+    /// Checks the configuration as ``KafkaProducer``, ``KafkaConsumer`` and ``KafkaAdmin`` do when
+    /// they are created, without creating a client: typed fields, and that librdkafka accepts
+    /// every property.
+    ///
+    /// - Throws: ``KafkaError`` with code ``KafkaError/Code/invalidConfiguration`` naming the field
+    ///   or property at fault.
+    public func validate() throws(KafkaError) {
+        for role in [Role.producer, .consumer, .admin] {
+            try validate(for: role)
+        }
+    }
+
     /// The `group.id` of a consumer configured without ``groupID``.
     package static let placeholderGroupID = "gale-no-group"
 

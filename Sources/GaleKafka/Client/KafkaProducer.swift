@@ -249,6 +249,8 @@ public final class KafkaProducer: Sendable {
     ///
     /// - Throws: ``KafkaError/Code/timedOut`` (or ``KafkaError/Code/brokerUnreachable``) if records
     ///   are still outstanding after `timeout`.
+    /// - Important: Never call it (nor ``close(timeout:)`` or ``commitTransaction(timeout:)``, which
+    ///   flush) from a completion: completions run on the poll thread that flushing waits for.
     public func flush(timeout: Duration) throws(KafkaError) {
         let code = rd_kafka_flush(client.handle, timeout.timeoutMilliseconds)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
