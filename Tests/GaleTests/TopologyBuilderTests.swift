@@ -275,6 +275,22 @@ struct InvalidTopologyCase: Sendable, CustomTestStringConvertible {
         }
     }
 
+    @Test func aBoltsDefaultTickFrequencyAppliesUnlessTheDeclarationSetsOne() throws {
+        final class TickingBolt: Bolt {
+            var defaultTickFrequencySeconds: Double? { 0.25 }
+            func execute(_ tuple: Tuple) {}
+        }
+        let b = TopologyBuilder(name: "ticks")
+        b.setSpout("spout") { DeclaringSpout() }
+        b.setBolt("default") { TickingBolt() }.shuffleGrouping("spout")
+        b.setBolt("explicit") { TickingBolt() }.shuffleGrouping("spout").tickFrequency(seconds: 2)
+        b.setBolt("none") { DeclaringBolt() }.shuffleGrouping("spout")
+        let topology = try b.build()
+        #expect(topology.component("default")?.tickFrequencySeconds == 0.25)
+        #expect(topology.component("explicit")?.tickFrequencySeconds == 2)
+        #expect(topology.component("none")?.tickFrequencySeconds == nil)
+    }
+
     @Test func nanTickFrequencyIsRejected() throws {
         let builder = TopologyBuilder(name: "ticks")
         builder.setSpout("spout") { DeclaringSpout() }

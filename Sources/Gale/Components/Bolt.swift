@@ -19,9 +19,16 @@ public protocol Bolt: AnyObject {
 
     /// The topology is shutting down. Release resources here.
     func cleanup()
+
+    /// Seconds between the tick tuples this bolt asks for when its declaration sets no
+    /// ``BoltDeclarer/tickFrequency(seconds:)`` (Storm's per-component
+    /// `topology.tick.tuple.freq.secs`); `nil` (the default) for none. Read once when the
+    /// topology is built.
+    var defaultTickFrequencySeconds: Double? { get }
 }
 
 extension Bolt {
+    public var defaultTickFrequencySeconds: Double? { nil }
     public func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {}
     public func prepare(context: TopologyContext, collector: any OutputCollector) throws {}
     public func cleanup() {}

@@ -64,7 +64,8 @@ public final class TopologyBuilder {
 
     /// Validates the declarations and returns the topology.
     ///
-    /// Each component's factory is called once here to ask the instance for its output streams.
+    /// Each component's factory is called once here to ask the instance for its output streams
+    /// (and a bolt for its ``Bolt/defaultTickFrequencySeconds``).
     /// - Throws: ``TopologyError`` naming the first problem found.
     public func build() throws(TopologyError) -> Topology {
         var specs = components
@@ -72,7 +73,12 @@ public final class TopologyBuilder {
             var declarer = OutputFieldsDeclarer()
             switch specs[i].factory {
             case .spout(let make): make().declareOutputFields(&declarer)
-            case .bolt(let make): make().declareOutputFields(&declarer)
+            case .bolt(let make):
+                let bolt = make()
+                bolt.declareOutputFields(&declarer)
+                if specs[i].tickFrequencySeconds == nil {
+                    specs[i].tickFrequencySeconds = bolt.defaultTickFrequencySeconds
+                }
             case .basicBolt(let make): make().declareOutputFields(&declarer)
             }
             specs[i].streams = declarer.streams

@@ -1,0 +1,165 @@
+public import Gale
+import Logging
+
+/// Settings of a ``KafkaBolt``.
+public struct KafkaBoltConfig: Sendable {
+    /// Turns a tuple into the record to write (topic and partition are filled in when `nil`);
+    /// `nil` acks the tuple without writing; a thrown error fails it.
+    public typealias Mapper = @Sendable (Tuple) throws -> KafkaProducerRecord?
+
+    /// The client settings (brokers, acks, timeouts, raw librdkafka properties).
+    public var client: KafkaConfig
+    /// The topic records go to, unless the mapper names another.
+    public var topic: String
+    /// Values larger than this are split into chunks (``ChunkEncoder``) on one partition, for a
+    /// ``KafkaSpout`` to reassemble; `nil` writes every value whole.
+    public var maxChunkBytes: Int?
+    /// Turns tuples into records; the default writes field `key` (if declared) as the key and
+    /// field `value` (or the last value) as the value: strings as UTF-8, bytes as they are.
+    public var mapper: Mapper = KafkaBoltConfig.defaultMapper
+
+    /// The mapper described at ``mapper``.
+    public static let defaultMapper: Mapper = { tuple in
+        let value = tuple.fields.index(of: "value").map { tuple.values[$0] } ?? tuple.values.last ?? .null
+        let key = tuple.fields.index(of: "key").map { tuple.values[$0] }
+        return KafkaProducerRecord(topic: "", key: key.flatMap(Self.bytes), value: Self.bytes(value))
+    }
+
+    /// The bytes of a string (UTF-8) or bytes value; `nil` for anything else.
+    public static func bytes(_ value: GaleValue) -> [UInt8]? {
+        switch value {
+        case .string(let s): Array(s.utf8)
+        case .bytes(let b): b
+        case .int(let i): Array(String(i).utf8)
+        default: nil
+        }
+    }
+
+    /// A configuration writing to `topic` on `brokers` (`host:port[,host:port...]`).
+    public init(brokers: String, topic: String) {
+        self.client = KafkaConfig(bootstrapServers: brokers.split(separator: ",").map(String.init))
+        self.topic = topic
+    }
+}
+
+/// Writes each tuple to a Kafka topic and acks it only when the broker confirms the record;
+/// a failed delivery fails the tuple, so its spout replays it (at-least-once).
+///
+/// Delivery reports arrive on the producer's thread; they are handed back to the bolt's queue
+/// and acked or failed there, on the next tuple or tick (the bolt asks for a tick every 100 ms
+/// through ``defaultTickFrequencySeconds``, so a quiet stream still gets its acks).
+public final class KafkaBolt: Bolt {
+    private let config: KafkaBoltConfig
+    private var logger = Logger(label: "gale.kafka.bolt")
+    private var collector: (any OutputCollector)?
+    private var producer: KafkaProducer?
+    private var encoder: ChunkEncoder?
+    private var waiting: [UInt64: Waiting] = [:]
+    private var nextToken: UInt64 = 0
+    private let settled = LockedList<(token: UInt64, error: KafkaError?)>()
+
+    private struct Waiting {
+        var tuple: Tuple
+        /// Records (chunks) still unconfirmed.
+        var remaining: Int
+        var failed: Bool
+    }
+
+    /// A bolt writing as `config` says.
+    public init(_ config: KafkaBoltConfig) {
+        self.config = config
+    }
+
+    /// Ticks every 100 ms settle delivery reports on a quiet stream.
+    public var defaultTickFrequencySeconds: Double? { 0.1 }
+
+    public func prepare(context: TopologyContext, collector: any OutputCollector) throws {
+        self.collector = collector
+        logger[metadataKey: "component"] = "\(context.componentId)"
+        logger[metadataKey: "task"] = "\(context.taskId)"
+        producer = try KafkaProducer(config: config.client, logger: logger)
+        encoder = config.maxChunkBytes.map { ChunkEncoder(maxChunkBytes: $0) }
+    }
+
+    public func execute(_ tuple: Tuple) {
+        settle()
+        guard !tuple.isTick, let producer, let collector else { return }
+        var record: KafkaProducerRecord
+        do {
+            guard let mapped = try config.mapper(tuple) else {
+                collector.ack(tuple)
+                return
+            }
+            record = mapped
+        } catch {
+            collector.reportError(error)
+            collector.fail(tuple)
+            return
+        }
+        if record.topic.isEmpty { record.topic = config.topic }
+        let token = nextToken
+        nextToken &+= 1
+        var records = [record]
+        if let encoder, let value = record.value {
+            let chunks = encoder.encode(value)
+            if chunks.count > 1 {
+                // Chunks of one payload go to one partition: the key's, or partition 0 without a key.
+                if record.partition == nil && record.key == nil { record.partition = 0 }
+                records = chunks.map { chunk in
+                    var part = record
+                    part.value = Array(chunk.body)
+                    if let header = chunk.headerBytes {
+                        part.headers.append(KafkaHeader(name: ChunkHeader.recordHeaderKey, value: header))
+                    }
+                    return part
+                }
+            }
+        }
+        waiting[token] = Waiting(tuple: tuple, remaining: records.count, failed: false)
+        let settled = settled
+        for (index, part) in records.enumerated() {
+            do {
+                try producer.produce(part) { result in
+                    let error: KafkaError? =
+                        switch result {
+                        case .success: nil
+                        case .failure(let error): error
+                        }
+                    settled.append((token, error))
+                }
+            } catch {
+                logger.warning("cannot write to \(part.topic): \(error)")
+                // The records not queued will never report: settle them as failed now.
+                for _ in index..<records.count { settled.append((token, error)) }
+                break
+            }
+        }
+    }
+
+    /// Acks or fails the tuples whose records the broker settled.
+    private func settle() {
+        let done = settled.take()
+        guard let collector else { return }
+        for (token, error) in done {
+            guard var entry = waiting[token] else { continue }
+            entry.remaining -= 1
+            if let error {
+                if !entry.failed { logger.warning("delivery failed: \(error)") }
+                entry.failed = true
+            }
+            if entry.remaining > 0 {
+                waiting[token] = entry
+                continue
+            }
+            waiting[token] = nil
+            if entry.failed { collector.fail(entry.tuple) } else { collector.ack(entry.tuple) }
+        }
+    }
+
+    public func cleanup() {
+        try? producer?.flush(timeout: .seconds(10))
+        settle()
+        try? producer?.close(timeout: .seconds(5))
+        producer = nil
+    }
+}

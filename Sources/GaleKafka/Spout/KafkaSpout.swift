@@ -1,0 +1,346 @@
+public import Gale
+import Logging
+
+/// The message id of a tuple a ``KafkaSpout`` emitted: the partition and the offsets of its
+/// record (several for a payload reassembled from chunks; the first is the id's offset).
+public struct KafkaMessageId: Hashable, Sendable, CustomStringConvertible {
+    /// The partition.
+    public var partition: Int32
+    /// The record's offset (a chunked payload's first offset).
+    public var offset: Int64
+
+    public var description: String { "\(partition)@\(offset)" }
+}
+
+/// An at-least-once spout over one Kafka topic.
+///
+/// Each task reads the partitions `p` with `p % tasks == taskIndex`, assigned explicitly (it
+/// never joins the consumer group, so a restart or a rebalance resumes at once from the
+/// group's committed offsets). A record becomes a tuple through ``KafkaSpoutConfig/mapper``
+/// with a ``KafkaMessageId``. Offsets are committed every ``KafkaSpoutConfig/commitInterval``
+/// up to the contiguous acked prefix of each partition (``PartitionOffsets``): nothing is
+/// committed past a pending record, offsets the log no longer has (compaction, retention,
+/// transaction markers) are skipped, and a partition with ``KafkaSpoutConfig/maxUncommittedOffsets``
+/// records waiting pauses until commits catch up. Failed tuples are emitted again after the
+/// ``KafkaSpoutConfig/retry`` backoff; after the last retry the record is dead-lettered or
+/// dropped (``KafkaSpoutConfig/afterRetries``), logged either way, so it never holds its
+/// partition. Records carrying a `gale-chunk` header are reassembled (``ChunkAssembler``) and
+/// emitted as one tuple whose offsets commit together.
+///
+/// Threading: like every spout, all of it runs on its task's serial queue.
+public final class KafkaSpout: Spout {
+    private let config: KafkaSpoutConfig
+    private var logger = Logger(label: "gale.kafka.spout")
+    private var collector: (any SpoutOutputCollector)?
+    private var consumer: KafkaConsumer?
+    private var deadLetters: KafkaProducer?
+    private var partitions: [Int32: PartitionOffsets] = [:]
+    private var paused: Set<Int32> = []
+    /// Tuples in flight (or waiting for a retry), by partition and first offset.
+    private var inFlight: [KafkaMessageId: InFlight] = [:]
+    private var assembler: ChunkAssembler
+    private var lastCommit = ContinuousClock.now
+    /// Offsets whose dead-letter write the broker confirmed (filled on the producer's thread).
+    private let deadLettered = LockedList<KafkaMessageId>()
+    private var deadLetterPending: [KafkaMessageId: [Int64]] = [:]
+    /// First offset expected per partition right after assignment (a lower one means a reset).
+    private var expectedStart: [Int32: Int64] = [:]
+
+    private struct InFlight {
+        var values: [GaleValue]
+        var offsets: [Int64]
+        var record: KafkaRecord
+    }
+
+    /// A spout reading as `config` says.
+    public init(_ config: KafkaSpoutConfig) {
+        self.config = config
+        self.assembler = ChunkAssembler(configuration: .init(memoryBudget: config.chunkMemoryBudget))
+    }
+
+    public func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {
+        declarer.declare(Fields(config.outputFields))
+    }
+
+    public func open(context: TopologyContext, collector: any SpoutOutputCollector) throws {
+        self.collector = collector
+        logger[metadataKey: "component"] = "\(context.componentId)"
+        logger[metadataKey: "task"] = "\(context.taskId)"
+        logger[metadataKey: "topic"] = "\(config.topic)"
+        var client = config.client
+        client.groupID = config.groupID
+        switch config.firstPollOffset {
+        case .earliest, .committedOrEarliest: client.offsetReset = .earliest
+        case .latest, .committedOrLatest: client.offsetReset = .latest
+        }
+        let consumer = try KafkaConsumer(config: client, logger: logger)
+        self.consumer = consumer
+        let metadata = try consumer.topicMetadata(config.topic)
+        let tasks = max(1, context.componentTasks.count)
+        let mine = metadata.partitions.map(\.id).filter { Int($0) % tasks == context.taskIndex }.sorted()
+        guard !mine.isEmpty else {
+            logger.info("no partition for this task (\(metadata.partitions.count) partitions, \(tasks) tasks)")
+            return
+        }
+        let committed = try consumer.committed(mine.map { KafkaTopicPartition(topic: config.topic, partition: $0) })
+        var assignment: [KafkaTopicPartition] = []
+        for entry in committed {
+            let stored = entry.offset.isLogical ? nil : entry.offset.rawValue
+            let start: KafkaOffset
+            switch config.firstPollOffset {
+            case .earliest: start = .beginning
+            case .latest: start = .end
+            case .committedOrEarliest: start = stored.map { KafkaOffset($0) } ?? .beginning
+            case .committedOrLatest: start = stored.map { KafkaOffset($0) } ?? .end
+            }
+            let first = start.isLogical ? 0 : start.rawValue
+            partitions[entry.partition] = PartitionOffsets(
+                partition: entry.partition,
+                committed: first,
+                maxUncommitted: config.maxUncommittedOffsets,
+                retryPolicy: config.retry
+            )
+            if !start.isLogical { expectedStart[entry.partition] = first }
+            assignment.append(KafkaTopicPartition(topic: config.topic, partition: entry.partition, offset: start))
+        }
+        try consumer.assign(assignment)
+        logger.info("reading partitions \(assignment.map(\.description).joined(separator: ", "))")
+        if case .deadLetter = config.afterRetries {
+            var producerConfig = config.client
+            producerConfig.groupID = nil
+            deadLetters = try KafkaProducer(config: producerConfig, logger: logger)
+        }
+    }
+
+    public func nextTuple() {
+        guard let consumer, let collector else { return }
+        let now = ContinuousClock.now
+        finishDeadLetters()
+        // Retries that fell due go first.
+        for partition in partitions.keys.sorted() {
+            guard let due = partitions[partition]?.dueRetries(now: now), !due.isEmpty else { continue }
+            for offset in due {
+                let id = KafkaMessageId(partition: partition, offset: offset)
+                if let entry = inFlight[id] { collector.emit(entry.values, messageId: id) }
+            }
+        }
+        let records: [KafkaRecord]
+        do {
+            records = try consumer.poll(maxRecords: config.maxPollRecords, timeout: .zero)
+        } catch {
+            logger.warning("poll failed: \(error)")
+            collector.reportError(error)
+            return
+        }
+        for record in records { take(record, now: now) }
+        for event in assembler.expire(now: now) { handle(event) }
+        if now - lastCommit >= config.commitInterval { commit() }
+        updatePauses()
+    }
+
+    /// Tracks a fetched record and emits it (or hands it to the chunk assembler).
+    private func take(_ record: KafkaRecord, now: ContinuousClock.Instant) {
+        let partition = record.partition
+        guard var offsets = partitions[partition] else { return }
+        if record.offset < offsets.position {
+            // Below what was already read: the consumer reset the position (a committed offset
+            // out of the log's range, as after retention) to the configured end of the log.
+            guard offsets.pendingCount == 0 && offsets.retryingCount == 0 else {
+                logger.warning(
+                    "record \(partition)@\(record.offset) is below the read position \(offsets.position); skipped"
+                )
+                return
+            }
+            if let expected = expectedStart[partition], record.offset < expected {
+                logger.warning(
+                    "committed offset \(expected) of partition \(partition) is out of range; reset to \(record.offset) (\(config.firstPollOffset.rawValue))"
+                )
+            }
+            offsets = PartitionOffsets(
+                partition: partition,
+                committed: record.offset,
+                maxUncommitted: config.maxUncommittedOffsets,
+                retryPolicy: config.retry
+            )
+        }
+        expectedStart[partition] = nil
+        _ = offsets.emitted(record.offset)
+        partitions[partition] = offsets
+        let chunkHeader = record.headers.first { $0.name == ChunkHeader.recordHeaderKey }
+        if let chunkHeader {
+            let events = assembler.add(
+                partition: partition,
+                offset: record.offset,
+                value: record.value ?? [],
+                chunkHeader: chunkHeader.value ?? [],
+                now: now
+            )
+            for event in events { handle(event, template: record) }
+        } else {
+            emit(record, offsets: [record.offset])
+        }
+    }
+
+    private func handle(_ event: ChunkAssemblyEvent, template: KafkaRecord? = nil) {
+        switch event {
+        case .payload(let payload):
+            var record =
+                template
+                ?? KafkaRecord(
+                    topic: config.topic,
+                    partition: payload.partition,
+                    offset: payload.firstOffset,
+                    key: nil,
+                    value: nil
+                )
+            record.offset = payload.firstOffset
+            record.value = payload.value
+            record.headers.removeAll { $0.name == ChunkHeader.recordHeaderKey }
+            emit(record, offsets: payload.offsets)
+        case .failed(let error):
+            logger.error("chunked payload dropped: \(error)")
+            collector?.reportError(error)
+            for offset in error.offsets { _ = partitions[error.partition]?.markDone(offset) }
+        case .skipped(let partition, let offset, _):
+            _ = partitions[partition]?.markDone(offset)
+        }
+    }
+
+    private func emit(_ record: KafkaRecord, offsets: [Int64]) {
+        let id = KafkaMessageId(partition: record.partition, offset: offsets.first ?? record.offset)
+        let values: [GaleValue]
+        do {
+            guard let mapped = try config.mapper(record) else {
+                for offset in offsets { _ = partitions[record.partition]?.markDone(offset) }
+                return
+            }
+            values = mapped
+        } catch {
+            logger.warning("record \(id) cannot become a tuple: \(error)")
+            collector?.reportError(error)
+            giveUp(InFlight(values: [], offsets: offsets, record: record), id: id, reason: "mapper: \(error)")
+            return
+        }
+        inFlight[id] = InFlight(values: values, offsets: offsets, record: record)
+        collector?.emit(values, messageId: id)
+    }
+
+    public func ack(_ messageId: any Sendable) {
+        guard let id = messageId as? KafkaMessageId, let entry = inFlight.removeValue(forKey: id) else { return }
+        for offset in entry.offsets { _ = partitions[id.partition]?.acked(offset) }
+    }
+
+    public func fail(_ messageId: any Sendable) {
+        guard let id = messageId as? KafkaMessageId, let entry = inFlight[id] else { return }
+        switch partitions[id.partition]?.failed(id.offset, now: .now) {
+        case .exhausted(let retries):
+            inFlight[id] = nil
+            giveUp(entry, id: id, reason: "failed after \(retries) retries")
+        case .retryScheduled, .ignored, nil:
+            break
+        }
+    }
+
+    /// Dead-letters or drops a record that will not be retried; its offsets become done once
+    /// that is settled.
+    private func giveUp(_ entry: InFlight, id: KafkaMessageId, reason: String) {
+        switch config.afterRetries {
+        case .drop:
+            logger.warning("record \(id) dropped: \(reason)")
+            for offset in entry.offsets { _ = partitions[id.partition]?.markDone(offset) }
+        case .deadLetter(let topic):
+            guard let deadLetters else { return }
+            deadLetterPending[id] = entry.offsets
+            let record = KafkaProducerRecord(
+                topic: topic,
+                key: entry.record.key,
+                value: entry.record.value,
+                headers: entry.record.headers + [
+                    KafkaHeader(name: "gale-error", value: Array(reason.utf8)),
+                    KafkaHeader(name: "gale-source", value: Array("\(config.topic)/\(id)".utf8)),
+                ]
+            )
+            let done = deadLettered
+            let logger = logger
+            do {
+                try deadLetters.produce(record) { result in
+                    switch result {
+                    case .success:
+                        logger.warning("record \(id) dead-lettered to \(topic): \(reason)")
+                        done.append(id)
+                    case .failure(let error):
+                        // Left pending: the partition does not commit past it, so it is read again after a restart.
+                        logger.error("record \(id) could not be dead-lettered to \(topic): \(error)")
+                    }
+                }
+            } catch {
+                logger.error("record \(id) could not be dead-lettered to \(topic): \(error)")
+            }
+        }
+    }
+
+    private func finishDeadLetters() {
+        let done = deadLettered.take()
+        for id in done {
+            for offset in deadLetterPending.removeValue(forKey: id) ?? [] {
+                _ = partitions[id.partition]?.markDone(offset)
+            }
+        }
+    }
+
+    /// Commits every partition's committable offset.
+    private func commit() {
+        lastCommit = .now
+        guard let consumer else { return }
+        var offsets: [KafkaTopicPartition] = []
+        for (partition, state) in partitions where state.needsCommit {
+            offsets.append(
+                KafkaTopicPartition(topic: config.topic, partition: partition, offset: KafkaOffset(state.committable))
+            )
+        }
+        guard !offsets.isEmpty else { return }
+        do {
+            try consumer.commit(offsets)
+            for offset in offsets { partitions[offset.partition]?.markCommitted(offset.offset.rawValue) }
+        } catch {
+            logger.warning("commit failed: \(error)")
+            collector?.reportError(error)
+        }
+    }
+
+    /// Pauses partitions with too many uncommitted records (unless a chunked payload is half
+    /// read: its remaining chunks must still come) and resumes them once they drained.
+    private func updatePauses() {
+        guard let consumer else { return }
+        for (partition, state) in partitions {
+            let wantPause = state.shouldPause && assembler.openPayloads(partition: partition) == 0
+            guard wantPause != paused.contains(partition) else { continue }
+            let topicPartition = [KafkaTopicPartition(topic: config.topic, partition: partition)]
+            do {
+                if wantPause {
+                    try consumer.pause(topicPartition)
+                    paused.insert(partition)
+                } else {
+                    try consumer.resume(topicPartition)
+                    paused.remove(partition)
+                }
+            } catch {
+                logger.warning("cannot \(wantPause ? "pause" : "resume") partition \(partition): \(error)")
+            }
+        }
+    }
+
+    /// Per partition: committed offset, the oldest pending offset and its retries.
+    public var partitionStatistics: [PartitionOffsets.Statistics] {
+        partitions.keys.sorted().compactMap { partitions[$0]?.statistics }
+    }
+
+    public func close() {
+        commit()
+        if let deadLetters { try? deadLetters.flush(timeout: .seconds(5)) }
+        finishDeadLetters()
+        commit()
+        consumer?.close()
+        consumer = nil
+    }
+}

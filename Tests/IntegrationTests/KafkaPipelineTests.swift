@@ -1,0 +1,214 @@
+import Foundation
+import Gale
+import GaleKafka
+import GaleRuntime
+import Logging
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// KafkaSpout -> bolts -> KafkaBolt in local mode against the real broker, input written by `kcat`.
+@Suite(.serialized) struct KafkaPipelineTests {
+    static var brokers: String { get throws { try TestServices.resolve().kafka } }
+
+    /// A topic with `partitions` partitions and a unique name.
+    static func topic(_ prefix: String, partitions: Int32 = 3) throws -> String {
+        let name = "\(prefix)-\(UUID().uuidString.prefix(8))"
+        let admin = try KafkaAdmin(config: KafkaConfig(bootstrapServers: [try brokers]))
+        try admin.createTopic(name, partitions: partitions)
+        return name
+    }
+
+    /// Writes `count` records `ID,TEXT` keyed by ID with kcat; returns each partition's last offset.
+    static func produceWithKcat(topic: String, count: Int) throws -> [Int32: Int64] {
+        let file = NSTemporaryDirectory() + "gale-kcat-\(UUID().uuidString).txt"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var text = ""
+        text.reserveCapacity(count * 40)
+        for id in 0..<count { text += "\(id)|\(id),the quick brown fox \(id)\n" }
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try ClusterHarness.run("/usr/bin/kcat", ["-P", "-b", try brokers, "-t", topic, "-K|", "-l", file])
+        guard result.status == 0 else { throw SmokeTestFailure("kcat failed: \(result.output)") }
+        // The last offsets, read back (the test broker's high watermark is not the end offset).
+        var last: [Int32: Int64] = [:]
+        try readAll(topic: topic, until: { records in records.count >= count }) { record in
+            last[record.partition] = max(last[record.partition] ?? -1, record.offset)
+        }
+        return last
+    }
+
+    /// Reads every partition of `topic` from the beginning until `until` holds for what was read.
+    static func readAll(
+        topic: String,
+        timeout: Double = 120,
+        until: ([KafkaRecord]) -> Bool,
+        each: (KafkaRecord) -> Void = { _ in }
+    ) throws {
+        let consumer = try KafkaConsumer(config: KafkaConfig(bootstrapServers: [try brokers]))
+        defer { consumer.close() }
+        let partitions = try consumer.topicMetadata(topic).partitions.map(\.id)
+        try consumer.assign(partitions.map { KafkaTopicPartition(topic: topic, partition: $0, offset: .beginning) })
+        var records: [KafkaRecord] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        while !until(records) {
+            guard Date() < deadline else {
+                throw SmokeTestFailure("read \(records.count) records of \(topic) in \(timeout) s")
+            }
+            for record in try consumer.poll(maxRecords: 10_000, timeout: .milliseconds(200)) {
+                records.append(record)
+                each(record)
+            }
+        }
+    }
+
+    static func committed(topic: String, group: String, partitions: [Int32]) throws -> [Int32: Int64] {
+        var config = KafkaConfig(bootstrapServers: [try brokers])
+        config.groupID = group
+        let consumer = try KafkaConsumer(config: config)
+        defer { consumer.close() }
+        var result: [Int32: Int64] = [:]
+        for entry in try consumer.committed(partitions.map { KafkaTopicPartition(topic: topic, partition: $0) }) {
+            result[entry.partition] = entry.offset.rawValue
+        }
+        return result
+    }
+
+    /// `ID,TEXT` records become (id, text) tuples.
+    static let idMapper: KafkaSpoutConfig.Mapper = { record in
+        guard let value = record.value, let line = String(validating: value, as: UTF8.self),
+            let comma = line.firstIndex(of: ",")
+        else { throw SmokeTestFailure("not an ID,TEXT record") }
+        return [.string(String(line[..<comma])), .string(String(line[line.index(after: comma)...]))]
+    }
+
+    static func pipeline(
+        name: String,
+        input: String,
+        output: String,
+        group: String,
+        failRate: Double,
+        maxUncommitted: Int = 2_000
+    ) throws -> Topology {
+        var spout = KafkaSpoutConfig(brokers: try brokers, topic: input, groupID: group)
+        spout.outputFields = ["id", "text"]
+        spout.mapper = idMapper
+        spout.maxUncommittedOffsets = maxUncommitted
+        spout.commitInterval = .milliseconds(200)
+        spout.retry = RetryPolicy(initialDelay: .milliseconds(50), multiplier: 2, maxDelay: .seconds(1), maxRetries: 50)
+        let sink = KafkaBoltConfig(brokers: try brokers, topic: output)
+        let source = spout
+        let builder = TopologyBuilder(name: name)
+        builder.setSpout("input", parallelism: 2) { KafkaSpout(source) }
+        builder.setBolt("flaky", parallelism: 2) { FlakyBolt(failRate: failRate) }.shuffleGrouping("input")
+        builder.setBolt("output", parallelism: 2) { KafkaBolt(sink) }.shuffleGrouping("flaky")
+        builder.config.messageTimeoutSeconds = 30
+        builder.config.maxSpoutPending = 5_000
+        return try builder.build()
+    }
+
+    @Test func everyRecordReachesTheOutputAndCommitsEndAtTheLastOffsetPlusOne() async throws {
+        let input = try Self.topic("pipe-in")
+        let output = try Self.topic("pipe-out")
+        let group = "g-\(UUID().uuidString.prefix(8))"
+        let count = 100_000
+        let last = try Self.produceWithKcat(topic: input, count: count)
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let running = try cluster.submit(
+            try Self.pipeline(name: "pipe", input: input, output: output, group: group, failRate: 0.05)
+        )
+        var seen = Set<String>()
+        try Self.readAll(topic: output, timeout: 300, until: { _ in seen.count >= count }) { record in
+            if let key = record.key { seen.insert(String(decoding: key, as: UTF8.self)) }
+        }
+        #expect(seen.count == count)
+        let expected = last.mapValues { $0 + 1 }
+        let deadline = Date().addingTimeInterval(30)
+        var committed: [Int32: Int64] = [:]
+        while Date() < deadline {
+            committed = try Self.committed(topic: input, group: group, partitions: Array(last.keys))
+            if committed == expected { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(committed == expected, "committed offsets end at each partition's last offset + 1")
+        let stats = running.stats()
+        #expect((stats.component("flaky")?.failed ?? 0) > 0, "the flaky bolt failed some tuples")
+        try await cluster.kill("pipe")
+    }
+
+    @Test func restartedTopologyResumesFromCommittedOffsetsWithoutLoss() async throws {
+        let input = try Self.topic("resume-in")
+        let output = try Self.topic("resume-out")
+        let group = "g-\(UUID().uuidString.prefix(8))"
+        let count = 50_000
+        let maxUncommitted = 1_000
+        _ = try Self.produceWithKcat(topic: input, count: count)
+
+        // First run: stopped after part of the input went through.
+        let first = LocalCluster(logger: Logger(label: "test"))
+        let partial = try first.submit(
+            try Self.pipeline(
+                name: "resume",
+                input: input,
+                output: output,
+                group: group,
+                failRate: 0,
+                maxUncommitted: maxUncommitted
+            )
+        )
+        let started = await partial.waitUntil(timeout: .seconds(120)) {
+            (partial.stats().component("output")?.acked ?? 0) >= 10_000
+        }
+        #expect(started)
+        await first.shutdown(drainTimeout: .zero)
+
+        // Second run, same group: it resumes from the committed offsets.
+        let second = LocalCluster(logger: Logger(label: "test"))
+        _ = try second.submit(
+            try Self.pipeline(
+                name: "resume",
+                input: input,
+                output: output,
+                group: group,
+                failRate: 0,
+                maxUncommitted: maxUncommitted
+            )
+        )
+        var copies: [String: Int] = [:]
+        try Self.readAll(topic: output, timeout: 300, until: { _ in copies.count >= count }) { record in
+            if let key = record.key { copies[String(decoding: key, as: UTF8.self), default: 0] += 1 }
+        }
+        #expect(copies.count == count, "no record is lost")
+        let duplicates = copies.values.reduce(0) { $0 + $1 - 1 }
+        // In flight at the stop: at most max-uncommitted per partition (3 partitions).
+        #expect(duplicates <= 3 * maxUncommitted, "duplicates stay within the in-flight window: \(duplicates)")
+        await second.shutdown()
+    }
+}
+
+/// Fails `failRate` of its inputs at random; passes the rest on, anchored.
+final class FlakyBolt: Bolt {
+    private let failRate: Double
+    private var collector: (any OutputCollector)?
+    private var rng = SystemRandomNumberGenerator()
+
+    init(failRate: Double) { self.failRate = failRate }
+
+    func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) { declarer.declare(["key", "value"]) }
+
+    func prepare(context: TopologyContext, collector: any OutputCollector) throws { self.collector = collector }
+
+    func execute(_ tuple: Tuple) {
+        guard let collector else { return }
+        if Double.random(in: 0..<1, using: &rng) < failRate {
+            collector.fail(tuple)
+            return
+        }
+        let id = tuple.string(at: 0) ?? ""
+        let text = tuple.string(at: 1) ?? ""
+        collector.emit([.string(id), .string("\(id),\(text)")], anchor: tuple)
+        collector.ack(tuple)
+    }
+}
