@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "wordcount", targets: ["WordCount"]),
         .executable(name: "exclamation", targets: ["Exclamation"]),
         .executable(name: "unreliable", targets: ["Unreliable"]),
+        .executable(name: "kafka-stages", targets: ["KafkaStages"]),
         .executable(name: "gale-bench", targets: ["GaleBench"]),
         .executable(name: "gale", targets: ["gale"]),
         .executable(name: "gale-test-topology", targets: ["ClusterTopology"]),
@@ -148,6 +149,12 @@ let package = Package(
             name: "Unreliable",
             dependencies: ["Gale", "GaleMain"],
             path: "examples/Unreliable",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "KafkaStages",
+            dependencies: ["Gale", "GaleKafka", "GaleMain"],
+            path: "examples/KafkaStages",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 public import Gale
+import GaleCoordination
 import GaleRuntime
 import Logging
 import Synchronization
@@ -30,16 +31,35 @@ public enum TopologyCommand {
         topologies: () throws -> [Topology],
         localReport: LocalReport? = nil
     ) async -> Never {
+        await main(arguments: nil, localReport: localReport) { _ in try topologies() }
+    }
+
+    /// Parses `arguments` (default: the process's) and runs the subcommand; exits the process
+    /// with its status.
+    ///
+    /// `topologies` gets the settings the run was given, so that a topology can be built from
+    /// them (topic names, broker addresses): every `--config key=value` of the command line, or,
+    /// for a cluster worker, the `--config` values given to `gale submit`.
+    /// - Parameters:
+    ///   - arguments: the command line after the executable's name.
+    ///   - localReport: prints extra results of a local run (for example the top words).
+    ///   - topologies: builds the binary's topologies; a build error is printed and exits 1.
+    public static func main(
+        arguments: [String]?,
+        localReport: LocalReport? = nil,
+        topologies: ([String: String]) throws -> [Topology]
+    ) async -> Never {
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
         let built: [Topology]
         do {
-            built = try topologies()
+            built = try topologies(settings(in: arguments))
         } catch {
             printError("invalid topology: \(error)")
             exit(1)
         }
         Registry.shared.set(built, report: localReport)
         do {
-            var command = try Root.parseAsRoot()
+            var command = try Root.parseAsRoot(arguments)
             if var async = command as? any AsyncParsableCommand {
                 try await async.run()
             } else {
@@ -49,6 +69,31 @@ public enum TopologyCommand {
         } catch {
             Root.exit(withError: error)
         }
+    }
+
+    /// The `--config key=value` settings of `arguments`, or a worker's submitted settings.
+    static func settings(in arguments: [String]) -> [String: String] {
+        if arguments.first == "worker", let index = arguments.firstIndex(of: "--assignment"),
+            index + 1 < arguments.count, let spec = try? Worker.readSpec(arguments[index + 1])
+        {
+            return spec.configOverrides
+        }
+        var result: [String: String] = [:]
+        var index = 0
+        while index < arguments.count {
+            var setting: String?
+            if arguments[index] == "--config", index + 1 < arguments.count {
+                setting = arguments[index + 1]
+                index += 1
+            } else if arguments[index].hasPrefix("--config=") {
+                setting = String(arguments[index].dropFirst("--config=".count))
+            }
+            if let setting, let eq = setting.firstIndex(of: "=") {
+                result[String(setting[..<eq])] = String(setting[setting.index(after: eq)...])
+            }
+            index += 1
+        }
+        return result
     }
 
     static func printError(_ message: String) {
@@ -80,6 +125,8 @@ final class Registry: Sendable {
     }
 
     var report: TopologyCommand.LocalReport? { state.withLock { $0.report } }
+
+    var all: [Topology] { state.withLock { $0.topologies } }
 
     /// The topology named `name`, or the only one.
     func topology(named name: String?) throws -> Topology {
@@ -150,41 +197,52 @@ struct Local: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var topology = try Registry.shared.topology(named: self.topology)
-        var config = topology.config
-        for setting in settings {
-            guard let eq = setting.firstIndex(of: "=") else {
-                throw ValidationError("--config expects key=value, got [\(setting)]")
+        // Without --topology a binary of several topologies runs them all (a chain of stages).
+        let chosen =
+            topology == nil && Registry.shared.all.count > 1
+            ? Registry.shared.all : [try Registry.shared.topology(named: topology)]
+        var topologies: [Topology] = []
+        for var topology in chosen {
+            var config = topology.config
+            for setting in settings {
+                guard let eq = setting.firstIndex(of: "=") else {
+                    throw ValidationError("--config expects key=value, got [\(setting)]")
+                }
+                do {
+                    try config.set(String(setting[..<eq]), String(setting[setting.index(after: eq)...]))
+                } catch {
+                    throw ValidationError(String(describing: error))
+                }
             }
-            do {
-                try config.set(String(setting[..<eq]), String(setting[setting.index(after: eq)...]))
-            } catch {
-                throw ValidationError(String(describing: error))
-            }
+            topology = try topology.with(config: config)
+            topologies.append(topology)
         }
-        topology = try topology.with(config: config)
         var logger = Logger(label: "gale.local")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
 
         let cluster = LocalCluster(logger: logger)
         let clock = ContinuousClock()
         let start = clock.now
-        let running = try cluster.submit(topology)
+        var running: [RunningTopology] = []
+        for topology in topologies { running.append(try cluster.submit(topology)) }
         if let seconds {
-            await running.run(for: .milliseconds(Int64(seconds * 1000)))
+            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         } else {
             await SignalWaiter.wait(for: [SIGINT, SIGTERM])
         }
         let elapsed = clock.now - start
-        try await cluster.kill(topology.name)
-        let stats = running.stats()
-        Registry.shared.report?(stats)
+        for topology in topologies { try await cluster.kill(topology.name) }
         let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let transferred = stats.components.filter { $0.kind != "acker" }.reduce(UInt64(0)) { $0 + $1.transferred }
-        let rate = secondsElapsed > 0 ? Double(transferred) / secondsElapsed : 0
-        print(
-            "acked=\(stats.spoutAcked) failed=\(stats.spoutFailed) emitted=\(stats.emitted) tuples_per_sec=\(Int(rate))"
-        )
+        for (topology, run) in zip(topologies, running) {
+            let stats = run.stats()
+            Registry.shared.report?(stats)
+            let transferred = stats.components.filter { $0.kind != "acker" }.reduce(UInt64(0)) { $0 + $1.transferred }
+            let rate = secondsElapsed > 0 ? Double(transferred) / secondsElapsed : 0
+            print(
+                (topologies.count > 1 ? "\(topology.name): " : "")
+                    + "acked=\(stats.spoutAcked) failed=\(stats.spoutFailed) emitted=\(stats.emitted) tuples_per_sec=\(Int(rate))"
+            )
+        }
     }
 }
 

@@ -54,7 +54,7 @@ final class ClusterHarness: @unchecked Sendable {
         let dir =
             ProcessInfo.processInfo.environment["GALE_BIN_DIR"]
             ?? TestServices.repositoryRoot.appendingPathComponent(".build/debug").path
-        for binary in ["gale", "gale-test-topology"]
+        for binary in ["gale", "gale-test-topology", "kafka-stages"]
         where !FileManager.default.isExecutableFile(atPath: "\(dir)/\(binary)") {
             throw SmokeTestFailure("\(dir)/\(binary) is missing: run `swift build` first")
         }

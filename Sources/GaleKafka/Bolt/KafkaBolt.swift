@@ -11,6 +11,8 @@ public struct KafkaBoltConfig: Sendable {
     public var client: KafkaConfig
     /// The topic records go to, unless the mapper names another.
     public var topic: String
+    /// When set, the topic is created with this many partitions if it does not exist yet.
+    public var createTopicPartitions: Int32?
     /// Values larger than this are split into chunks (``ChunkEncoder``) on one partition, for a
     /// ``KafkaSpout`` to reassemble; `nil` writes every value whole.
     public var maxChunkBytes: Int?
@@ -77,6 +79,9 @@ public final class KafkaBolt: Bolt {
         self.collector = collector
         logger[metadataKey: "component"] = "\(context.componentId)"
         logger[metadataKey: "task"] = "\(context.taskId)"
+        if let partitions = config.createTopicPartitions {
+            try KafkaAdmin(config: config.client, logger: logger).createTopic(config.topic, partitions: partitions)
+        }
         producer = try KafkaProducer(config: config.client, logger: logger)
         encoder = config.maxChunkBytes.map { ChunkEncoder(maxChunkBytes: $0) }
     }

@@ -73,6 +73,9 @@ public final class KafkaSpout: Spout {
         case .earliest, .committedOrEarliest: client.offsetReset = .earliest
         case .latest, .committedOrLatest: client.offsetReset = .latest
         }
+        if let partitions = config.createTopicPartitions {
+            try KafkaAdmin(config: config.client, logger: logger).createTopic(config.topic, partitions: partitions)
+        }
         let consumer = try KafkaConsumer(config: client, logger: logger)
         self.consumer = consumer
         let metadata = try consumer.topicMetadata(config.topic)

@@ -42,6 +42,9 @@ public struct KafkaSpoutConfig: Sendable {
     /// The consumer group whose offsets this spout commits. The spout never joins the group:
     /// partition `p` is read by the spout task whose index is `p % tasks`.
     public var groupID: String
+    /// When set, the topic is created with this many partitions if it does not exist yet (by
+    /// the first task to open); otherwise a missing topic fails the spout's `open`.
+    public var createTopicPartitions: Int32?
     /// Where to start each partition.
     public var firstPollOffset: FirstPollOffset = .committedOrEarliest
     /// Records per partition fetched but not yet committed before that partition pauses.
