@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "unreliable", targets: ["Unreliable"]),
         .executable(name: "kafka-stages", targets: ["KafkaStages"]),
         .executable(name: "gale-bench", targets: ["GaleBench"]),
+        .executable(name: "gale-kafka-bench", targets: ["GaleKafkaBench"]),
         .executable(name: "gale", targets: ["gale"]),
         .executable(name: "gale-test-topology", targets: ["ClusterTopology"]),
     ],
@@ -155,6 +156,15 @@ let package = Package(
             name: "KafkaStages",
             dependencies: ["Gale", "GaleKafka", "GaleMain"],
             path: "examples/KafkaStages",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "GaleKafkaBench",
+            dependencies: [
+                "Gale", "GaleKafka", "GaleRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/GaleKafkaBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(
