@@ -48,7 +48,7 @@ public struct KafkaBoltConfig: Sendable {
 /// a failed delivery fails the tuple, so its spout replays it (at-least-once).
 ///
 /// Delivery reports arrive on the producer's thread; they are handed back to the bolt's queue
-/// and acked or failed there, on the next tuple or tick (the bolt asks for a tick every 100 ms
+/// and acked or failed there, on the next tuple or tick (the bolt asks for a tick every 10 ms
 /// through ``defaultTickFrequencySeconds``, so a quiet stream still gets its acks).
 public final class KafkaBolt: Bolt {
     private let config: KafkaBoltConfig
@@ -72,8 +72,8 @@ public final class KafkaBolt: Bolt {
         self.config = config
     }
 
-    /// Ticks every 100 ms settle delivery reports on a quiet stream.
-    public var defaultTickFrequencySeconds: Double? { 0.1 }
+    /// Ticks every 10 ms settle delivery reports on a quiet stream.
+    public var defaultTickFrequencySeconds: Double? { 0.01 }
 
     public func prepare(context: TopologyContext, collector: any OutputCollector) throws {
         self.collector = collector

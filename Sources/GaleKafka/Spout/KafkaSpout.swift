@@ -144,14 +144,13 @@ public final class KafkaSpout: Spout {
     /// Tracks a fetched record and emits it (or hands it to the chunk assembler).
     private func take(_ record: KafkaRecord, now: ContinuousClock.Instant) {
         let partition = record.partition
-        guard var offsets = partitions[partition] else { return }
-        if record.offset < offsets.position {
+        // Read without copying: a `var` copy of the state would copy its storage on every write.
+        guard let position = partitions[partition]?.position else { return }
+        if record.offset < position {
             // Below what was already read: the consumer reset the position (a committed offset
             // out of the log's range, as after retention) to the configured end of the log.
-            guard offsets.pendingCount == 0 && offsets.retryingCount == 0 else {
-                logger.warning(
-                    "record \(partition)@\(record.offset) is below the read position \(offsets.position); skipped"
-                )
+            guard partitions[partition]?.pendingCount == 0 && partitions[partition]?.retryingCount == 0 else {
+                logger.warning("record \(partition)@\(record.offset) is below the read position \(position); skipped")
                 return
             }
             if let expected = expectedStart[partition], record.offset < expected {
@@ -159,7 +158,7 @@ public final class KafkaSpout: Spout {
                     "committed offset \(expected) of partition \(partition) is out of range; reset to \(record.offset) (\(config.firstPollOffset.rawValue))"
                 )
             }
-            offsets = PartitionOffsets(
+            partitions[partition] = PartitionOffsets(
                 partition: partition,
                 committed: record.offset,
                 maxUncommitted: config.maxUncommittedOffsets,
@@ -167,8 +166,7 @@ public final class KafkaSpout: Spout {
             )
         }
         expectedStart[partition] = nil
-        _ = offsets.emitted(record.offset)
-        partitions[partition] = offsets
+        _ = partitions[partition]?.emitted(record.offset)
         let chunkHeader = record.headers.first { $0.name == ChunkHeader.recordHeaderKey }
         if let chunkHeader {
             let events = assembler.add(
