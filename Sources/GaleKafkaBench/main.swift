@@ -40,7 +40,7 @@ do {
 var spout = KafkaSpoutConfig(brokers: brokers, topic: input, groupID: "bench-\(UUID().uuidString.prefix(8))")
 spout.firstPollOffset = .earliest
 spout.maxPollRecords = 2_048
-spout.maxUncommittedOffsets = 50_000
+spout.maxUncommittedOffsets = 200_000
 spout.outputFields = ["key", "value"]
 spout.mapper = { record in [record.key.map { .bytes($0) } ?? .null, record.value.map { .bytes($0) } ?? .null] }
 var sink = KafkaBoltConfig(brokers: brokers, topic: output)
@@ -51,7 +51,7 @@ let target = sink
 let builder = TopologyBuilder(name: "kafka-copy")
 builder.setSpout("input", parallelism: max(1, min(partitions, 2))) { KafkaSpout(source) }
 builder.setBolt("output", parallelism: 2) { KafkaBolt(target) }.shuffleGrouping("input")
-builder.config.maxSpoutPending = 20_000
+builder.config.maxSpoutPending = 100_000
 builder.config.messageTimeoutSeconds = 60
 
 var logger = Logger(label: "gale.kafka-bench")
