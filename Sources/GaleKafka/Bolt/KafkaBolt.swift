@@ -104,25 +104,30 @@ public final class KafkaBolt: Bolt {
         if record.topic.isEmpty { record.topic = config.topic }
         let token = nextToken
         nextToken &+= 1
-        var records = [record]
+        // A value over maxChunkBytes goes out as chunks: bodies are slices of the value, each copied
+        // into a record only when it is produced (librdkafka copies it again), never all at once.
+        var chunks: [Chunk] = []
         if let encoder, let value = record.value {
-            let chunks = encoder.encode(value)
+            chunks = encoder.encode(value)
             if chunks.count > 1 {
                 // Chunks of one payload go to one partition: the key's, or partition 0 without a key.
                 if record.partition == nil && record.key == nil { record.partition = 0 }
-                records = chunks.map { chunk in
-                    var part = record
-                    part.value = Array(chunk.body)
-                    if let header = chunk.headerBytes {
-                        part.headers.append(KafkaHeader(name: ChunkHeader.recordHeaderKey, value: header))
-                    }
-                    return part
-                }
+                record.value = nil
+            } else {
+                chunks = []
             }
         }
-        waiting[token] = Waiting(tuple: tuple, remaining: records.count, failed: false)
+        let count = max(1, chunks.count)
+        waiting[token] = Waiting(tuple: tuple, remaining: count, failed: false)
         let settled = settled
-        for (index, part) in records.enumerated() {
+        for index in 0..<count {
+            var part = record
+            if !chunks.isEmpty {
+                part.value = Array(chunks[index].body)
+                if let header = chunks[index].headerBytes {
+                    part.headers.append(KafkaHeader(name: ChunkHeader.recordHeaderKey, value: header))
+                }
+            }
             do {
                 try producer.produce(part) { result in
                     let error: KafkaError? =
@@ -135,7 +140,7 @@ public final class KafkaBolt: Bolt {
             } catch {
                 logger.warning("cannot write to \(part.topic): \(error)")
                 // The records not queued will never report: settle them as failed now.
-                for _ in index..<records.count { settled.append((token, error)) }
+                for _ in index..<count { settled.append((token, error)) }
                 break
             }
         }
