@@ -31,9 +31,15 @@ final class RDKafkaClientCallbacks: Sendable {
     /// backoff, 10 s by default, since the last refused connection may precede the operation):
     /// the code becomes ``KafkaError/Code/brokerUnreachable``.
     func explained(_ error: KafkaError, window: Duration) -> KafkaError {
-        guard error.code == .timedOut || error.code == .brokerUnreachable,
-            let cause = recentTransportError(within: window + .seconds(10))
-        else { return error }
+        guard error.code == .timedOut || error.code == .brokerUnreachable else { return error }
+        guard let cause = recentTransportError(within: window + .seconds(10)) else {
+            // A transport failure the call itself returned, before any error event was served (a
+            // consumer's are served only by its polls): name the brokers all the same.
+            guard error.code == .brokerUnreachable else { return error }
+            var named = error
+            named.message += "; broker unreachable (\(servers))"
+            return named
+        }
         var explained = error
         explained.code = .brokerUnreachable
         explained.isRetriable = true

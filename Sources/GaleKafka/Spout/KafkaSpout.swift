@@ -1,5 +1,6 @@
 public import Gale
 import Logging
+import Synchronization
 
 /// The message id of a tuple a ``KafkaSpout`` emitted: the partition and the offsets of its
 /// record (several for a payload reassembled from chunks; the first is the id's offset).
@@ -45,6 +46,8 @@ public final class KafkaSpout: Spout {
     private var deadLetterPending: [KafkaMessageId: [Int64]] = [:]
     /// First offset expected per partition right after assignment (a lower one means a reset).
     private var expectedStart: [Int32: Int64] = [:]
+    /// ``partitionStatistics`` as of the last `nextTuple`, `ack` or `fail`, for other threads.
+    private let publishedStatistics = Mutex<[PartitionOffsets.Statistics]>([])
 
     private struct InFlight {
         var values: [GaleValue]
@@ -88,7 +91,16 @@ public final class KafkaSpout: Spout {
         let committed = try consumer.committed(mine.map { KafkaTopicPartition(topic: config.topic, partition: $0) })
         var assignment: [KafkaTopicPartition] = []
         for entry in committed {
-            let stored = entry.offset.isLogical ? nil : entry.offset.rawValue
+            var stored = entry.offset.isLogical ? nil : entry.offset.rawValue
+            if let offset = stored,
+                config.firstPollOffset == .committedOrEarliest || config.firstPollOffset == .committedOrLatest,
+                isBeyondEnd(offset, partition: entry.partition, consumer: consumer)
+            {
+                logger.warning(
+                    "committed offset \(offset) of partition \(entry.partition) is beyond the end of the log; reset (\(config.firstPollOffset.rawValue))"
+                )
+                stored = nil
+            }
             let start: KafkaOffset
             switch config.firstPollOffset {
             case .earliest: start = .beginning
@@ -112,6 +124,44 @@ public final class KafkaSpout: Spout {
             var producerConfig = config.client
             producerConfig.groupID = nil
             deadLetters = try KafkaProducer(config: producerConfig, logger: logger)
+        }
+    }
+
+    /// How long ``isBeyondEnd(_:partition:consumer:)`` reads the log's last records at most.
+    private static let endProbeTimeout: Duration = .seconds(2)
+
+    /// Whether a committed `offset` lies beyond the end of `partition`'s log.
+    ///
+    /// A standard broker answers a fetch at such an offset with OFFSET_OUT_OF_RANGE, librdkafka
+    /// resets to `auto.offset.reset`, and ``take(_:now:)`` sees a record below its position. Tansu
+    /// 0.6 answers with no records instead, so the spout would wait there forever. The high
+    /// watermark decides; as Tansu reports the base offset of the last batch as the high
+    /// watermark, an offset above it is declared out of range only when reading the records from
+    /// it on (for up to ``endProbeTimeout``) does not reach `offset`. Errors answer `false`: the
+    /// committed offset is used as it is.
+    private func isBeyondEnd(_ offset: Int64, partition: Int32, consumer: KafkaConsumer) -> Bool {
+        do {
+            let high = max(0, try consumer.queryWatermarks(topic: config.topic, partition: partition).high)
+            guard offset > high else { return false }
+            var probeConfig = config.client
+            probeConfig.groupID = nil
+            let probe = try KafkaConsumer(config: probeConfig, logger: logger)
+            defer { probe.close() }
+            let start = KafkaTopicPartition(topic: config.topic, partition: partition, offset: KafkaOffset(high))
+            try probe.assign([start])
+            var end = high
+            let deadline = ContinuousClock.now + Self.endProbeTimeout
+            while end < offset && ContinuousClock.now < deadline {
+                for record in try probe.poll(maxRecords: 1_024, timeout: .milliseconds(100)) {
+                    end = max(end, record.offset + 1)
+                }
+            }
+            return end < offset
+        } catch {
+            logger.warning(
+                "cannot check committed offset \(offset) of partition \(partition) against the log's end: \(error)"
+            )
+            return false
         }
     }
 
@@ -139,6 +189,7 @@ public final class KafkaSpout: Spout {
         for event in assembler.expire(now: now) { handle(event) }
         if now - lastCommit >= config.commitInterval { commit() }
         updatePauses()
+        publishStatistics()
     }
 
     /// Tracks a fetched record and emits it (or hands it to the chunk assembler).
@@ -229,6 +280,7 @@ public final class KafkaSpout: Spout {
     public func ack(_ messageId: any Sendable) {
         guard let id = messageId as? KafkaMessageId, let entry = inFlight.removeValue(forKey: id) else { return }
         for offset in entry.offsets { _ = partitions[id.partition]?.acked(offset) }
+        publishStatistics(id.partition)
     }
 
     public func fail(_ messageId: any Sendable) {
@@ -240,6 +292,7 @@ public final class KafkaSpout: Spout {
         case .retryScheduled, .ignored, nil:
             break
         }
+        publishStatistics(id.partition)
     }
 
     /// Dead-letters or drops a record that will not be retried; its offsets become done once
@@ -331,9 +384,34 @@ public final class KafkaSpout: Spout {
         }
     }
 
-    /// Per partition: committed offset, the oldest pending offset and its retries.
+    /// Per partition: committed offset, the oldest pending offset and its retries. Read it on the
+    /// spout's queue; ``latestPartitionStatistics`` is the copy for other threads.
     public var partitionStatistics: [PartitionOffsets.Statistics] {
         partitions.keys.sorted().compactMap { partitions[$0]?.statistics }
+    }
+
+    /// ``partitionStatistics`` as of the spout's last `nextTuple`, `ack` or `fail`; safe to read
+    /// from any thread (for status reports and tests).
+    public var latestPartitionStatistics: [PartitionOffsets.Statistics] {
+        publishedStatistics.withLock { $0 }
+    }
+
+    /// Refreshes ``latestPartitionStatistics``: every partition, or only `partition` (O(1), for acks).
+    private func publishStatistics(_ partition: Int32? = nil) {
+        guard let partition else {
+            let all = partitionStatistics
+            publishedStatistics.withLock { $0 = all }
+            return
+        }
+        guard let statistics = partitions[partition]?.statistics else { return }
+        publishedStatistics.withLock { published in
+            if let index = published.firstIndex(where: { $0.partition == partition }) {
+                published[index] = statistics
+            } else {
+                published.append(statistics)
+                published.sort { $0.partition < $1.partition }
+            }
+        }
     }
 
     public func close() {

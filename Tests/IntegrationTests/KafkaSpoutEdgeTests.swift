@@ -1,0 +1,472 @@
+import Foundation
+import Gale
+import GaleKafka
+import GaleRuntime
+import Logging
+import Synchronization
+import Testing
+
+/// KafkaSpout edge cases in local mode against the test broker (Tansu): offset gaps left by
+/// transaction markers, a committed offset beyond the log, bad input (missing topic, unreachable
+/// broker, records the mapper rejects) and retries that run out.
+@Suite(.serialized) struct KafkaSpoutEdgeTests {
+    static var brokers: String { get throws { try TestServices.resolve().kafka } }
+
+    // MARK: - Helpers
+
+    /// Writes `ID,TEXT` lines (or any other text) keyed by their first field to partition
+    /// `partition` with kcat; returns the offset of each line, read back.
+    static func produceLines(topic: String, partition: Int32 = 0, _ lines: [String]) throws -> [Int64] {
+        let file = NSTemporaryDirectory() + "gale-kcat-\(UUID().uuidString).txt"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try lines.map { "\($0)\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try ClusterHarness.run(
+            "/usr/bin/kcat",
+            ["-P", "-b", try brokers, "-t", topic, "-p", "\(partition)", "-l", file]
+        )
+        guard result.status == 0 else { throw SmokeTestFailure("kcat failed: \(result.output)") }
+        var offsets: [String: Int64] = [:]
+        try KafkaPipelineTests.readAll(
+            topic: topic,
+            timeout: 20,
+            until: { $0.count >= lines.count },
+            each: { record in offsets[String(decoding: record.value ?? [], as: UTF8.self)] = record.offset }
+        )
+        return lines.map { offsets[$0] ?? -1 }
+    }
+
+    /// A spout reading `topic` for `group` with `ID,TEXT` records as (id, text) tuples.
+    static func spoutConfig(topic: String, group: String) throws -> KafkaSpoutConfig {
+        var config = KafkaSpoutConfig(brokers: try brokers, topic: topic, groupID: group)
+        config.outputFields = ["id", "text"]
+        config.mapper = KafkaPipelineTests.idMapper
+        config.commitInterval = .milliseconds(100)
+        config.retry = RetryPolicy(initialDelay: .milliseconds(50), multiplier: 1, maxDelay: .milliseconds(50))
+        return config
+    }
+
+    /// KafkaSpout -> RecordingBolt (failing `failing` ids).
+    static func topology(
+        _ name: String,
+        spout config: KafkaSpoutConfig,
+        recorder: Recorder,
+        failing: Set<String> = [],
+        box: SpoutBox? = nil
+    ) throws -> Topology {
+        let builder = TopologyBuilder(name: name)
+        builder.setSpout("input", parallelism: 1) {
+            let spout = KafkaSpout(config)
+            box?.set(spout)
+            return spout
+        }
+        builder.setBolt("record", parallelism: 1) { RecordingBolt(recorder: recorder, failing: failing) }
+            .shuffleGrouping("input")
+        builder.config.messageTimeoutSeconds = 30
+        return try builder.build()
+    }
+
+    /// Polls the committed offsets of `group` until they equal `expected` (or `timeout` passes);
+    /// returns the last ones read.
+    static func waitForCommits(
+        topic: String,
+        group: String,
+        _ expected: [Int32: Int64],
+        timeout: Duration = .seconds(20)
+    ) async throws -> [Int32: Int64] {
+        let deadline = ContinuousClock.now + timeout
+        var committed: [Int32: Int64] = [:]
+        while ContinuousClock.now < deadline {
+            committed = try KafkaPipelineTests.committed(topic: topic, group: group, partitions: Array(expected.keys))
+            if committed == expected { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return committed
+    }
+
+    /// The records of a dead-letter topic: read until one arrived, then one more second, so that
+    /// a duplicate would show.
+    static func readDeadLetters(_ topic: String) throws -> [KafkaRecord] {
+        var settled: ContinuousClock.Instant?
+        var dead: [KafkaRecord] = []
+        try KafkaPipelineTests.readAll(
+            topic: topic,
+            timeout: 10,
+            until: { records in
+                guard !records.isEmpty else { return false }
+                if settled == nil { settled = .now + .seconds(1) }
+                return ContinuousClock.now >= settled ?? .now
+            },
+            each: { dead.append($0) }
+        )
+        return dead
+    }
+
+    static func group() -> String { "g-\(UUID().uuidString.prefix(8))" }
+
+    // MARK: - Transaction markers
+
+    @Test func transactionMarkerGapsAreSkippedAndCommitsReachTheLastOffsetPlusOne() async throws {
+        let input = try KafkaPipelineTests.topic("edge-txn", partitions: 2)
+        let partitions: [Int32] = [0, 1]
+        var plainConfig = KafkaConfig(bootstrapServers: [try Self.brokers])
+        plainConfig.linger = .zero
+        var transactionalConfig = plainConfig
+        transactionalConfig.transactionalID = "edge-txn-\(UUID().uuidString.prefix(8))"
+        let plain = try KafkaProducer(config: plainConfig)
+        let transactional = try KafkaProducer(config: transactionalConfig)
+
+        // Per partition and round: a plain record, a committed transaction of three, an aborted
+        // transaction of two. Values are `ID,TEXT`.
+        let (committedIDs, abortedIDs) = try await onBlockingThread { () throws -> ([String], [String]) in
+            var committedIDs: [String] = []
+            var abortedIDs: [String] = []
+            func send(_ producer: KafkaProducer, _ partition: Int32, _ id: String) throws {
+                try producer.produce(
+                    KafkaProducerRecord(topic: input, partition: partition, value: Array("\(id),text".utf8))
+                )
+            }
+            try transactional.initTransactions()
+            for round in 0..<4 {
+                for partition in partitions {
+                    try send(plain, partition, "p\(partition)-plain-\(round)")
+                    committedIDs.append("p\(partition)-plain-\(round)")
+                }
+                try plain.flush(timeout: .seconds(10))
+                try transactional.beginTransaction()
+                for partition in partitions {
+                    for index in 0..<3 {
+                        try send(transactional, partition, "p\(partition)-c\(round)-\(index)")
+                        committedIDs.append("p\(partition)-c\(round)-\(index)")
+                    }
+                }
+                try transactional.commitTransaction()
+                try transactional.beginTransaction()
+                for partition in partitions {
+                    for index in 0..<2 {
+                        try send(transactional, partition, "p\(partition)-a\(round)-\(index)")
+                        abortedIDs.append("p\(partition)-a\(round)-\(index)")
+                    }
+                }
+                try transactional.flush(timeout: .seconds(10))
+                try transactional.abortTransaction()
+            }
+            // Partition 0 ends with a plain record, partition 1 with a committed transaction
+            // (its marker is the partition's last offset).
+            try send(plain, 0, "p0-last")
+            committedIDs.append("p0-last")
+            try transactional.beginTransaction()
+            try send(transactional, 1, "p1-last")
+            committedIDs.append("p1-last")
+            try transactional.commitTransaction()
+            try plain.flush(timeout: .seconds(10))
+            return (committedIDs, abortedIDs)
+        }
+
+        // What a read-committed consumer sees: the offsets, and each partition's last one.
+        var offsets: [Int32: [Int64]] = [:]
+        var seenIDs = Set<String>()
+        let lastIDs: Set<String> = ["p0-last", "p1-last"]
+        try KafkaPipelineTests.readAll(
+            topic: input,
+            timeout: 20,
+            until: { _ in lastIDs.isSubset(of: seenIDs) },
+            each: { record in
+                offsets[record.partition, default: []].append(record.offset)
+                if let id = try? KafkaPipelineTests.idMapper(record)?.first, case .string(let text) = id {
+                    seenIDs.insert(text)
+                }
+            }
+        )
+        let last = offsets.mapValues { $0.max() ?? -1 }
+        let gaps = offsets.values.contains { list in
+            zip(list.sorted(), list.sorted().dropFirst()).contains { $1 != $0 + 1 }
+        }
+        #expect(gaps, "transaction markers leave offset gaps: \(offsets.mapValues { $0.sorted() })")
+
+        let group = Self.group()
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        _ = try cluster.submit(
+            try Self.topology("edge-txn", spout: try Self.spoutConfig(topic: input, group: group), recorder: recorder)
+        )
+        let expected = last.mapValues { $0 + 1 }
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits end at each partition's last offset + 1 (no stall)")
+        let delivered = recorder.ids
+        let missing = Set(committedIDs).subtracting(delivered.keys)
+        #expect(missing.isEmpty, "every committed record is delivered; missing \(missing.sorted())")
+        // Tansu 0.6 hands aborted records to read-committed consumers; Apache Kafka does not. Either
+        // way, the spout delivers exactly what the consumer returns.
+        let unexpected = Set(delivered.keys).subtracting(committedIDs).subtracting(abortedIDs)
+        #expect(unexpected.isEmpty, "\(unexpected.sorted())")
+        await cluster.shutdown()
+    }
+
+    // MARK: - Offset out of range
+
+    @Test func committedOffsetBeyondTheLogResetsToTheEarliestRecord() async throws {
+        let input = try KafkaPipelineTests.topic("edge-range", partitions: 1)
+        let lines = (0..<50).map { "\($0),record \($0)" }
+        let offsets = try Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var config = KafkaConfig(bootstrapServers: [try Self.brokers])
+        config.groupID = group
+        let consumer = try KafkaConsumer(config: config)
+        try consumer.commit([KafkaTopicPartition(topic: input, partition: 0, offset: KafkaOffset(1_000_000))])
+        consumer.close()
+        #expect(
+            try KafkaPipelineTests.committed(topic: input, group: group, partitions: [0]) == [0: 1_000_000]
+        )
+
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        var spout = try Self.spoutConfig(topic: input, group: group)
+        spout.firstPollOffset = .committedOrEarliest
+        _ = try cluster.submit(try Self.topology("edge-range", spout: spout, recorder: recorder))
+        let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits restart from the earliest record and reach last + 1")
+        #expect(Set(recorder.ids.keys) == Set((0..<50).map { "\($0)" }), "every record is delivered")
+        await cluster.shutdown()
+    }
+
+    /// The other side of the check above: Tansu reports the last batch's base offset as the high
+    /// watermark, so a committed offset inside the log may lie above it; it must be kept.
+    @Test func committedOffsetInsideTheLogIsKeptEvenAboveTheReportedHighWatermark() async throws {
+        let input = try KafkaPipelineTests.topic("edge-inrange", partitions: 1)
+        let lines = (0..<50).map { "\($0),record \($0)" }
+        let offsets = try Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var config = KafkaConfig(bootstrapServers: [try Self.brokers])
+        config.groupID = group
+        let consumer = try KafkaConsumer(config: config)
+        try consumer.commit([KafkaTopicPartition(topic: input, partition: 0, offset: KafkaOffset(offsets[40]))])
+        consumer.close()
+
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        _ = try cluster.submit(
+            try Self.topology(
+                "edge-inrange",
+                spout: try Self.spoutConfig(topic: input, group: group),
+                recorder: recorder
+            )
+        )
+        let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected)
+        #expect(Set(recorder.ids.keys) == Set((40..<50).map { "\($0)" }), "reading resumes at the committed offset")
+        await cluster.shutdown()
+    }
+
+    // MARK: - Bad input
+
+    @Test func missingTopicFailsTheSubmitNamingTheTopic() async throws {
+        let missing = "edge-missing-\(UUID().uuidString.prefix(8))"
+        let spout = try Self.spoutConfig(topic: missing, group: Self.group())
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let topology = try Self.topology("edge-missing", spout: spout, recorder: Recorder())
+        let start = ContinuousClock.now
+        let error = try await onBlockingThread {
+            Result { try cluster.submit(topology) }.map { _ in () }
+        }
+        #expect(ContinuousClock.now - start < .seconds(20))
+        guard case .failure(let failure) = error, let runtimeError = failure as? GaleRuntimeError,
+            case .componentFailedToStart(let component, _, let message) = runtimeError
+        else {
+            Issue.record("expected componentFailedToStart, got \(error)")
+            await cluster.shutdown()
+            return
+        }
+        #expect(component == "input")
+        #expect(message.contains(missing), "\(message)")
+        #expect(cluster.names.isEmpty)
+    }
+
+    @Test func unreachableBrokerFailsTheSubmitWithinTheTimeouts() async throws {
+        let port = ClusterHarness.freePort()  // bound, then closed: nothing listens
+        var spout = KafkaSpoutConfig(brokers: "127.0.0.1:\(port)", topic: "edge-unreachable", groupID: Self.group())
+        spout.client.operationTimeout = .seconds(2)
+        spout.client.socketTimeout = .seconds(2)
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let topology = try Self.topology("edge-unreachable", spout: spout, recorder: Recorder())
+        let start = ContinuousClock.now
+        let error = try await onBlockingThread {
+            Result { try cluster.submit(topology) }.map { _ in () }
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .seconds(8), "failed after \(elapsed)")
+        guard case .failure(let failure) = error, let runtimeError = failure as? GaleRuntimeError,
+            case .componentFailedToStart(let component, _, let message) = runtimeError
+        else {
+            Issue.record("expected componentFailedToStart, got \(error)")
+            await cluster.shutdown()
+            return
+        }
+        #expect(component == "input")
+        #expect(message.contains("127.0.0.1:\(port)"), "\(message)")
+        #expect(message.contains("unreachable"), "\(message)")
+    }
+
+    @Test func recordTheMapperRejectsIsDeadLetteredWithItsErrorAndCommitsPassIt() async throws {
+        let input = try KafkaPipelineTests.topic("edge-map", partitions: 1)
+        let deadLetters = try KafkaPipelineTests.topic("edge-map-dlq", partitions: 1)
+        let lines = ["0,a", "1,b", "no comma here", "3,d", "4,e"]
+        let offsets = try Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var spout = try Self.spoutConfig(topic: input, group: group)
+        spout.afterRetries = .deadLetter(topic: deadLetters)
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        _ = try cluster.submit(try Self.topology("edge-map", spout: spout, recorder: recorder))
+
+        let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits pass the rejected record")
+        #expect(Set(recorder.ids.keys) == ["0", "1", "3", "4"])
+        let dead = try Self.readDeadLetters(deadLetters)
+        #expect(dead.count == 1)
+        if let record = dead.first {
+            #expect(record.value == Array("no comma here".utf8))
+            let error = record.headers.first { $0.name == "gale-error" }?.value.map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            #expect(error?.contains("mapper") == true, "gale-error: \(String(describing: error))")
+            let source = record.headers.first { $0.name == "gale-source" }?.value.map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            #expect(source == "\(input)/0@\(offsets[2])")
+        }
+        await cluster.shutdown()
+    }
+
+    @Test func recordTheMapperRejectsIsDroppedAndCommitsPassIt() async throws {
+        let input = try KafkaPipelineTests.topic("edge-drop", partitions: 1)
+        let lines = ["0,a", "no comma here", "2,c", "also bad", "4,e"]
+        let offsets = try Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var spout = try Self.spoutConfig(topic: input, group: group)
+        spout.afterRetries = .drop
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let running = try cluster.submit(try Self.topology("edge-drop", spout: spout, recorder: recorder))
+
+        let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits pass the dropped records")
+        #expect(Set(recorder.ids.keys) == ["0", "2", "4"])
+        #expect((running.stats().component("input")?.errorCount ?? 0) >= 2, "the mapper errors are reported")
+        await cluster.shutdown()
+    }
+
+    // MARK: - Retries
+
+    @Test func recordFailingEveryRetryIsDeadLetteredOnceAndCommitsPassIt() async throws {
+        let input = try KafkaPipelineTests.topic("edge-retry", partitions: 1)
+        let deadLetters = try KafkaPipelineTests.topic("edge-retry-dlq", partitions: 1)
+        let lines = (0..<20).map { "\($0),record \($0)" }
+        let offsets = try Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var spout = try Self.spoutConfig(topic: input, group: group)
+        spout.retry = RetryPolicy(initialDelay: .milliseconds(50), multiplier: 2, maxDelay: .seconds(1), maxRetries: 2)
+        spout.afterRetries = .deadLetter(topic: deadLetters)
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        _ = try cluster.submit(try Self.topology("edge-retry", spout: spout, recorder: recorder, failing: ["7"]))
+
+        let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits pass the exhausted record")
+        #expect(recorder.ids["7"] == 3, "emitted once, then retried twice: \(String(describing: recorder.ids["7"]))")
+        #expect(Set(recorder.ids.keys) == Set((0..<20).map { "\($0)" }))
+        let dead = try Self.readDeadLetters(deadLetters)
+        #expect(dead.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["7,record 7"])
+        let error = dead.first?.headers.first { $0.name == "gale-error" }?.value
+        #expect(error.map { String(decoding: $0, as: UTF8.self) } == "failed after 2 retries")
+        await cluster.shutdown()
+    }
+
+    // MARK: - Statistics
+
+    @Test func statisticsNameTheRecordHoldingThePartitionWithItsRetries() async throws {
+        let input = try KafkaPipelineTests.topic("edge-stats", partitions: 1)
+        let lines = (0..<10).map { "\($0),record \($0)" }
+        let offsets = try Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var spout = try Self.spoutConfig(topic: input, group: group)
+        spout.retry = RetryPolicy(
+            initialDelay: .milliseconds(20),
+            multiplier: 1,
+            maxDelay: .milliseconds(20),
+            maxRetries: 1_000
+        )
+        let recorder = Recorder()
+        let box = SpoutBox()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let running = try cluster.submit(
+            try Self.topology("edge-stats", spout: spout, recorder: recorder, failing: ["4"], box: box)
+        )
+        let stuck = offsets[4]
+        let reached = await running.waitUntil(timeout: .seconds(20)) {
+            guard let statistics = box.spout?.latestPartitionStatistics.first else { return false }
+            return statistics.oldestPending == stuck && (statistics.oldestPendingRetries ?? 0) >= 3
+                && statistics.committed == stuck
+        }
+        let statistics = box.spout?.latestPartitionStatistics.first
+        #expect(reached, "statistics: \(String(describing: statistics))")
+        #expect(statistics?.partition == 0)
+        #expect(statistics?.oldestPending == stuck)
+        #expect((statistics?.oldestPendingRetries ?? 0) >= 3)
+        #expect(statistics?.committed == stuck, "commits stop at the failing record")
+        #expect(statistics?.position == (offsets.max() ?? -1) + 1)
+        let committed = try KafkaPipelineTests.committed(topic: input, group: group, partitions: [0])
+        #expect(committed == [0: stuck])
+        await cluster.shutdown(drainTimeout: .zero)
+    }
+}
+
+/// Counts the ids (first field) a bolt saw.
+final class Recorder: Sendable {
+    private let seen = Mutex<[String: Int]>([:])
+
+    func record(_ id: String) { seen.withLock { $0[id, default: 0] += 1 } }
+
+    var ids: [String: Int] { seen.withLock { $0 } }
+}
+
+/// Holds the spout instance a factory made, for a test to inspect through its thread-safe
+/// ``KafkaSpout/latestPartitionStatistics`` (nothing else of it is touched off its queue).
+final class SpoutBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: KafkaSpout?
+
+    func set(_ spout: KafkaSpout) { lock.withLock { stored = spout } }
+
+    var spout: KafkaSpout? { lock.withLock { stored } }
+}
+
+/// Records the id of every input; fails the ids in `failing`, acks the others.
+final class RecordingBolt: Bolt {
+    private let recorder: Recorder
+    private let failing: Set<String>
+    private var collector: (any OutputCollector)?
+
+    init(recorder: Recorder, failing: Set<String>) {
+        self.recorder = recorder
+        self.failing = failing
+    }
+
+    func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {}
+
+    func prepare(context: TopologyContext, collector: any OutputCollector) throws { self.collector = collector }
+
+    func execute(_ tuple: Tuple) {
+        let id = tuple.string(at: 0) ?? ""
+        recorder.record(id)
+        if failing.contains(id) {
+            collector?.fail(tuple)
+        } else {
+            collector?.ack(tuple)
+        }
+    }
+}
