@@ -292,6 +292,9 @@ struct Status: AsyncParsableCommand {
                 rows: rows
             )
         )
+        for c in status.components {
+            for line in c.details ?? [] { print("\(c.id) \(line)") }
+        }
         print("")
         let workers = status.workers.map { w in
             [

@@ -50,15 +50,10 @@ import Testing
         _ name: String,
         spout config: KafkaSpoutConfig,
         recorder: Recorder,
-        failing: Set<String> = [],
-        box: SpoutBox? = nil
+        failing: Set<String> = []
     ) throws -> Topology {
         let builder = TopologyBuilder(name: name)
-        builder.setSpout("input", parallelism: 1) {
-            let spout = KafkaSpout(config)
-            box?.set(spout)
-            return spout
-        }
+        builder.setSpout("input", parallelism: 1) { KafkaSpout(config) }
         builder.setBolt("record", parallelism: 1) { RecordingBolt(recorder: recorder, failing: failing) }
             .shuffleGrouping("input")
         builder.config.messageTimeoutSeconds = 30
@@ -401,24 +396,28 @@ import Testing
             maxRetries: 1_000
         )
         let recorder = Recorder()
-        let box = SpoutBox()
         let cluster = LocalCluster(logger: Logger(label: "test"))
         let running = try cluster.submit(
-            try Self.topology("edge-stats", spout: spout, recorder: recorder, failing: ["4"], box: box)
+            try Self.topology("edge-stats", spout: spout, recorder: recorder, failing: ["4"])
         )
         let stuck = offsets[4]
-        let reached = await running.waitUntil(timeout: .seconds(20)) {
-            guard let statistics = box.spout?.latestPartitionStatistics.first else { return false }
-            return statistics.oldestPending == stuck && (statistics.oldestPendingRetries ?? 0) >= 3
-                && statistics.committed == stuck
+        let last = (offsets.max() ?? -1) + 1
+        // The spout's status lines (StatusReporting), as `gale status` shows them.
+        func line() -> String? { running.stats().component("input")?.details?.first }
+        func retries(_ line: String) -> Int {
+            guard let range = line.range(of: #"\d+ retries"#, options: .regularExpression) else { return 0 }
+            return Int(line[range].split(separator: " ")[0]) ?? 0
         }
-        let statistics = box.spout?.latestPartitionStatistics.first
-        #expect(reached, "statistics: \(String(describing: statistics))")
-        #expect(statistics?.partition == 0)
-        #expect(statistics?.oldestPending == stuck)
-        #expect((statistics?.oldestPendingRetries ?? 0) >= 3)
-        #expect(statistics?.committed == stuck, "commits stop at the failing record")
-        #expect(statistics?.position == (offsets.max() ?? -1) + 1)
+        let reached = await running.waitUntil(timeout: .seconds(20)) {
+            guard let line = line() else { return false }
+            return line.contains("committed \(stuck),") && line.contains("oldest pending \(stuck) (")
+                && retries(line) >= 3
+        }
+        let status = line() ?? "none"
+        #expect(reached, "status: \(status)")
+        #expect(status.hasPrefix("task 1: \(input)[0] committed \(stuck), position \(last),"), "\(status)")
+        #expect(status.contains("oldest pending \(stuck) ("), "the record holding the partition back: \(status)")
+        #expect(retries(status) >= 3, "\(status)")
         let committed = try KafkaPipelineTests.committed(topic: input, group: group, partitions: [0])
         #expect(committed == [0: stuck])
         await cluster.shutdown(drainTimeout: .zero)
@@ -432,17 +431,6 @@ final class Recorder: Sendable {
     func record(_ id: String) { seen.withLock { $0[id, default: 0] += 1 } }
 
     var ids: [String: Int] { seen.withLock { $0 } }
-}
-
-/// Holds the spout instance a factory made, for a test to inspect through its thread-safe
-/// ``KafkaSpout/latestPartitionStatistics`` (nothing else of it is touched off its queue).
-final class SpoutBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: KafkaSpout?
-
-    func set(_ spout: KafkaSpout) { lock.withLock { stored = spout } }
-
-    var spout: KafkaSpout? { lock.withLock { stored } }
 }
 
 /// Records the id of every input; fails the ids in `failing`, acks the others.

@@ -82,5 +82,11 @@ import Glibc
         }
         let keys = try Self.keys(of: output, brokers: brokers)
         #expect(keys == Set((0..<total).map(String.init)))
+        // `gale status` shows the spouts' per-partition lines (committed offset, what holds it back).
+        try cluster.waitUntil("status shows the input partitions", timeout: 30) {
+            let status = try cluster.cli(["status", "parse"])
+            return status.status == 0 && status.output.contains("parse-in task ")
+                && status.output.contains("[0] committed ")
+        }
     }
 }

@@ -55,6 +55,9 @@ public struct ComponentStats: Sendable, Equatable, Codable {
     public var recentErrors: [ComponentError]
     /// Errors reported in total.
     public var errorCount: Int
+    /// What its tasks say of their state (``StatusReporting``), each line prefixed with the
+    /// task id; `nil` when none of them reports.
+    public var details: [String]?
 
     /// Empty statistics of component `id`.
     public init(id: String, kind: String, tasks: Int, queueCapacity: Int) {

@@ -160,6 +160,7 @@ public enum NimbusAPI {
                 total.queued += c.queued
                 total.maxQueueLength = max(total.maxQueueLength, c.maxQueueLength)
                 total.errorCount += c.errorCount
+                if let lines = c.details { total.details = (total.details ?? []) + lines }
                 total.recentErrors = Array(
                     (total.recentErrors + c.recentErrors).sorted { $0.time < $1.time }.suffix(10)
                 )

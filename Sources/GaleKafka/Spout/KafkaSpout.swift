@@ -46,8 +46,6 @@ public final class KafkaSpout: Spout {
     private var deadLetterPending: [KafkaMessageId: [Int64]] = [:]
     /// First offset expected per partition right after assignment (a lower one means a reset).
     private var expectedStart: [Int32: Int64] = [:]
-    /// ``partitionStatistics`` as of the last `nextTuple`, `ack` or `fail`, for other threads.
-    private let publishedStatistics = Mutex<[PartitionOffsets.Statistics]>([])
 
     private struct InFlight {
         var values: [GaleValue]
@@ -189,7 +187,6 @@ public final class KafkaSpout: Spout {
         for event in assembler.expire(now: now) { handle(event) }
         if now - lastCommit >= config.commitInterval { commit() }
         updatePauses()
-        publishStatistics()
     }
 
     /// Tracks a fetched record and emits it (or hands it to the chunk assembler).
@@ -280,7 +277,6 @@ public final class KafkaSpout: Spout {
     public func ack(_ messageId: any Sendable) {
         guard let id = messageId as? KafkaMessageId, let entry = inFlight.removeValue(forKey: id) else { return }
         for offset in entry.offsets { _ = partitions[id.partition]?.acked(offset) }
-        publishStatistics(id.partition)
     }
 
     public func fail(_ messageId: any Sendable) {
@@ -292,7 +288,6 @@ public final class KafkaSpout: Spout {
         case .retryScheduled, .ignored, nil:
             break
         }
-        publishStatistics(id.partition)
     }
 
     /// Dead-letters or drops a record that will not be retried; its offsets become done once
@@ -385,33 +380,9 @@ public final class KafkaSpout: Spout {
     }
 
     /// Per partition: committed offset, the oldest pending offset and its retries. Read it on the
-    /// spout's queue; ``latestPartitionStatistics`` is the copy for other threads.
+    /// spout's queue; other threads see it through ``statusLines()`` in the topology's statistics.
     public var partitionStatistics: [PartitionOffsets.Statistics] {
         partitions.keys.sorted().compactMap { partitions[$0]?.statistics }
-    }
-
-    /// ``partitionStatistics`` as of the spout's last `nextTuple`, `ack` or `fail`; safe to read
-    /// from any thread (for status reports and tests).
-    public var latestPartitionStatistics: [PartitionOffsets.Statistics] {
-        publishedStatistics.withLock { $0 }
-    }
-
-    /// Refreshes ``latestPartitionStatistics``: every partition, or only `partition` (O(1), for acks).
-    private func publishStatistics(_ partition: Int32? = nil) {
-        guard let partition else {
-            let all = partitionStatistics
-            publishedStatistics.withLock { $0 = all }
-            return
-        }
-        guard let statistics = partitions[partition]?.statistics else { return }
-        publishedStatistics.withLock { published in
-            if let index = published.firstIndex(where: { $0.partition == partition }) {
-                published[index] = statistics
-            } else {
-                published.append(statistics)
-                published.sort { $0.partition < $1.partition }
-            }
-        }
     }
 
     public func close() {
@@ -421,5 +392,22 @@ public final class KafkaSpout: Spout {
         commit()
         consumer?.close()
         consumer = nil
+    }
+}
+
+extension KafkaSpout: StatusReporting {
+    /// One line per partition: its committed offset, read position, and the record holding it
+    /// back (offset, state and retries), if any.
+    public func statusLines() -> [String] {
+        partitionStatistics.map { s in
+            var line =
+                "\(config.topic)[\(s.partition)] committed \(s.committed), position \(s.position), pending \(s.pendingCount)"
+            if let oldest = s.oldestPending {
+                line +=
+                    ", oldest pending \(oldest) (\(s.oldestPendingState?.rawValue ?? "?"), \(s.oldestPendingRetries ?? 0) retries)"
+            }
+            if s.paused { line += ", paused" }
+            return line
+        }
     }
 }

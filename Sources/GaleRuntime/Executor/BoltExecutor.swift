@@ -28,6 +28,10 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     /// Keeps this object's hot fields off the cache lines of whatever is allocated after it.
     private let tailPadding = CacheLinePadding()
 
+    override var statusReporter: (any StatusReporting)? {
+        (bolt as? any StatusReporting) ?? (basicBolt as? any StatusReporting)
+    }
+
     init(taskId: Int, spec: ComponentSpec, routes: RoutingTable, environment: ExecutorEnvironment) {
         self.routes = routes
         self.tracking = environment.config.ackers > 0

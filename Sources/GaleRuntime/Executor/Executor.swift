@@ -130,7 +130,19 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     func publish(now: UInt64) {
         stats.publish(&local, pending: pendingCount, now: now)
         lastPublish = now
+        if let reporter = statusReporter, now &- lastDetails >= Self.detailsIntervalNanos {
+            lastDetails = now
+            stats.setDetails(reporter.statusLines())
+        }
     }
+
+    /// Minimum time between two refreshes of a component's status lines.
+    static let detailsIntervalNanos: UInt64 = 1_000_000_000
+    /// When the status lines were last refreshed.
+    var lastDetails: UInt64 = 0
+
+    /// The component, when it reports status lines; subclasses override.
+    var statusReporter: (any StatusReporting)? { nil }
 
     /// Pending tuple trees (spouts only).
     package var pendingCount: Int { 0 }

@@ -19,6 +19,8 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     }
 
     let spout: any Spout
+
+    override var statusReporter: (any StatusReporting)? { spout as? any StatusReporting }
     let routes: RoutingTable
     let maxPending: Int
     /// Tuples one drain may transfer: the room above the high watermark of a queue, shared by

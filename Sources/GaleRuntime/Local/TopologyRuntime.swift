@@ -243,6 +243,9 @@ public final class TopologyRuntime: Sendable {
                 queueCapacity: plan.topology.config.executorQueueCapacity
             )
             for (executor, s) in mine {
+                if let lines = executor.stats.details {
+                    c.details = (c.details ?? []) + lines.map { "task \(executor.taskId): \($0)" }
+                }
                 total.add(s.counters)
                 c.pending += s.pending
                 c.capacity = max(c.capacity, s.capacity)

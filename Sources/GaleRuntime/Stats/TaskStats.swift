@@ -60,6 +60,16 @@ package final class TaskStats: Sendable {
     static let capacityWindowNanos: UInt64 = 10_000_000_000
 
     private let state: Mutex<Snapshot>
+    /// The task's own status lines (``StatusReporting``), replaced as a whole.
+    private let lines = Mutex<[String]?>(nil)
+
+    /// Sets the task's status lines.
+    package func setDetails(_ details: [String]) {
+        lines.withLock { $0 = details }
+    }
+
+    /// The task's status lines, if it reports any.
+    package var details: [String]? { lines.withLock { $0 } }
 
     package init(now: UInt64) {
         var snapshot = Snapshot()
