@@ -3,7 +3,8 @@
 // prints `gale_copy records=<n> seconds=<s> records_per_sec=<r> mb_per_sec=<m>` once the spouts
 // have acked every record. Used by scripts/kafka-bench, which measures raw kcat beside it.
 //
-//   gale-kafka-bench --brokers HOST:PORT --input TOPIC --output TOPIC --records N --size BYTES
+//   gale-kafka-bench --brokers HOST:PORT --input TOPIC --output TOPIC --records N --size BYTES [--progress]
+// (--progress prints the acked and pending counts every 250 ms on stderr.)
 import Foundation
 import Gale
 import GaleKafka
@@ -65,8 +66,16 @@ do {
 } catch {
     fail("cannot start the topology: \(error)")
 }
+let progress = CommandLine.arguments.contains("--progress")
+var nextReport = clock.now
 let done = await running.waitUntil(timeout: .seconds(600), interval: .milliseconds(5)) {
-    running.stats().spoutAcked >= UInt64(records)
+    let acked = running.stats().spoutAcked
+    if progress && clock.now >= nextReport {
+        nextReport = clock.now + .milliseconds(250)
+        let pending = running.stats().component("input")?.pending ?? 0
+        FileHandle.standardError.write(Data("\(clock.now - start) acked=\(acked) pending=\(pending)\n".utf8))
+    }
+    return acked >= UInt64(records)
 }
 let elapsed = clock.now - start
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

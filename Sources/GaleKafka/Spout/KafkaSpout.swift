@@ -70,6 +70,10 @@ public final class KafkaSpout: Spout {
         logger[metadataKey: "topic"] = "\(config.topic)"
         var client = config.client
         client.groupID = config.groupID
+        // librdkafka waits this long before fetching again once its local queue held
+        // queued.min.messages (default 1 s): a spout that drains the queue in a fraction of that
+        // would sit idle. Set it in `client.properties` to override.
+        if client.properties["fetch.queue.backoff.ms"] == nil { client.properties["fetch.queue.backoff.ms"] = "10" }
         switch config.firstPollOffset {
         case .earliest, .committedOrEarliest: client.offsetReset = .earliest
         case .latest, .committedOrLatest: client.offsetReset = .latest
