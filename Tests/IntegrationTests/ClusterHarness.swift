@@ -143,10 +143,10 @@ final class ClusterHarness: @unchecked Sendable {
 
     // MARK: - Daemons
 
-    func startNimbus(port: Int? = nil, workerTimeout: Double = 30) throws {
+    func startNimbus(port: Int? = nil, workerTimeout: Double = 30) async throws {
         if nimbusPort == 0 { nimbusPort = port ?? Self.freePort() }
         nimbusPid = try spawnNimbus(port: nimbusPort, name: "nimbus", workerTimeout: workerTimeout)
-        try waitUntil("nimbus answers /api/v1/health as leader", timeout: 30) {
+        try await waitUntil("nimbus answers /api/v1/health as leader", timeout: 30) {
             let result = try? self.cli(["list"])
             return result?.status == 0
         }
@@ -244,8 +244,8 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// Waits until `count` worker processes run and each assigned worker id has exactly one.
-    func waitForWorkers(_ count: Int, timeout: Double = 60) throws {
-        try waitUntil("\(count) worker processes run, one per assigned worker", timeout: timeout) {
+    func waitForWorkers(_ count: Int, timeout: Double = 60) async throws {
+        try await waitUntil("\(count) worker processes run, one per assigned worker", timeout: timeout) {
             let byId = workersById()
             let assigned = try status().workers
             return assigned.count == count && workerPids().count == count && byId.values.allSatisfy { $0 == 1 }
@@ -317,14 +317,16 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// Polls `condition` every 200 ms until it holds, or fails naming `what` after `timeout`.
-    func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+    /// Waits with `Task.sleep`, so a long wait holds no thread of the cooperative pool (other
+    /// suites' tasks run meanwhile).
+    func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if (try? condition()) == true { return }
             if Date() > deadline {
                 throw SmokeTestFailure("timed out after \(timeout) s waiting until \(what); logs in \(root)")
             }
-            usleep(200_000)
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 

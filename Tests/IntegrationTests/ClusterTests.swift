@@ -18,18 +18,20 @@ import Glibc
         return (0..<messages).allSatisfy { acked[$0] != nil }
     }
 
-    @Test func submitSchedulesTasksOverBothSupervisorsWhoFetchTheVerifiedBinaryAndKillRemovesIt() throws {
+    @Test func submitSchedulesTasksOverBothSupervisorsWhoFetchTheVerifiedBinaryAndKillRemovesIt() async throws {
         let cluster = try ClusterHarness("schedule")
         defer { cluster.tearDown() }
-        try cluster.startNimbus()
+        try await cluster.startNimbus()
         try cluster.startSupervisor("s1")
         try cluster.startSupervisor("s2")
-        try cluster.waitUntil("both supervisors are registered", timeout: 30) {
+        try await cluster.waitUntil("both supervisors are registered", timeout: 30) {
             let rows = try cluster.cli(["supervisors", "--json"])
             return rows.output.contains("\"s1\"") && rows.output.contains("\"s2\"")
         }
         try cluster.submit(workers: 4, messages: 10, rate: 0)
-        try cluster.waitUntil("four workers are assigned", timeout: 30) { try cluster.status().workers.count == 4 }
+        try await cluster.waitUntil("four workers are assigned", timeout: 30) {
+            try cluster.status().workers.count == 4
+        }
         let status = try cluster.status()
         #expect(Set(status.workers.map(\.supervisorId)) == ["s1", "s2"])
         #expect(status.workers.flatMap(\.tasks).sorted() == Array(1...10))
@@ -37,7 +39,7 @@ import Glibc
         #expect(status.epoch == 1)
         // Each supervisor downloads the binary from nimbus and checks its SHA-256 before launching.
         for s in cluster.supervisors {
-            try cluster.waitUntil("\(s.id) holds the verified binary", timeout: 30) {
+            try await cluster.waitUntil("\(s.id) holds the verified binary", timeout: 30) {
                 let dir = "\(s.dir)/topologies/\(status.binaryDigest)"
                 return FileManager.default.isExecutableFile(atPath: "\(dir)/cluster-wordcount")
             }
@@ -47,17 +49,17 @@ import Glibc
         #expect(try cluster.cli(["deactivate", cluster.name]).output.contains("inactive"))
         #expect(try cluster.cli(["activate", cluster.name]).output.contains("active"))
         #expect(try cluster.cli(["rebalance", cluster.name, "--workers", "2"]).status == 0)
-        try cluster.waitUntil("two workers are assigned", timeout: 30) {
+        try await cluster.waitUntil("two workers are assigned", timeout: 30) {
             let s = try cluster.status()
             return s.workers.count == 2 && s.epoch == 2
         }
         let zk = try ZooKeeperClient(ZooKeeperConfig(connectString: cluster.zooKeeper), logger: .init(label: "test"))
         defer { zk.close() }
         let before = try cluster.zxid()
-        Thread.sleep(forTimeInterval: 5)
+        try await Task.sleep(for: .seconds(5))
         #expect(try cluster.zxid() == before, "no ZooKeeper writes in steady state")
         #expect(try cluster.cli(["kill", cluster.name, "--wait", "0"]).status == 0)
-        try cluster.waitUntil("the topology is gone", timeout: 20) {
+        try await cluster.waitUntil("the topology is gone", timeout: 20) {
             try cluster.cli(["status", cluster.name]).status != 0
         }
         #expect(try zk.children(ClusterPaths.assignments).filter { $0.hasPrefix(cluster.name + "-") }.isEmpty)
@@ -65,41 +67,41 @@ import Glibc
     }
 
     /// Starts nimbus and supervisors `s1`, `s2` (two slots each) and waits until both registered.
-    static func startCluster(_ cluster: ClusterHarness, orphanTimeout: Double = 10) throws {
-        try cluster.startNimbus()
+    static func startCluster(_ cluster: ClusterHarness, orphanTimeout: Double = 10) async throws {
+        try await cluster.startNimbus()
         try cluster.startSupervisor("s1", orphanTimeout: orphanTimeout)
         try cluster.startSupervisor("s2", orphanTimeout: orphanTimeout)
-        try cluster.waitUntil("both supervisors are registered", timeout: 30) {
+        try await cluster.waitUntil("both supervisors are registered", timeout: 30) {
             let rows = try cluster.cli(["supervisors", "--json"])
             return rows.output.contains("\"s1\"") && rows.output.contains("\"s2\"")
         }
     }
 
-    @Test func wordCountOverFourWorkersAcksEveryMessageWithoutZooKeeperWrites() throws {
+    @Test func wordCountOverFourWorkersAcksEveryMessageWithoutZooKeeperWrites() async throws {
         let cluster = try ClusterHarness("wc4")
         defer { cluster.tearDown() }
-        try Self.startCluster(cluster)
+        try await Self.startCluster(cluster)
         // 6000 messages at 100/s per spout task (two tasks): about 30 s of traffic.
         let messages = 6000
         try cluster.submit(workers: 4, messages: messages, rate: 100)
-        try cluster.waitForWorkers(4)
-        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+        try await cluster.waitForWorkers(4)
+        try await cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
 
         // Steady state: tuples flow, heartbeats and reports go over HTTP, ZooKeeper sees no write.
         let before = try cluster.zxid()
         let ackedBefore = cluster.ackedIds().count
-        Thread.sleep(forTimeInterval: 30)
+        try await Task.sleep(for: .seconds(30))
         #expect(try cluster.zxid() == before, "no ZooKeeper writes in steady state")
         #expect(cluster.ackedIds().count > ackedBefore, "messages are acked during the window")
 
-        try cluster.waitUntil("every message is acked", timeout: 90) { Self.allAcked(cluster, messages) }
+        try await cluster.waitUntil("every message is acked", timeout: 90) { Self.allAcked(cluster, messages) }
         let acked = cluster.ackedIds()
         #expect(acked.values.allSatisfy { $0 == 1 }, "no failures, so no message is acked twice")
-        try cluster.waitUntil("the counts equal the ground truth", timeout: 30) {
+        try await cluster.waitUntil("the counts equal the ground truth", timeout: 30) {
             cluster.counts() == ClusterHarness.groundTruth(messages: messages)
         }
         // Status: per-component counters summed over the four workers' reports.
-        try cluster.waitUntil("status shows every message acked", timeout: 30) {
+        try await cluster.waitUntil("status shows every message acked", timeout: 30) {
             let status = try cluster.status()
             return status.components.first { $0.id == "sentences" }?.acked == UInt64(messages)
         }
@@ -114,80 +116,80 @@ import Glibc
         #expect(table.status == 0 && table.output.contains("sentences") && table.output.contains("count"))
 
         #expect(try cluster.cli(["kill", cluster.name, "--wait", "1"]).status == 0)
-        try cluster.waitUntil("every worker process is gone", timeout: 30) { cluster.workerPids().isEmpty }
+        try await cluster.waitUntil("every worker process is gone", timeout: 30) { cluster.workerPids().isEmpty }
     }
 
-    @Test func killedWorkerIsRestartedAndTheRunStillAcksEveryMessage() throws {
+    @Test func killedWorkerIsRestartedAndTheRunStillAcksEveryMessage() async throws {
         let cluster = try ClusterHarness("kill9")
         defer { cluster.tearDown() }
-        try Self.startCluster(cluster)
+        try await Self.startCluster(cluster)
         let messages = 3000
         try cluster.submit(workers: 4, messages: messages, rate: 150)
-        try cluster.waitForWorkers(4)
-        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+        try await cluster.waitForWorkers(4)
+        try await cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
         let victim = try #require(cluster.workerPids().first)
         let others = Set(cluster.workerPids()).subtracting([victim])
         let killedAt = Date()
         kill(victim, SIGKILL)
-        try cluster.waitUntil("the supervisor restarts the killed worker", timeout: 30) {
+        try await cluster.waitUntil("the supervisor restarts the killed worker", timeout: 30) {
             let now = Set(cluster.workerPids())
             return now.count == 4 && !now.contains(victim) && now.isSuperset(of: others)
         }
         print("worker restart after kill -9: \(Int(Date().timeIntervalSince(killedAt) * 1000)) ms")
-        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
-        try cluster.waitUntil("status shows the restart", timeout: 30) {
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try await cluster.waitUntil("status shows the restart", timeout: 30) {
             try cluster.status().workers.contains { $0.restarts >= 1 }
         }
     }
 
-    @Test func hungWorkerWhoseHeartbeatsStopIsReplacedAndTheRunCompletes() throws {
+    @Test func hungWorkerWhoseHeartbeatsStopIsReplacedAndTheRunCompletes() async throws {
         let cluster = try ClusterHarness("hung")
         defer { cluster.tearDown() }
-        try Self.startCluster(cluster)
+        try await Self.startCluster(cluster)
         let messages = 3000
         try cluster.submit(workers: 2, messages: messages, rate: 100)
-        try cluster.waitForWorkers(2)
-        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+        try await cluster.waitForWorkers(2)
+        try await cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
         let victim = try #require(cluster.workerPids().first)
         // Stopped, not dead: its connections stay open and its heartbeats stop.
         kill(victim, SIGSTOP)
-        try cluster.waitUntil("the supervisor replaces the silent worker", timeout: 60) {
+        try await cluster.waitUntil("the supervisor replaces the silent worker", timeout: 60) {
             let now = cluster.workerPids()
             return now.count == 2 && !now.contains(victim)
         }
-        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
         #expect(cluster.workersById().values.allSatisfy { $0 == 1 })
     }
 
-    @Test func workersOfAKilledSupervisorAreReassignedAndTheRunCompletes() throws {
+    @Test func workersOfAKilledSupervisorAreReassignedAndTheRunCompletes() async throws {
         let cluster = try ClusterHarness("supkill")
         defer { cluster.tearDown() }
-        try Self.startCluster(cluster)
+        try await Self.startCluster(cluster)
         let messages = 3000
         try cluster.submit(workers: 2, messages: messages, rate: 150)
-        try cluster.waitForWorkers(2)
+        try await cluster.waitForWorkers(2)
         #expect(Set(try cluster.status().workers.map(\.supervisorId)) == ["s1", "s2"])
-        try cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
+        try await cluster.waitUntil("the first message is acked", timeout: 30) { !cluster.ackedIds().isEmpty }
         let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
         let orphans = cluster.workerPids(of: "s1")
         kill(s1.pid, SIGKILL)
         cluster.reap(s1.pid, grace: 5)
         for pid in orphans { kill(pid, SIGKILL) }
-        try cluster.waitUntil("both workers run on s2", timeout: 60) {
+        try await cluster.waitUntil("both workers run on s2", timeout: 60) {
             let workers = try cluster.status().workers
             return workers.count == 2 && workers.allSatisfy { $0.supervisorId == "s2" && $0.state == "running" }
         }
-        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
         #expect(cluster.workerPids().count == 2)
     }
 
-    @Test func restartedSupervisorAdoptsItsRunningWorkersWithoutDuplicates() throws {
+    @Test func restartedSupervisorAdoptsItsRunningWorkersWithoutDuplicates() async throws {
         let cluster = try ClusterHarness("adopt")
         defer { cluster.tearDown() }
-        try Self.startCluster(cluster)
+        try await Self.startCluster(cluster)
         let messages = 2000
         try cluster.submit(workers: 2, messages: messages, rate: 100)
-        try cluster.waitForWorkers(2)
+        try await cluster.waitForWorkers(2)
         let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
         let workers = Set(cluster.workerPids(of: "s1"))
         #expect(workers.count == 1)
@@ -195,59 +197,59 @@ import Glibc
         kill(s1.pid, SIGKILL)
         cluster.reap(s1.pid, grace: 5)
         try cluster.startSupervisor("s1")
-        try cluster.waitUntil("the restarted s1 reports its worker running", timeout: 30) {
+        try await cluster.waitUntil("the restarted s1 reports its worker running", timeout: 30) {
             let status = try cluster.status()
             return status.workers.count == 2 && status.workers.allSatisfy { $0.state == "running" }
                 && status.workers.contains { $0.supervisorId == "s1" && $0.pid.map(workers.contains) == true }
         }
         #expect(Set(cluster.workerPids(of: "s1")) == workers, "the running worker was adopted, not started again")
         #expect(cluster.workersById().values.allSatisfy { $0 == 1 })
-        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
     }
 
-    @Test func supervisorWhoseSessionExpiredRecoversWithoutDuplicateWorkers() throws {
+    @Test func supervisorWhoseSessionExpiredRecoversWithoutDuplicateWorkers() async throws {
         let cluster = try ClusterHarness("expiry")
         defer { cluster.tearDown() }
         // Workers outlive the pause below (their orphan timeout is longer than it).
-        try Self.startCluster(cluster, orphanTimeout: 60)
+        try await Self.startCluster(cluster, orphanTimeout: 60)
         let messages = 3000
         try cluster.submit(workers: 2, messages: messages, rate: 150)
-        try cluster.waitForWorkers(2)
+        try await cluster.waitForWorkers(2)
         let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
         // Paused for three times its 4 s session timeout: ZooKeeper expires the session and
         // nimbus moves its worker to s2's free slot.
         kill(s1.pid, SIGSTOP)
-        try cluster.waitUntil("nimbus reassigns s1's worker", timeout: 30) {
+        try await cluster.waitUntil("nimbus reassigns s1's worker", timeout: 30) {
             try cluster.status().workers.allSatisfy { $0.supervisorId == "s2" }
         }
-        Thread.sleep(forTimeInterval: 4)
+        try await Task.sleep(for: .seconds(4))
         kill(s1.pid, SIGCONT)
-        try cluster.waitUntil("s1 registers again with a new session", timeout: 30) {
+        try await cluster.waitUntil("s1 registers again with a new session", timeout: 30) {
             let rows = try cluster.cli(["supervisors", "--json"])
             return rows.output.contains("\"s1\"")
         }
-        try cluster.waitUntil("s1 stops the worker it no longer owns", timeout: 30) {
+        try await cluster.waitUntil("s1 stops the worker it no longer owns", timeout: 30) {
             cluster.workerPids(of: "s1").isEmpty
         }
-        try cluster.waitForWorkers(2)
-        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try await cluster.waitForWorkers(2)
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
         #expect(cluster.workersById().values.allSatisfy { $0 == 1 })
         #expect(cluster.workerPids().count == 2)
     }
 
-    @Test func nimbusRestartedMidRunKeepsTheTopologyRunningAndAFollowerNamesTheLeader() throws {
+    @Test func nimbusRestartedMidRunKeepsTheTopologyRunningAndAFollowerNamesTheLeader() async throws {
         let cluster = try ClusterHarness("nimbus")
         defer { cluster.tearDown() }
-        try Self.startCluster(cluster)
+        try await Self.startCluster(cluster)
         let messages = 3000
         try cluster.submit(workers: 2, messages: messages, rate: 150)
-        try cluster.waitForWorkers(2)
+        try await cluster.waitForWorkers(2)
 
         // A second nimbus follows and refuses writes, naming the leader.
         let followerPort = ClusterHarness.freePort()
         let follower = try cluster.spawnNimbus(port: followerPort, name: "nimbus2")
         cluster.extraPids.append(follower)
-        try cluster.waitUntil("the follower answers", timeout: 30) {
+        try await cluster.waitUntil("the follower answers", timeout: 30) {
             let health = try ClusterHarness.run(cluster.gale, ["list", "--nimbus", "127.0.0.1:\(followerPort)"])
             return health.status == 0
         }
@@ -256,7 +258,7 @@ import Glibc
         kill(cluster.nimbusPid, SIGTERM)
         cluster.reap(cluster.nimbusPid, grace: 10)
         let pidsBefore = Set(cluster.workerPids())
-        try cluster.waitUntil("the new leader serves the topology's status with reports", timeout: 60) {
+        try await cluster.waitUntil("the new leader serves the topology's status with reports", timeout: 60) {
             let result = try ClusterHarness.run(
                 cluster.gale,
                 ["status", cluster.name, "--json", "--nimbus", "127.0.0.1:\(followerPort)"]
@@ -267,7 +269,9 @@ import Glibc
         }
         // The old leader comes back as a follower: writes to it name the new leader.
         cluster.nimbusPid = try cluster.spawnNimbus(port: cluster.nimbusPort, name: "nimbus")
-        try cluster.waitUntil("the restarted nimbus answers", timeout: 30) { (try? cluster.cli(["list"]))?.status == 0 }
+        try await cluster.waitUntil("the restarted nimbus answers", timeout: 30) {
+            (try? cluster.cli(["list"]))?.status == 0
+        }
         let write = try ClusterHarness.run(
             "/bin/bash",
             [
@@ -277,40 +281,40 @@ import Glibc
         )
         #expect(write.output.contains("127.0.0.1:\(followerPort)"), "the follower names the leader: \(write.output)")
 
-        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
         #expect(Set(cluster.workerPids()) == pidsBefore, "workers kept running through the nimbus change")
     }
 
-    @Test func rebalanceFromTwoToFourWorkersAndBackThenKillRemovesEverything() throws {
+    @Test func rebalanceFromTwoToFourWorkersAndBackThenKillRemovesEverything() async throws {
         let cluster = try ClusterHarness("rebalance")
         defer { cluster.tearDown() }
-        try Self.startCluster(cluster)
+        try await Self.startCluster(cluster)
         let messages = 4000
         try cluster.submit(workers: 2, messages: messages, rate: 100)
-        try cluster.waitForWorkers(2)
+        try await cluster.waitForWorkers(2)
         #expect(try cluster.cli(["rebalance", cluster.name, "--workers", "4"]).status == 0)
-        try cluster.waitForWorkers(4)
+        try await cluster.waitForWorkers(4)
         #expect(try cluster.status().epoch == 2)
         #expect(try cluster.cli(["rebalance", cluster.name, "--workers", "2", "--parallelism", "split=2"]).status == 0)
-        try cluster.waitForWorkers(2)
+        try await cluster.waitForWorkers(2)
         let status = try cluster.status()
         #expect(status.epoch == 3)
         #expect(status.workers.flatMap(\.tasks).count == 9, "split has two tasks now: 2 + 2 + 3 + 2 ackers")
-        try cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
 
         let zk = try ZooKeeperClient(ZooKeeperConfig(connectString: cluster.zooKeeper), logger: .init(label: "test"))
         defer { zk.close() }
         #expect(try cluster.cli(["kill", cluster.name, "--wait", "1"]).status == 0)
-        try cluster.waitUntil("every worker process is gone", timeout: 30) { cluster.workerPids().isEmpty }
-        try cluster.waitUntil("the topology's znodes are gone", timeout: 30) {
+        try await cluster.waitUntil("every worker process is gone", timeout: 30) { cluster.workerPids().isEmpty }
+        try await cluster.waitUntil("the topology's znodes are gone", timeout: 30) {
             try zk.children(ClusterPaths.assignments).isEmpty && zk.children(ClusterPaths.topologies).isEmpty
         }
     }
 
-    @Test func badInputGetsAClearErrorAndANonZeroExit() throws {
+    @Test func badInputGetsAClearErrorAndANonZeroExit() async throws {
         let cluster = try ClusterHarness("bad")
         defer { cluster.tearDown() }
-        try cluster.startNimbus()
+        try await cluster.startNimbus()
 
         let notTopology = try cluster.cli(["submit", "/bin/true"])
         #expect(notTopology.status != 0)
@@ -346,7 +350,7 @@ import Glibc
         handle.write(Data([0xde, 0xad, 0xbe, 0xef]))
         try handle.close()
         try cluster.startSupervisor("s1", slots: 1)
-        try cluster.waitUntil("the digest mismatch is reported", timeout: 30) {
+        try await cluster.waitUntil("the digest mismatch is reported", timeout: 30) {
             try cluster.status().errors.contains { $0.contains("digest mismatch") }
         }
         #expect(cluster.workerPids().isEmpty)

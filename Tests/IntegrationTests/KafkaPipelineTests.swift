@@ -23,30 +23,35 @@ import Glibc
     }
 
     /// Writes `count` records `ID,TEXT` keyed by ID with kcat; returns each partition's last offset.
-    static func produceWithKcat(topic: String, count: Int) throws -> [Int32: Int64] {
+    static func produceWithKcat(topic: String, count: Int) async throws -> [Int32: Int64] {
         let file = NSTemporaryDirectory() + "gale-kcat-\(UUID().uuidString).txt"
         defer { try? FileManager.default.removeItem(atPath: file) }
         var text = ""
         text.reserveCapacity(count * 40)
         for id in 0..<count { text += "\(id)|\(id),the quick brown fox \(id)\n" }
         try text.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = try ClusterHarness.run("/usr/bin/kcat", ["-P", "-b", try brokers, "-t", topic, "-K|", "-l", file])
+        let brokers = try brokers
+        let result = try await onBlockingThread {
+            try ClusterHarness.run("/usr/bin/kcat", ["-P", "-b", brokers, "-t", topic, "-K|", "-l", file])
+        }
         guard result.status == 0 else { throw SmokeTestFailure("kcat failed: \(result.output)") }
         // The last offsets, read back (the test broker's high watermark is not the end offset).
         var last: [Int32: Int64] = [:]
-        try readAll(topic: topic, until: { records in records.count >= count }) { record in
+        try await readAll(topic: topic, until: { records in records.count >= count }) { record in
             last[record.partition] = max(last[record.partition] ?? -1, record.offset)
         }
         return last
     }
 
     /// Reads every partition of `topic` from the beginning until `until` holds for what was read.
+    /// Polls without blocking and sleeps with `Task.sleep` between empty polls, so a long read
+    /// holds no thread of the cooperative pool.
     static func readAll(
         topic: String,
         timeout: Double = 120,
         until: ([KafkaRecord]) -> Bool,
         each: (KafkaRecord) -> Void = { _ in }
-    ) throws {
+    ) async throws {
         let consumer = try KafkaConsumer(config: KafkaConfig(bootstrapServers: [try brokers]))
         defer { consumer.close() }
         let partitions = try consumer.topicMetadata(topic).partitions.map(\.id)
@@ -57,7 +62,9 @@ import Glibc
             guard Date() < deadline else {
                 throw SmokeTestFailure("read \(records.count) records of \(topic) in \(timeout) s")
             }
-            for record in try consumer.poll(maxRecords: 10_000, timeout: .milliseconds(200)) {
+            let batch = try consumer.poll(maxRecords: 10_000, timeout: .zero)
+            if batch.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            for record in batch {
                 records.append(record)
                 each(record)
             }
@@ -114,13 +121,13 @@ import Glibc
         let output = try Self.topic("pipe-out")
         let group = "g-\(UUID().uuidString.prefix(8))"
         let count = 100_000
-        let last = try Self.produceWithKcat(topic: input, count: count)
+        let last = try await Self.produceWithKcat(topic: input, count: count)
         let cluster = LocalCluster(logger: Logger(label: "test"))
         let running = try cluster.submit(
             try Self.pipeline(name: "pipe", input: input, output: output, group: group, failRate: 0.05)
         )
         var seen = Set<String>()
-        try Self.readAll(topic: output, timeout: 300, until: { _ in seen.count >= count }) { record in
+        try await Self.readAll(topic: output, timeout: 300, until: { _ in seen.count >= count }) { record in
             if let key = record.key { seen.insert(String(decoding: key, as: UTF8.self)) }
         }
         #expect(seen.count == count)
@@ -144,7 +151,7 @@ import Glibc
         let group = "g-\(UUID().uuidString.prefix(8))"
         let count = 50_000
         let maxUncommitted = 1_000
-        _ = try Self.produceWithKcat(topic: input, count: count)
+        _ = try await Self.produceWithKcat(topic: input, count: count)
 
         // First run: stopped after part of the input went through.
         let first = LocalCluster(logger: Logger(label: "test"))
@@ -177,7 +184,7 @@ import Glibc
             )
         )
         var copies: [String: Int] = [:]
-        try Self.readAll(topic: output, timeout: 300, until: { _ in copies.count >= count }) { record in
+        try await Self.readAll(topic: output, timeout: 300, until: { _ in copies.count >= count }) { record in
             if let key = record.key { copies[String(decoding: key, as: UTF8.self), default: 0] += 1 }
         }
         #expect(copies.count == count, "no record is lost")

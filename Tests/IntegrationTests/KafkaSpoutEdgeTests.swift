@@ -16,7 +16,7 @@ import Testing
 
     /// Writes `ID,TEXT` lines (or any other text) keyed by their first field to partition
     /// `partition` with kcat; returns the offset of each line, read back.
-    static func produceLines(topic: String, partition: Int32 = 0, _ lines: [String]) throws -> [Int64] {
+    static func produceLines(topic: String, partition: Int32 = 0, _ lines: [String]) async throws -> [Int64] {
         let file = NSTemporaryDirectory() + "gale-kcat-\(UUID().uuidString).txt"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try lines.map { "\($0)\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
@@ -26,7 +26,7 @@ import Testing
         )
         guard result.status == 0 else { throw SmokeTestFailure("kcat failed: \(result.output)") }
         var offsets: [String: Int64] = [:]
-        try KafkaPipelineTests.readAll(
+        try await KafkaPipelineTests.readAll(
             topic: topic,
             timeout: 20,
             until: { $0.count >= lines.count },
@@ -80,10 +80,10 @@ import Testing
 
     /// The records of a dead-letter topic: read until one arrived, then one more second, so that
     /// a duplicate would show.
-    static func readDeadLetters(_ topic: String) throws -> [KafkaRecord] {
+    static func readDeadLetters(_ topic: String) async throws -> [KafkaRecord] {
         var settled: ContinuousClock.Instant?
         var dead: [KafkaRecord] = []
-        try KafkaPipelineTests.readAll(
+        try await KafkaPipelineTests.readAll(
             topic: topic,
             timeout: 10,
             until: { records in
@@ -161,7 +161,7 @@ import Testing
         var offsets: [Int32: [Int64]] = [:]
         var seenIDs = Set<String>()
         let lastIDs: Set<String> = ["p0-last", "p1-last"]
-        try KafkaPipelineTests.readAll(
+        try await KafkaPipelineTests.readAll(
             topic: input,
             timeout: 20,
             until: { _ in lastIDs.isSubset(of: seenIDs) },
@@ -202,7 +202,7 @@ import Testing
     @Test func committedOffsetBeyondTheLogResetsToTheEarliestRecord() async throws {
         let input = try KafkaPipelineTests.topic("edge-range", partitions: 1)
         let lines = (0..<50).map { "\($0),record \($0)" }
-        let offsets = try Self.produceLines(topic: input, lines)
+        let offsets = try await Self.produceLines(topic: input, lines)
         let group = Self.group()
         var config = KafkaConfig(bootstrapServers: [try Self.brokers])
         config.groupID = group
@@ -230,7 +230,7 @@ import Testing
     @Test func committedOffsetInsideTheLogIsKeptEvenAboveTheReportedHighWatermark() async throws {
         let input = try KafkaPipelineTests.topic("edge-inrange", partitions: 1)
         let lines = (0..<50).map { "\($0),record \($0)" }
-        let offsets = try Self.produceLines(topic: input, lines)
+        let offsets = try await Self.produceLines(topic: input, lines)
         let group = Self.group()
         var config = KafkaConfig(bootstrapServers: [try Self.brokers])
         config.groupID = group
@@ -307,7 +307,7 @@ import Testing
         let input = try KafkaPipelineTests.topic("edge-map", partitions: 1)
         let deadLetters = try KafkaPipelineTests.topic("edge-map-dlq", partitions: 1)
         let lines = ["0,a", "1,b", "no comma here", "3,d", "4,e"]
-        let offsets = try Self.produceLines(topic: input, lines)
+        let offsets = try await Self.produceLines(topic: input, lines)
         let group = Self.group()
         var spout = try Self.spoutConfig(topic: input, group: group)
         spout.afterRetries = .deadLetter(topic: deadLetters)
@@ -319,7 +319,7 @@ import Testing
         let committed = try await Self.waitForCommits(topic: input, group: group, expected)
         #expect(committed == expected, "commits pass the rejected record")
         #expect(Set(recorder.ids.keys) == ["0", "1", "3", "4"])
-        let dead = try Self.readDeadLetters(deadLetters)
+        let dead = try await Self.readDeadLetters(deadLetters)
         #expect(dead.count == 1)
         if let record = dead.first {
             #expect(record.value == Array("no comma here".utf8))
@@ -338,7 +338,7 @@ import Testing
     @Test func recordTheMapperRejectsIsDroppedAndCommitsPassIt() async throws {
         let input = try KafkaPipelineTests.topic("edge-drop", partitions: 1)
         let lines = ["0,a", "no comma here", "2,c", "also bad", "4,e"]
-        let offsets = try Self.produceLines(topic: input, lines)
+        let offsets = try await Self.produceLines(topic: input, lines)
         let group = Self.group()
         var spout = try Self.spoutConfig(topic: input, group: group)
         spout.afterRetries = .drop
@@ -360,7 +360,7 @@ import Testing
         let input = try KafkaPipelineTests.topic("edge-retry", partitions: 1)
         let deadLetters = try KafkaPipelineTests.topic("edge-retry-dlq", partitions: 1)
         let lines = (0..<20).map { "\($0),record \($0)" }
-        let offsets = try Self.produceLines(topic: input, lines)
+        let offsets = try await Self.produceLines(topic: input, lines)
         let group = Self.group()
         var spout = try Self.spoutConfig(topic: input, group: group)
         spout.retry = RetryPolicy(initialDelay: .milliseconds(50), multiplier: 2, maxDelay: .seconds(1), maxRetries: 2)
@@ -374,7 +374,7 @@ import Testing
         #expect(committed == expected, "commits pass the exhausted record")
         #expect(recorder.ids["7"] == 3, "emitted once, then retried twice: \(String(describing: recorder.ids["7"]))")
         #expect(Set(recorder.ids.keys) == Set((0..<20).map { "\($0)" }))
-        let dead = try Self.readDeadLetters(deadLetters)
+        let dead = try await Self.readDeadLetters(deadLetters)
         #expect(dead.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["7,record 7"])
         let error = dead.first?.headers.first { $0.name == "gale-error" }?.value
         #expect(error.map { String(decoding: $0, as: UTF8.self) } == "failed after 2 retries")
@@ -386,7 +386,7 @@ import Testing
     @Test func statisticsNameTheRecordHoldingThePartitionWithItsRetries() async throws {
         let input = try KafkaPipelineTests.topic("edge-stats", partitions: 1)
         let lines = (0..<10).map { "\($0),record \($0)" }
-        let offsets = try Self.produceLines(topic: input, lines)
+        let offsets = try await Self.produceLines(topic: input, lines)
         let group = Self.group()
         var spout = try Self.spoutConfig(topic: input, group: group)
         spout.retry = RetryPolicy(

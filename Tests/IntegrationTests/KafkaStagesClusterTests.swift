@@ -41,11 +41,11 @@ import Glibc
         }
     }
 
-    @Test func killedMiddleStageResumesWhileTheFirstKeepsGoingAndNothingIsLost() throws {
+    @Test func killedMiddleStageResumesWhileTheFirstKeepsGoingAndNothingIsLost() async throws {
         let brokers = try TestServices.resolve().kafka
         let cluster = try ClusterHarness("stages")
         defer { cluster.tearDown() }
-        try ClusterTests.startCluster(cluster)
+        try await ClusterTests.startCluster(cluster)
         let input = "stages-\(UUID().uuidString.prefix(8))"
         let output = input + "-out"
         let admin = try KafkaAdmin(config: KafkaConfig(bootstrapServers: [brokers]))
@@ -63,7 +63,7 @@ import Glibc
             )
             #expect(result.status == 0, "submit \(stage): \(result.output)")
         }
-        try cluster.waitUntil("output records arrive", timeout: 90) {
+        try await cluster.waitUntil("output records arrive", timeout: 90) {
             try Self.keys(of: output, brokers: brokers).count >= 1_000
         }
         // kill -9 the middle stage's worker, then write the second half of the input.
@@ -74,14 +74,14 @@ import Glibc
         #expect(enrich.count == 1)
         for pid in enrich { kill(pid, SIGKILL) }
         try Self.produce((total / 2)..<total, topic: input, brokers: brokers)
-        try cluster.waitUntil("the first stage parses the second half", timeout: 60) {
+        try await cluster.waitUntil("the first stage parses the second half", timeout: 60) {
             try Self.keys(of: input + ".parsed", brokers: brokers).contains(String(total - 1))
         }
         // A read may end early (an empty poll under load), so the comparison is retried.
         let expected = Set((0..<total).map(String.init))
         var keys = Set<String>()
         do {
-            try cluster.waitUntil("the final output holds every input record", timeout: 180) {
+            try await cluster.waitUntil("the final output holds every input record", timeout: 180) {
                 keys = try Self.keys(of: output, brokers: brokers)
                 return keys == expected
             }
@@ -93,7 +93,7 @@ import Glibc
             throw error
         }
         // `gale status` shows the spouts' per-partition lines (committed offset, what holds it back).
-        try cluster.waitUntil("status shows the input partitions", timeout: 30) {
+        try await cluster.waitUntil("status shows the input partitions", timeout: 30) {
             let status = try cluster.cli(["status", "parse"])
             return status.status == 0 && status.output.contains("parse-in task ")
                 && status.output.contains("[0] committed ")
