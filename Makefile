@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 SERVICES_ENV := $(or $(GALE_SERVICES_DIR),.services)/env
-# Extra arguments for `swift test`, e.g. make test SWIFT_TEST_FLAGS='--filter IntegrationTests'
+# Extra arguments for both `swift test` runs, e.g. make test SWIFT_TEST_FLAGS='--filter Kafka'
 SWIFT_TEST_FLAGS ?=
 
 .PHONY: bootstrap demo test bench services-start services-stop clean distclean
