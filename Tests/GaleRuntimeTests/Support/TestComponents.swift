@@ -523,7 +523,6 @@ extension RunningTopology {
         sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: () -> Bool
     ) async throws {
-        let held = await waitUntil(timeout: timeout, condition)
-        try #require(held, comment, sourceLocation: sourceLocation)
+        try await GaleRuntimeTests.require(comment, timeout: timeout, sourceLocation: sourceLocation, condition)
     }
 }
