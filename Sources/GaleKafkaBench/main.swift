@@ -78,7 +78,7 @@ let done = await running.waitUntil(timeout: .seconds(600), interval: .millisecon
     return acked >= UInt64(records)
 }
 let elapsed = clock.now - start
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = elapsed.inSeconds
 await cluster.shutdown(drainTimeout: .seconds(5))
 guard done else { fail("only \(running.stats().spoutAcked) of \(records) records acked in 600 s") }
 let rate = Double(records) / seconds

@@ -232,7 +232,7 @@ struct Local: AsyncParsableCommand {
         }
         let elapsed = clock.now - start
         for topology in topologies { try await cluster.kill(topology.name) }
-        let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let secondsElapsed = elapsed.inSeconds
         for (topology, run) in zip(topologies, running) {
             let stats = run.stats()
             Registry.shared.report?(stats)

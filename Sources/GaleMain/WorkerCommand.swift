@@ -94,7 +94,7 @@ struct Worker: AsyncParsableCommand {
                     epoch: spec.epoch,
                     port: worker.port,
                     pid: getpid(),
-                    uptimeSeconds: Self.seconds(now - startedAt),
+                    uptimeSeconds: (now - startedAt).inSeconds,
                     stats: worker.stats()
                 )
                 do {
@@ -119,10 +119,6 @@ struct Worker: AsyncParsableCommand {
         logger.info("worker stopping: \(reason)")
         await worker.shutdown(drainTimeout: .seconds(3))
         logger.info("worker stopped")
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func readSpec(_ path: String) throws -> WorkerLaunchSpec {

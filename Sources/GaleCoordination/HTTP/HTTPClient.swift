@@ -1,4 +1,5 @@
 import Foundation
+import Gale
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -12,7 +13,7 @@ public struct HTTPClient: Sendable {
     }
 
     private var timeoutSeconds: Double {
-        Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        timeout.inSeconds
     }
 
     /// Sends one request to `address` (`host:port`); `path` may carry a query.

@@ -1,6 +1,7 @@
 import CZooKeeper
 import Dispatch
 import Foundation
+import Gale
 public import Logging
 
 /// A ZooKeeper session over the multi-threaded C client, with synchronous calls.
@@ -40,7 +41,7 @@ public final class ZooKeeperClient: @unchecked Sendable {
     private static let quietCLibrary: Void = { zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR) }()
 
     private var connectSeconds: Double {
-        Double(config.connectTimeout.components.seconds) + Double(config.connectTimeout.components.attoseconds) / 1e18
+        config.connectTimeout.inSeconds
     }
 
     private func connect() throws(ZooKeeperError) -> (OpaquePointer, SessionBox) {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Gale
 public import Logging
 import Synchronization
 
@@ -97,7 +98,7 @@ public final class WorkerProcessManager: Sendable {
         self.logger = logger
         self.backoff = backoff
         self.grace =
-            Double(terminationGrace.components.seconds) + Double(terminationGrace.components.attoseconds) / 1e18
+            terminationGrace.inSeconds
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))

@@ -1,3 +1,5 @@
+import Gale
+
 /// When a failed Kafka record is emitted again: exponential backoff up to a number of retries.
 ///
 /// Retry `n` (from 1) waits `initialDelay * multiplier^(n-1)`, at most `maxDelay`. After
@@ -37,8 +39,8 @@ public struct RetryPolicy: Hashable, Sendable {
     /// The wait before retry `retry` (1 for the first), or `nil` when the policy allows no such retry.
     public func delay(beforeRetry retry: Int) -> Duration? {
         guard retry >= 1, retry <= maxRetries else { return nil }
-        let initial = Self.seconds(initialDelay)
-        let cap = Self.seconds(maxDelay)
+        let initial = initialDelay.inSeconds
+        let cap = maxDelay.inSeconds
         var delay = initial
         for _ in 1..<retry {
             delay *= multiplier
@@ -54,9 +56,5 @@ public struct RetryPolicy: Hashable, Sendable {
             if let delay = delay(beforeRetry: retry) { schedule.append(delay) }
         }
         return schedule
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
