@@ -55,10 +55,17 @@ struct KafkaClientLifecycleTests {
     @Test func sendToUnreachableBrokerFailsWithinTheMessageTimeout() async throws {
         let producer = try KafkaProducer(config: unreachableConfig())
         let start = ContinuousClock.now
+        // When the delivery report arrived (on the producer's poll thread): the resumption of
+        // the awaiting task can lag behind it when other tests keep the cooperative threads busy.
+        let reported = Mutex<ContinuousClock.Instant?>(nil)
+        try producer.produce(topic: "unreachable", value: Array("report".utf8)) { _ in
+            reported.withLock { $0 = .now }
+        }
         let error = await #expect(throws: KafkaError.self) {
             try await producer.send(topic: "unreachable", value: Array("value".utf8))
         }
-        let elapsed = ContinuousClock.now - start
+        try producer.flush(timeout: .seconds(10))
+        let elapsed = try #require(reported.withLock { $0 }) - start
         #expect(elapsed < .seconds(6), "message timeout is 2 s")
         #expect(error?.code == .brokerUnreachable, "\(String(describing: error))")
         #expect(error?.rdKafkaName == "_MSG_TIMED_OUT")
