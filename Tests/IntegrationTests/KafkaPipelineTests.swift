@@ -189,8 +189,10 @@ import Glibc
         }
         #expect(copies.count == count, "no record is lost")
         let duplicates = copies.values.reduce(0) { $0 + $1 - 1 }
-        // In flight at the stop: at most max-uncommitted per partition (3 partitions).
-        #expect(duplicates <= 3 * maxUncommitted, "duplicates stay within the in-flight window: \(duplicates)")
+        // In flight at the stop: per partition (3), at most max-uncommitted plus the one poll
+        // that reached it (KafkaSpoutConfig.maxUncommittedOffsets; CI saw 3,072 against 3,000).
+        let window = 3 * (maxUncommitted + KafkaSpoutConfig(brokers: "", topic: "", groupID: "").maxPollRecords)
+        #expect(duplicates <= window, "duplicates stay within the in-flight window: \(duplicates)")
         await second.shutdown()
     }
 }

@@ -47,7 +47,10 @@ public struct KafkaSpoutConfig: Sendable {
     public var createTopicPartitions: Int32?
     /// Where to start each partition.
     public var firstPollOffset: FirstPollOffset = .committedOrEarliest
-    /// Records per partition fetched but not yet committed before that partition pauses.
+    /// Records per partition fetched but not yet committed before that partition pauses. The
+    /// check runs after each poll, so the records of the poll that reached it still go out: the
+    /// in-flight window (what a crash may replay) is at most this plus ``maxPollRecords`` per
+    /// partition.
     public var maxUncommittedOffsets: Int = 10_000
     /// How often acked offsets are committed (and once more on close).
     public var commitInterval: Duration = .seconds(1)
