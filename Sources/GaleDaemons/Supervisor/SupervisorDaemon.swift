@@ -216,6 +216,9 @@ public final class SupervisorDaemon: Sendable {
             } catch {
                 // The previous port is taken: any free port (adopted workers then re-launch).
                 if candidate == 0 { throw error }
+                logger.warning(
+                    "cannot listen for heartbeats on the previous port \(candidate): \(error); adopted workers will be replaced"
+                )
             }
         }
         throw SupervisorError.noHeartbeatPort
