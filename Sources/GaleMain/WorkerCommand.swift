@@ -74,7 +74,7 @@ struct Worker: AsyncParsableCommand {
         var lastAnswer = ContinuousClock.now
         var nextBeat = ContinuousClock.now
         let client = HTTPClient(timeout: .seconds(2))
-        let supervisor = spec.supervisor.description
+        var supervisor = spec.supervisor.description
         let orphanTimeout = Duration.milliseconds(Int64(spec.orphanTimeoutSeconds * 1000))
         var reason = "signal"
         while !signals.isSet {
@@ -108,6 +108,15 @@ struct Worker: AsyncParsableCommand {
                     wantActive = reply.active
                 } catch {
                     logger.debug("heartbeat to supervisor \(supervisor) failed: \(error)")
+                    // A restarted supervisor may listen on another port: it writes it here.
+                    if let file = spec.supervisorPortFile,
+                        let text = try? String(contentsOfFile: file, encoding: .utf8),
+                        let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                        "\(spec.supervisor.host):\(port)" != supervisor
+                    {
+                        supervisor = "\(spec.supervisor.host):\(port)"
+                        logger.info("supervisor now listens for heartbeats on \(supervisor)")
+                    }
                 }
                 if ContinuousClock.now - lastAnswer > orphanTimeout {
                     reason = "supervisor \(supervisor) unreachable for \(spec.orphanTimeoutSeconds) s"

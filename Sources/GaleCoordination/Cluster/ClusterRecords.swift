@@ -155,6 +155,10 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
     public var supervisor: Endpoint
     /// Seconds without a heartbeat answer after which the worker stops itself (its supervisor is gone).
     public var orphanTimeoutSeconds: Double
+    /// A file holding the supervisor's current heartbeat port: a restarted supervisor that
+    /// cannot listen on its previous port writes the new one there, and its adopted workers
+    /// read it when their heartbeats go unanswered.
+    public var supervisorPortFile: String?
 
     public init(
         workerId: String,

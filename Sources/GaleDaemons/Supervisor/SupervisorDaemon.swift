@@ -217,7 +217,7 @@ public final class SupervisorDaemon: Sendable {
                 // The previous port is taken: any free port (adopted workers then re-launch).
                 if candidate == 0 { throw error }
                 logger.warning(
-                    "cannot listen for heartbeats on the previous port \(candidate): \(error); adopted workers will be replaced"
+                    "cannot listen for heartbeats on the previous port \(candidate): \(error); adopted workers find the new one in heartbeat-port"
                 )
             }
         }
@@ -303,7 +303,7 @@ public final class SupervisorDaemon: Sendable {
                 guard let binary = await binary(for: topology) else { continue }
                 for worker in mine {
                     let workerId = "\(topologyId)-\(worker.endpoint.port)"
-                    let spec = WorkerLaunchSpec(
+                    var spec = WorkerLaunchSpec(
                         workerId: workerId,
                         topologyId: topologyId,
                         topologyName: topology.description.name,
@@ -316,6 +316,7 @@ public final class SupervisorDaemon: Sendable {
                         supervisor: Endpoint(host: "127.0.0.1", port: heartbeatPort),
                         orphanTimeoutSeconds: options.orphanTimeoutSeconds
                     )
+                    spec.supervisorPortFile = options.dataDirectory + "/heartbeat-port"
                     let directory = "\(options.dataDirectory)/workers/\(workerId)"
                     let specPath = "\(directory)/epoch-\(assignment.epoch).json"
                     do {
