@@ -376,6 +376,28 @@ import Testing
         #expect(assembler.bytesInProgress == 0)
     }
 
+    @Test func aPayloadThatFitsAloneWaitsForMemoryOnlyWhenItsPartitionHasNoOpenPayload() throws {
+        var generator = SplitMix64(seed: 19)
+        let encoder = ChunkEncoder(maxChunkBytes: 100)
+        let a = records(encoder.encode(randomBytes(600, using: &generator)), from: 0)
+        let b = records(encoder.encode(randomBytes(600, using: &generator)), from: 100)
+        let huge = records(encoder.encode(randomBytes(1001, using: &generator)), from: 200)
+        var assembler = ChunkAssembler(configuration: .init(memoryBudget: 1000))
+        let bHeader = try #require(b.first?.header)
+        #expect(!assembler.mustWaitForMemory(partition: 2, chunkHeader: bHeader), "room for it")
+        _ = feed(Array(a.prefix(3)), to: &assembler, partition: 1)
+        #expect(assembler.mustWaitForMemory(partition: 2, chunkHeader: bHeader), "another partition holds the memory")
+        #expect(!assembler.mustWaitForMemory(partition: 1, chunkHeader: bHeader), "its own partition holds it")
+        #expect(
+            !assembler.mustWaitForMemory(partition: 2, chunkHeader: try #require(huge.first?.header)),
+            "larger than the budget: rejected, not waited for"
+        )
+        #expect(!assembler.mustWaitForMemory(partition: 2, chunkHeader: [1, 2, 3]), "unreadable: add() reports it")
+        _ = feed(Array(a.dropFirst(3)), to: &assembler, partition: 1)
+        #expect(!assembler.mustWaitForMemory(partition: 2, chunkHeader: bHeader), "memory freed")
+        #expect(payloads(feed(b, to: &assembler, partition: 2)).count == 1)
+    }
+
     @Test func removingAPartitionReleasesItsMemory() {
         var generator = SplitMix64(seed: 18)
         let chunks = ChunkEncoder(maxChunkBytes: 100).encode(randomBytes(600, using: &generator))

@@ -23,6 +23,8 @@ import Testing
         offsets.acked(104)
         #expect(offsets.committable == 105)
         #expect(offsets.pendingCount == 0)
+        #expect(offsets.uncommittedCount == 5, "committable, not committed")
+        offsets.markCommitted(105)
         #expect(offsets.uncommittedCount == 0)
     }
 
@@ -67,6 +69,8 @@ import Testing
         for offset in Int64(0)..<1000 where offset != 17 { offsets.acked(offset) }
         #expect(offsets.committable == 17)
         #expect(offsets.pendingCount == 1)
+        #expect(offsets.uncommittedCount == 1000, "983 behind the pending one, 17 committable")
+        offsets.markCommitted(offsets.committable)
         #expect(offsets.uncommittedCount == 983)
         offsets.acked(17)
         #expect(offsets.committable == 1000)
@@ -99,8 +103,12 @@ import Testing
         offsets.acked(1)
         #expect(offsets.shouldPause)  // done, but behind 0: not committable yet
         offsets.acked(0)
-        #expect(!offsets.shouldPause)
         #expect(offsets.committable == 3)
+        #expect(offsets.shouldPause, "acked but not committed: a crash would replay them")
+        #expect(offsets.wantsCommitNow)
+        offsets.markCommitted(offsets.committable)
+        #expect(!offsets.shouldPause)
+        #expect(!offsets.wantsCommitNow)
     }
 
     @Test func failuresAreRetriedWithBackoffThenExhausted() {
@@ -150,6 +158,7 @@ import Testing
         let result17 = offsets.markDone(0)
         #expect(result17)
         #expect(offsets.committable == 3)
+        offsets.markCommitted(3)
         #expect(!offsets.shouldPause)
         #expect(offsets.pendingCount == 0)
     }
@@ -227,6 +236,8 @@ import Testing
             if offset >= 10 { offsets.acked(offset - 10) }
         }
         #expect(offsets.committable == 99_990)
+        #expect(offsets.uncommittedCount == 100_000)
+        offsets.markCommitted(offsets.committable)
         #expect(offsets.uncommittedCount == 10)
     }
 
@@ -292,6 +303,9 @@ import Testing
                     done[offset] = true
                 }
             } else {
+                if offsets.wantsCommitNow || Int.random(in: 0..<4, using: &generator) == 0 {
+                    offsets.markCommitted(offsets.committable)
+                }
                 now = now + .milliseconds(Int.random(in: 1...20, using: &generator))
                 inFlight += offsets.dueRetries(now: now)
                 for offset in deadLetters {
@@ -305,6 +319,7 @@ import Testing
         }
         #expect(offsets.committable == nextOffset)
         #expect(offsets.pendingCount == 0)
+        offsets.markCommitted(offsets.committable)
         #expect(offsets.uncommittedCount == 0)
         #expect(exhaustedSeen > 0)
     }

@@ -110,8 +110,9 @@ import Testing
         return result
     }
 
-    /// Writes `value` as chunks of ``chunkBytes`` (or whole when smaller) to partition 0, in order,
-    /// each confirmed before the next; `corrupt` flips one byte in the body of that chunk index.
+    /// Writes `value` as chunks of ``chunkBytes`` (or whole when smaller) to `partition`, in order,
+    /// each confirmed before the next; only the chunk indices in `chunks` when given; `corrupt`
+    /// flips one byte in the body of that chunk index.
     /// - Returns: The offsets written.
     static func produce(
         _ value: [UInt8],
@@ -119,15 +120,24 @@ import Testing
         topic: String,
         producer: KafkaProducer,
         payloadID: PayloadID = .random(),
+        partition: Int32 = 0,
+        chunks: Range<Int>? = nil,
         corrupt: Int? = nil
     ) async throws -> [Int64] {
         var offsets: [Int64] = []
         for (index, chunk) in ChunkEncoder(maxChunkBytes: chunkBytes).encode(value, payloadID: payloadID).enumerated() {
+            if let chunks, !chunks.contains(index) { continue }
             var body = Array(chunk.body)
             if index == corrupt { body[body.count / 2] ^= 0x20 }
             let headers = chunk.headerBytes.map { [KafkaHeader(name: ChunkHeader.recordHeaderKey, value: $0)] } ?? []
             let delivery = try await producer.send(
-                KafkaProducerRecord(topic: topic, partition: 0, key: Array(name.utf8), value: body, headers: headers)
+                KafkaProducerRecord(
+                    topic: topic,
+                    partition: partition,
+                    key: Array(name.utf8),
+                    value: body,
+                    headers: headers
+                )
             )
             offsets.append(delivery.offset)
         }
@@ -327,8 +337,10 @@ import Testing
         #expect(largeOffsets.count == 40)
 
         let ledger = PayloadLedger()
+        let deadLetters = try Self.topic("payload-budget-dlq")
         var spout = try Self.spoutConfig(topic: topic, group: group)
         spout.chunkMemoryBudget = budget
+        spout.afterRetries = .deadLetter(topic: deadLetters)
         let cluster = LocalCluster(logger: Logger(label: "test"))
         let running = try cluster.submit(try Self.checkTopology(name: "budget", spout: spout, ledger: ledger))
         let lastOffset = try #require(smallOffsets.last)
@@ -347,6 +359,94 @@ import Testing
             "\(message)"
         )
         #expect(message.contains(largeID.description), "the error names the payload: \(message)")
+
+        // The rejected payload is dead-lettered: one record with its key, naming why and where.
+        var config = KafkaConfig(bootstrapServers: [brokers])
+        config.groupID = nil
+        let reader = try KafkaConsumer(config: config)
+        defer { reader.close() }
+        try reader.assign([KafkaTopicPartition(topic: deadLetters, partition: 0, offset: .beginning)])
+        var letters: [KafkaRecord] = []
+        let deadline = ContinuousClock.now + .seconds(20)
+        while letters.isEmpty && ContinuousClock.now < deadline {
+            letters += try reader.poll(maxRecords: 10, timeout: .zero)
+            if letters.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let letter = try #require(letters.first, "the rejected payload is dead-lettered")
+        #expect(letter.key == Array("large".utf8))
+        #expect(!letter.headers.contains { $0.name == ChunkHeader.recordHeaderKey }, "no chunk header")
+        let why = String(decoding: letter.headers.first { $0.name == "gale-error" }?.value ?? [], as: UTF8.self)
+        #expect(why.contains("memory budget exceeded") && why.contains(largeID.description), "\(why)")
+        let source = String(decoding: letter.headers.first { $0.name == "gale-source" }?.value ?? [], as: UTF8.self)
+        #expect(source == "\(topic)/0@\(largeOffsets.first ?? -1)", "\(source)")
+        await cluster.shutdown()
+    }
+
+    /// A payload that fits the budget alone but not beside another partition's half-read payload
+    /// waits (its partition pauses) instead of being rejected, and both arrive.
+    @Test func aPayloadThatDoesNotFitBesideAnotherWaitsForMemory() async throws {
+        let brokers = try Self.brokers
+        let topic = try Self.topic("payload-wait", partitions: 2)
+        let group = "g-\(UUID().uuidString.prefix(8))"
+        let producer = try KafkaProducer(config: KafkaConfig(bootstrapServers: [brokers]))
+        let first = PayloadSpec(name: "first", length: 3 << 20, seed: 31).bytes()
+        let second = PayloadSpec(name: "second", length: 3 << 20, seed: 32).bytes()
+        let firstID = PayloadID.random()
+        // All but the last chunk of the first payload on partition 0; once they are read, all of
+        // the second on partition 1.
+        _ = try await Self.produce(
+            first,
+            name: "first",
+            topic: topic,
+            producer: producer,
+            payloadID: firstID,
+            partition: 0,
+            chunks: 0..<5
+        )
+        let ledger = PayloadLedger()
+        var spout = try Self.spoutConfig(topic: topic, group: group)
+        spout.chunkMemoryBudget = 4 << 20
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let running = try cluster.submit(try Self.checkTopology(name: "wait", spout: spout, ledger: ledger))
+        let lines = { running.stats().component("input")?.details ?? [] }
+        let opened = await running.waitUntil(timeout: .seconds(30)) {
+            lines().contains { $0.contains("[0] ") && $0.contains("position 5,") }
+        }
+        #expect(opened, "the first payload is half read: \(lines())")
+        let secondOffsets = try await Self.produce(
+            second,
+            name: "second",
+            topic: topic,
+            producer: producer,
+            partition: 1
+        )
+        let waiting = await running.waitUntil(timeout: .seconds(30)) {
+            lines().contains { $0.contains("[1] ") && $0.contains("held from 0") }
+        }
+        #expect(waiting, "partition 1 holds its payload back: \(lines())")
+        #expect(ledger.received.isEmpty)
+
+        let lastOffsets = try await Self.produce(
+            first,
+            name: "first",
+            topic: topic,
+            producer: producer,
+            payloadID: firstID,
+            partition: 0,
+            chunks: 5..<6
+        )
+        try producer.close(timeout: .seconds(5))
+        let committed = try await Self.waitForCommits(
+            topic: topic,
+            group: group,
+            expected: [0: (lastOffsets.last ?? -1) + 1, 1: (secondOffsets.last ?? -1) + 1]
+        )
+        #expect(committed == [0: (lastOffsets.last ?? -1) + 1, 1: (secondOffsets.last ?? -1) + 1])
+        let received = ledger.received
+        #expect(received.map(\.name) == ["first", "second"], "both payloads arrive, one after the other")
+        #expect(received.first?.digest == SHA256Digest.hex(of: first))
+        #expect(received.last?.digest == SHA256Digest.hex(of: second))
+        #expect(Self.errors(of: "input", in: running).count == 0, "\(Self.errors(of: "input", in: running).messages)")
         await cluster.shutdown()
     }
 }

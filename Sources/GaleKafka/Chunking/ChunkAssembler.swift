@@ -13,7 +13,9 @@
 /// - A payload whose next chunk does not come within ``Configuration/maxOffsetGap`` offsets or
 ///   ``Configuration/timeout``, or that is the oldest of too many open payloads, fails as ``ChunkingError/Code/missingChunk``.
 /// - A payload larger than the budget, or that would push the bytes held past it, fails as
-///   ``ChunkingError/Code/budgetExceeded`` without being buffered; its later chunks are skipped.
+///   ``ChunkingError/Code/budgetExceeded`` without being buffered; its later chunks are skipped. A
+///   spout avoids the second case where it can by asking ``mustWaitForMemory(partition:chunkHeader:)``
+///   first and holding the partition back until memory frees.
 ///
 /// A payload's buffer is allocated once, at its total length, when its first chunk arrives; each
 /// chunk body is checksummed and copied into place once, and the payload checksum is derived from
@@ -82,6 +84,25 @@ public struct ChunkAssembler: Sendable {
         var count = 0
         for state in partitions.values { count += state.open.count }
         return count
+    }
+
+    /// Whether the record carrying `chunkHeader` opens a payload that fits the budget alone but not
+    /// now, beside the payloads other partitions hold, on a partition with no open payload of its own.
+    ///
+    /// A spout then holds the record back (and everything after it on the partition) and pauses the
+    /// partition until ``bytesInProgress`` drops, instead of giving it to ``add(partition:offset:value:chunkHeader:now:)``,
+    /// which would reject the payload. The other partitions' payloads complete or time out, so the
+    /// wait ends. A payload larger than the budget, or one that meets open payloads of its own
+    /// partition (whose remaining chunks come after it), is not waited for: `add` rejects it.
+    public func mustWaitForMemory(partition: Int32, chunkHeader: [UInt8]) -> Bool {
+        guard let header = try? ChunkHeader(decoding: chunkHeader) else { return false }
+        let total = header.totalLength
+        let budget = configuration.memoryBudget
+        guard total <= budget, bytesInProgress + total > budget else { return false }
+        if let state = partitions[partition] {
+            guard state.open.isEmpty, state.finished[header.payloadID] == nil else { return false }
+        }
+        return true
     }
 
     /// Forgets a partition (revoked by a rebalance): drops its open payloads and releases their memory.

@@ -22,11 +22,13 @@ public struct KafkaMessageId: Hashable, Sendable, CustomStringConvertible {
 /// up to the contiguous acked prefix of each partition (``PartitionOffsets``): nothing is
 /// committed past a pending record, offsets the log no longer has (compaction, retention,
 /// transaction markers) are skipped, and a partition with ``KafkaSpoutConfig/maxUncommittedOffsets``
-/// records waiting pauses until commits catch up. Failed tuples are emitted again after the
+/// records waiting pauses until commits catch up (records fetched past the limit are held back, not
+/// emitted). Failed tuples are emitted again after the
 /// ``KafkaSpoutConfig/retry`` backoff; after the last retry the record is dead-lettered or
 /// dropped (``KafkaSpoutConfig/afterRetries``), logged either way, so it never holds its
 /// partition. Records carrying a `gale-chunk` header are reassembled (``ChunkAssembler``) and
-/// emitted as one tuple whose offsets commit together.
+/// emitted as one tuple whose offsets commit together; a payload that cannot be (corrupt,
+/// incomplete, over the memory budget) goes the way of an exhausted record.
 ///
 /// Threading: like every spout, all of it runs on its task's serial queue.
 public final class KafkaSpout: Spout {
@@ -46,6 +48,11 @@ public final class KafkaSpout: Spout {
     private var deadLetterPending: [KafkaMessageId: [Int64]] = [:]
     /// First offset expected per partition right after assignment (a lower one means a reset).
     private var expectedStart: [Int32: Int64] = [:]
+    /// Records the consumer returned but the spout has not taken yet, per partition in offset
+    /// order: the partition reached ``KafkaSpoutConfig/maxUncommittedOffsets``, or its next payload
+    /// waits for reassembly memory. The partition is paused meanwhile; the consumer's position is
+    /// already past these records, so they are taken from here, first, once the partition may go on.
+    private var held: [Int32: [KafkaRecord]] = [:]
 
     private struct InFlight {
         var values: [GaleValue]
@@ -179,6 +186,7 @@ public final class KafkaSpout: Spout {
                 if let entry = inFlight[id] { collector.emit(entry.values, messageId: id) }
             }
         }
+        releaseHeld(now: now)
         let records: [KafkaRecord]
         do {
             records = try consumer.poll(maxRecords: config.maxPollRecords, timeout: .zero)
@@ -187,10 +195,56 @@ public final class KafkaSpout: Spout {
             collector.reportError(error)
             return
         }
-        for record in records { take(record, now: now) }
+        for record in records {
+            if held[record.partition] != nil || mustHold(record) {
+                held[record.partition, default: []].append(record)
+            } else {
+                take(record, now: now)
+            }
+        }
         for event in assembler.expire(now: now) { handle(event) }
-        if now - lastCommit >= config.commitInterval { commit() }
+        if now - lastCommit >= config.commitInterval || partitions.values.contains(where: \.wantsCommitNow) {
+            commit()
+        }
         updatePauses()
+    }
+
+    /// Whether `record` must wait: its partition has ``KafkaSpoutConfig/maxUncommittedOffsets``
+    /// records uncommitted (unless a payload of the partition is half reassembled: its remaining
+    /// chunks must still come), or it opens a payload that does not fit in the reassembly memory
+    /// until other partitions' payloads complete.
+    private func mustHold(_ record: KafkaRecord) -> Bool {
+        let partition = record.partition
+        if (partitions[partition]?.uncommittedCount ?? 0) >= config.maxUncommittedOffsets
+            && assembler.openPayloads(partition: partition) == 0
+        {
+            return true
+        }
+        if !record.headers.isEmpty, let chunk = record.headers.first(where: { $0.name == ChunkHeader.recordHeaderKey }),
+            assembler.mustWaitForMemory(partition: partition, chunkHeader: chunk.value ?? [])
+        {
+            if held[partition] == nil {
+                logger.info(
+                    "partition \(partition) waits at offset \(record.offset) for reassembly memory (\(assembler.bytesInProgress) of \(config.chunkMemoryBudget) bytes in use)"
+                )
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Takes held records of partitions that may go on, in offset order, until one must wait again.
+    private func releaseHeld(now: ContinuousClock.Instant) {
+        guard !held.isEmpty else { return }
+        for partition in held.keys.sorted() {
+            guard let records = held.removeValue(forKey: partition) else { continue }
+            var taken = 0
+            while taken < records.count, !mustHold(records[taken]) {
+                take(records[taken], now: now)
+                taken += 1
+            }
+            if taken < records.count { held[partition] = Array(records[taken...]) }
+        }
     }
 
     /// Tracks a fetched record and emits it (or hands it to the chunk assembler).
@@ -251,9 +305,23 @@ public final class KafkaSpout: Spout {
             record.headers.removeAll { $0.name == ChunkHeader.recordHeaderKey }
             emit(record, offsets: payload.offsets)
         case .failed(let error):
-            logger.error("chunked payload dropped: \(error)")
+            // Nothing of the payload is kept: the dead-letter record names it (topic, partition,
+            // offsets, why) and carries the key; the chunks themselves stay in the source topic.
             collector?.reportError(error)
-            for offset in error.offsets { _ = partitions[error.partition]?.markDone(offset) }
+            let first = error.offsets.first ?? template?.offset ?? 0
+            var record = KafkaRecord(
+                topic: config.topic,
+                partition: error.partition,
+                offset: first,
+                key: template?.key,
+                value: nil
+            )
+            record.headers = (template?.headers ?? []).filter { $0.name != ChunkHeader.recordHeaderKey }
+            giveUp(
+                InFlight(values: [], offsets: error.offsets, record: record),
+                id: KafkaMessageId(partition: error.partition, offset: first),
+                reason: error.description
+            )
         case .skipped(let partition, let offset, _):
             _ = partitions[partition]?.markDone(offset)
         }
@@ -361,12 +429,14 @@ public final class KafkaSpout: Spout {
         }
     }
 
-    /// Pauses partitions with too many uncommitted records (unless a chunked payload is half
-    /// read: its remaining chunks must still come) and resumes them once they drained.
+    /// Pauses partitions holding records back or with too many uncommitted records (unless a
+    /// chunked payload is half read: its remaining chunks must still come) and resumes them once
+    /// they drained.
     private func updatePauses() {
         guard let consumer else { return }
         for (partition, state) in partitions {
-            let wantPause = state.shouldPause && assembler.openPayloads(partition: partition) == 0
+            let wantPause =
+                held[partition] != nil || (state.shouldPause && assembler.openPayloads(partition: partition) == 0)
             guard wantPause != paused.contains(partition) else { continue }
             let topicPartition = [KafkaTopicPartition(topic: config.topic, partition: partition)]
             do {
@@ -410,7 +480,10 @@ extension KafkaSpout: StatusReporting {
                 line +=
                     ", oldest pending \(oldest) (\(s.oldestPendingState?.rawValue ?? "?"), \(s.oldestPendingRetries ?? 0) retries)"
             }
-            if s.paused { line += ", paused" }
+            if let waiting = held[s.partition]?.first {
+                line += ", \(held[s.partition]?.count ?? 0) records held from \(waiting.offset)"
+            }
+            if paused.contains(s.partition) { line += ", paused" }
             return line
         }
     }

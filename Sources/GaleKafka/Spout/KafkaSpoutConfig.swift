@@ -47,10 +47,10 @@ public struct KafkaSpoutConfig: Sendable {
     public var createTopicPartitions: Int32?
     /// Where to start each partition.
     public var firstPollOffset: FirstPollOffset = .committedOrEarliest
-    /// Records per partition fetched but not yet committed before that partition pauses. The
-    /// check runs after each poll, so the records of the poll that reached it still go out: the
-    /// in-flight window (what a crash may replay) is at most this plus ``maxPollRecords`` per
-    /// partition.
+    /// Records per partition emitted but not yet committable before that partition pauses: the
+    /// in-flight window, what a crash may replay. Records a poll returned beyond it are held back
+    /// (not emitted) until commits catch up. Only the remaining chunks of a payload being
+    /// reassembled go past it, so that the payload completes.
     public var maxUncommittedOffsets: Int = 10_000
     /// How often acked offsets are committed (and once more on close).
     public var commitInterval: Duration = .seconds(1)
@@ -61,6 +61,12 @@ public struct KafkaSpoutConfig: Sendable {
     /// What becomes of a record whose retries are exhausted or that the mapper rejects.
     public var afterRetries: AfterRetries = .drop
     /// Memory budget for reassembling chunked payloads (see ``ChunkEncoder``), across partitions.
+    ///
+    /// A payload larger than this is rejected (dead-lettered or dropped as ``afterRetries`` says,
+    /// the dead-letter record naming its offsets; its chunks stay in the topic). A payload that
+    /// fits alone but not beside other partitions' payloads waits: its partition pauses until
+    /// memory frees. On one partition, a payload that begins while another is half reassembled
+    /// and does not fit beside it is rejected, as its partition cannot wait without starving the other.
     public var chunkMemoryBudget: Int = 512 * 1024 * 1024
     /// The fields of the emitted tuples; ``mapper`` must return one value per field.
     public var outputFields: [String] = KafkaSpoutConfig.defaultFields

@@ -15,8 +15,10 @@
 /// as exhausted; the spout dead-letters or drops it (logging either way) and calls ``markDone(_:)``,
 /// so a poisoned record never holds the partition.
 ///
-/// **Back-pressure.** ``shouldPause`` is true while ``maxUncommitted`` or more fetched records wait
-/// behind the committable offset, and turns false as soon as they drain below it.
+/// **Back-pressure.** ``shouldPause`` is true while ``maxUncommitted`` or more fetched records are
+/// not committed yet (pending, done behind a pending one, or committable but not committed), so
+/// a crash replays at most ``maxUncommitted`` records. ``wantsCommitNow`` tells the spout to commit
+/// at once rather than at its next interval when committing would let the partition go on.
 ///
 /// Every operation costs O(log n) in the number of tracked records, or amortised O(1).
 public struct PartitionOffsets: Sendable {
@@ -88,6 +90,8 @@ public struct PartitionOffsets: Sendable {
     /// and stale elements are popped as soon as they reach the head.
     private var retryQueue = RetryHeap()
     private var pending = 0
+    /// Done records behind ``committable`` and not yet committed (dropped from `entries`).
+    private var settled = 0
     private var retrying = 0
     private var exhausted = 0
 
@@ -128,11 +132,15 @@ public struct PartitionOffsets: Sendable {
     /// Whether ``committable`` is ahead of what was committed.
     public var needsCommit: Bool { committable > committed }
 
-    /// Fetched records that are not committable yet (pending, or done behind a pending one).
-    public var uncommittedCount: Int { entries.count - head }
+    /// Fetched records that are not committed yet: pending, done behind a pending one, or
+    /// committable but not yet committed (``markCommitted(_:)``).
+    public var uncommittedCount: Int { entries.count - head + settled }
 
     /// Whether the spout should pause fetching this partition: ``uncommittedCount`` reached ``maxUncommitted``.
     public var shouldPause: Bool { uncommittedCount >= maxUncommitted }
+
+    /// Whether the partition is paused (``shouldPause``) by records that a commit would release.
+    public var wantsCommitNow: Bool { settled > 0 && shouldPause }
 
     /// Records not yet done.
     public var pendingCount: Int { pending }
@@ -266,6 +274,10 @@ public struct PartitionOffsets: Sendable {
     /// Records that the spout committed `offset` to Kafka.
     public mutating func markCommitted(_ offset: Int64) {
         committed = max(committed, offset)
+        // Records between the old and new committed offset are no longer uncommitted. The spout
+        // commits the committable offset, so all settled records are covered; an older offset
+        // (a commit that raced further acks) leaves the count as it is, erring towards pausing.
+        if committed >= committable { settled = 0 }
     }
 
     // MARK: - Internals
@@ -274,6 +286,7 @@ public struct PartitionOffsets: Sendable {
     private mutating func advance() {
         while head < entries.count, entries[head].state == .done {
             head += 1
+            settled += 1
         }
         if head == entries.count {
             entries.removeAll(keepingCapacity: true)
