@@ -80,7 +80,7 @@ public final class KafkaBolt: Bolt {
         logger[metadataKey: "component"] = "\(context.componentId)"
         logger[metadataKey: "task"] = "\(context.taskId)"
         if let partitions = config.createTopicPartitions {
-            try KafkaAdmin(config: config.client, logger: logger).createTopic(config.topic, partitions: partitions)
+            try KafkaAdmin.ensureTopic(config.topic, partitions: partitions, config: config.client, logger: logger)
         }
         producer = try KafkaProducer(config: config.client, logger: logger)
         encoder = config.maxChunkBytes.map { ChunkEncoder(maxChunkBytes: $0) }

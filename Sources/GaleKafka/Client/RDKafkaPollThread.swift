@@ -17,6 +17,12 @@ final class RDKafkaPollThread: Sendable {
         let finished = DispatchSemaphore(value: 0)
     }
 
+    /// The loop's reference to the client, which it drops when it ends. Only the poll thread touches it.
+    private final class ClientHolder: @unchecked Sendable {
+        var client: RDKafkaClient?
+        init(_ client: RDKafkaClient) { self.client = client }
+    }
+
     private let state = LoopState()
     nonisolated(unsafe) private let thread: Thread
 
@@ -24,10 +30,17 @@ final class RDKafkaPollThread: Sendable {
     init(client: RDKafkaClient, name: String, interval: Duration = .milliseconds(100)) {
         let interval = interval.timeoutMilliseconds
         let state = self.state
+        let holder = ClientHolder(client)
         thread = Thread {
-            while !state.stopRequested.load(ordering: .acquiring) {
+            while !state.stopRequested.load(ordering: .acquiring), let client = holder.client {
                 rd_kafka_poll(client.handle, interval)
             }
+            // Drop the loop's reference before telling `stop()`: the Thread object (and this
+            // closure) outlive the signal, and a client released with them would be destroyed
+            // later, on this exiting thread, after its owner's deinit returned. Now the owner's
+            // own reference is the last one (unless the owner is already gone: then the client
+            // is destroyed here, after its last poll).
+            holder.client = nil
             state.finished.signal()
         }
         thread.name = name

@@ -37,7 +37,7 @@ public final class KafkaSpout: Spout {
     private var collector: (any SpoutOutputCollector)?
     private var consumer: KafkaConsumer?
     private var deadLetters: KafkaProducer?
-    private var partitions: [Int32: PartitionOffsets] = [:]
+    private var partitions = PartitionTable()
     private var paused: Set<Int32> = []
     /// Tuples in flight (or waiting for a retry), by partition and first offset.
     private var inFlight: [KafkaMessageId: InFlight] = [:]
@@ -56,8 +56,13 @@ public final class KafkaSpout: Spout {
 
     private struct InFlight {
         var values: [GaleValue]
-        var offsets: [Int64]
+        /// The offsets of a payload reassembled from chunks; empty for a plain record, whose
+        /// only offset is its message id's (no array to allocate per record).
+        var chunkOffsets: [Int64]
         var record: KafkaRecord
+
+        /// Every offset of the tuple whose message id is `id`.
+        func offsets(_ id: KafkaMessageId) -> [Int64] { chunkOffsets.isEmpty ? [id.offset] : chunkOffsets }
     }
 
     /// A spout reading as `config` says.
@@ -81,12 +86,16 @@ public final class KafkaSpout: Spout {
         // queued.min.messages (default 1 s): a spout that drains the queue in a fraction of that
         // would sit idle. Set it in `client.properties` to override.
         if client.properties["fetch.queue.backoff.ms"] == nil { client.properties["fetch.queue.backoff.ms"] = "10" }
+        // A fetch holding only partitions with nothing to read waits this long at the broker (default
+        // 500 ms), and the task's other partitions wait behind it: at start, one empty partition
+        // delayed the first records by half a second.
+        if client.properties["fetch.wait.max.ms"] == nil { client.properties["fetch.wait.max.ms"] = "100" }
         switch config.firstPollOffset {
         case .earliest, .committedOrEarliest: client.offsetReset = .earliest
         case .latest, .committedOrLatest: client.offsetReset = .latest
         }
         if let partitions = config.createTopicPartitions {
-            try KafkaAdmin(config: config.client, logger: logger).createTopic(config.topic, partitions: partitions)
+            try KafkaAdmin.ensureTopic(config.topic, partitions: partitions, config: config.client, logger: logger)
         }
         let consumer = try KafkaConsumer(config: client, logger: logger)
         self.consumer = consumer
@@ -179,7 +188,7 @@ public final class KafkaSpout: Spout {
         let now = ContinuousClock.now
         finishDeadLetters()
         // Retries that fell due go first.
-        for partition in partitions.keys.sorted() {
+        for partition in partitions.ids {
             guard let due = partitions[partition]?.dueRetries(now: now), !due.isEmpty else { continue }
             for offset in due {
                 let id = KafkaMessageId(partition: partition, offset: offset)
@@ -203,7 +212,7 @@ public final class KafkaSpout: Spout {
             }
         }
         for event in assembler.expire(now: now) { handle(event) }
-        if now - lastCommit >= config.commitInterval || partitions.values.contains(where: \.wantsCommitNow) {
+        if now - lastCommit >= config.commitInterval || partitions.contains(where: \.wantsCommitNow) {
             commit()
         }
         updatePauses()
@@ -284,7 +293,7 @@ public final class KafkaSpout: Spout {
             )
             for event in events { handle(event, template: record) }
         } else {
-            emit(record, offsets: [record.offset])
+            emit(record, chunkOffsets: [])
         }
     }
 
@@ -303,7 +312,7 @@ public final class KafkaSpout: Spout {
             record.offset = payload.firstOffset
             record.value = payload.value
             record.headers.removeAll { $0.name == ChunkHeader.recordHeaderKey }
-            emit(record, offsets: payload.offsets)
+            emit(record, chunkOffsets: payload.offsets.count > 1 ? payload.offsets : [])
         case .failed(let error):
             // Nothing of the payload is kept: the dead-letter record names it (topic, partition,
             // offsets, why) and carries the key; the chunks themselves stay in the source topic.
@@ -318,7 +327,7 @@ public final class KafkaSpout: Spout {
             )
             record.headers = (template?.headers ?? []).filter { $0.name != ChunkHeader.recordHeaderKey }
             giveUp(
-                InFlight(values: [], offsets: error.offsets, record: record),
+                InFlight(values: [], chunkOffsets: error.offsets, record: record),
                 id: KafkaMessageId(partition: error.partition, offset: first),
                 reason: error.description
             )
@@ -327,28 +336,30 @@ public final class KafkaSpout: Spout {
         }
     }
 
-    private func emit(_ record: KafkaRecord, offsets: [Int64]) {
-        let id = KafkaMessageId(partition: record.partition, offset: offsets.first ?? record.offset)
+    private func emit(_ record: KafkaRecord, chunkOffsets: [Int64]) {
+        let id = KafkaMessageId(partition: record.partition, offset: chunkOffsets.first ?? record.offset)
         let values: [GaleValue]
         do {
             guard let mapped = try config.mapper(record) else {
-                for offset in offsets { _ = partitions[record.partition]?.markDone(offset) }
+                if chunkOffsets.isEmpty { _ = partitions[record.partition]?.markDone(id.offset) }
+                for offset in chunkOffsets { _ = partitions[record.partition]?.markDone(offset) }
                 return
             }
             values = mapped
         } catch {
             logger.warning("record \(id) cannot become a tuple: \(error)")
             collector?.reportError(error)
-            giveUp(InFlight(values: [], offsets: offsets, record: record), id: id, reason: "mapper: \(error)")
+            giveUp(InFlight(values: [], chunkOffsets: chunkOffsets, record: record), id: id, reason: "mapper: \(error)")
             return
         }
-        inFlight[id] = InFlight(values: values, offsets: offsets, record: record)
+        inFlight[id] = InFlight(values: values, chunkOffsets: chunkOffsets, record: record)
         collector?.emit(values, messageId: id)
     }
 
     public func ack(_ messageId: any Sendable) {
         guard let id = messageId as? KafkaMessageId, let entry = inFlight.removeValue(forKey: id) else { return }
-        for offset in entry.offsets { _ = partitions[id.partition]?.acked(offset) }
+        if entry.chunkOffsets.isEmpty { _ = partitions[id.partition]?.acked(id.offset) }
+        for offset in entry.chunkOffsets { _ = partitions[id.partition]?.acked(offset) }
     }
 
     public func fail(_ messageId: any Sendable) {
@@ -368,10 +379,10 @@ public final class KafkaSpout: Spout {
         switch config.afterRetries {
         case .drop:
             logger.warning("record \(id) dropped: \(reason)")
-            for offset in entry.offsets { _ = partitions[id.partition]?.markDone(offset) }
+            for offset in entry.offsets(id) { _ = partitions[id.partition]?.markDone(offset) }
         case .deadLetter(let topic):
             guard let deadLetters else { return }
-            deadLetterPending[id] = entry.offsets
+            deadLetterPending[id] = entry.offsets(id)
             let record = KafkaProducerRecord(
                 topic: topic,
                 key: entry.record.key,
@@ -414,7 +425,8 @@ public final class KafkaSpout: Spout {
         lastCommit = .now
         guard let consumer else { return }
         var offsets: [KafkaTopicPartition] = []
-        for (partition, state) in partitions where state.needsCommit {
+        for partition in partitions.ids {
+            guard let state = partitions[partition], state.needsCommit else { continue }
             offsets.append(
                 KafkaTopicPartition(topic: config.topic, partition: partition, offset: KafkaOffset(state.committable))
             )
@@ -434,7 +446,8 @@ public final class KafkaSpout: Spout {
     /// they drained.
     private func updatePauses() {
         guard let consumer else { return }
-        for (partition, state) in partitions {
+        for partition in partitions.ids {
+            guard let state = partitions[partition] else { continue }
             let wantPause =
                 held[partition] != nil || (state.shouldPause && assembler.openPayloads(partition: partition) == 0)
             guard wantPause != paused.contains(partition) else { continue }
@@ -456,7 +469,7 @@ public final class KafkaSpout: Spout {
     /// Per partition: committed offset, the oldest pending offset and its retries. Read it on the
     /// spout's queue; other threads see it through ``statusLines()`` in the topology's statistics.
     public var partitionStatistics: [PartitionOffsets.Statistics] {
-        partitions.keys.sorted().compactMap { partitions[$0]?.statistics }
+        partitions.ids.compactMap { partitions[$0]?.statistics }
     }
 
     public func close() {
