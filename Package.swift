@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "GaleRuntime", targets: ["GaleRuntime"]),
         .library(name: "GaleMain", targets: ["GaleMain"]),
         .library(name: "GaleKafka", targets: ["GaleKafka"]),
+        .library(name: "GaleTrident", targets: ["GaleTrident"]),
         .executable(name: "wordcount", targets: ["WordCount"]),
         .executable(name: "exclamation", targets: ["Exclamation"]),
         .executable(name: "unreliable", targets: ["Unreliable"]),
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: - C libraries
@@ -94,6 +96,15 @@ let package = Package(
                 "Gale",
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "GaleTrident",
+            dependencies: [
+                "Gale",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),
@@ -204,6 +215,11 @@ let package = Package(
         .testTarget(
             name: "GaleKafkaTests",
             dependencies: ["Gale", "GaleKafka"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GaleTridentTests",
+            dependencies: ["Gale", "GaleTrident"],
             swiftSettings: strictSettings
         ),
         .testTarget(

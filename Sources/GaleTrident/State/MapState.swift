@@ -1,0 +1,95 @@
+public import Gale
+
+/// A keyed state updated once per batch, exactly once per key even when a batch is replayed.
+///
+/// `MapState` applies Storm Trident's `TransactionalMap`, `OpaqueMap` or `NonTransactionalMap`
+/// rules (see ``StateKind``) over a ``BackingMap``: each batch is one ``BackingMap/multiGet(_:)``
+/// and one atomic ``BackingMap/commit(_:txid:)``, so a crash leaves a batch either applied or not.
+///
+/// - Important: `MapState` is not thread-safe. One task owns it and calls it only from its
+///   executor's serial queue. Its methods block while the backing map does I/O.
+public final class MapState {
+    /// The replay rule this state applies.
+    public let kind: StateKind
+    /// The storage of this state's partition.
+    public let backing: any BackingMap
+
+    /// A state applying `kind`'s rules over `backing`.
+    ///
+    /// - Parameters:
+    ///   - kind: How a replayed batch is made to count once; it must be the same every time the
+    ///     stored entries are used.
+    ///   - backing: The partition's storage, usually from a ``StateFactory``.
+    public init(kind: StateKind, backing: any BackingMap) {
+        self.kind = kind
+        self.backing = backing
+    }
+
+    /// The current values of `keys`, in order; `nil` where a key has none.
+    ///
+    /// - Throws: What the backing map throws.
+    public func get(_ keys: [StateKey]) throws(StateError) -> [GaleValue?] {
+        try backing.multiGet(keys).map { $0?.value }
+    }
+
+    /// Applies one batch: reads every key once, computes the new values, and commits them and
+    /// `txid` in one atomic write.
+    ///
+    /// Per key, following ``kind``:
+    /// - ``StateKind/transactional``: a key already written by `txid` keeps its value and its update
+    ///   is not called; otherwise the update gets the current value.
+    /// - ``StateKind/opaque``: a key already written by `txid` is computed again from the value it
+    ///   held before `txid`; otherwise the update gets the current value, which is kept as the
+    ///   previous one.
+    /// - ``StateKind/nonTransactional``: the update always gets the current value.
+    ///
+    /// An empty `updates` still commits, recording `txid` as the last committed txid.
+    ///
+    /// - Parameters:
+    ///   - txid: The batch's transaction id; batches are applied in increasing txid order, and a
+    ///     replay repeats the txid.
+    ///   - updates: For each key the batch touches, a function from the value the batch starts from
+    ///     (`nil` for none) to the new value.
+    /// - Returns: Each key's value after the batch.
+    /// - Throws: ``StateError/updateFailed(key:txid:underlying:)`` when an update throws, and any
+    ///   ``StateError`` of the backing map. Nothing is written when this throws.
+    public func applyBatch(
+        txid: Int64,
+        updates: [StateKey: (GaleValue?) throws -> GaleValue]
+    ) throws -> [StateKey: GaleValue] {
+        let pairs = Array(updates)
+        let stored = pairs.isEmpty ? [] : try backing.multiGet(pairs.map(\.key))
+        guard stored.count == pairs.count else {
+            throw StateError.storage("the backing map returned \(stored.count) entries for \(pairs.count) keys")
+        }
+        var results: [StateKey: GaleValue] = [:]
+        results.reserveCapacity(pairs.count)
+        var entries: [(key: StateKey, value: StoredValue)] = []
+        entries.reserveCapacity(pairs.count)
+        for (pair, current) in zip(pairs, stored) {
+            let next: StoredValue
+            do {
+                next = try kind.transition(from: current, txid: txid, update: pair.value)
+            } catch {
+                throw StateError.updateFailed(key: pair.key, txid: txid, underlying: error)
+            }
+            results[pair.key] = next.value
+            if next != current {
+                entries.append((key: pair.key, value: next))
+            }
+        }
+        try backing.commit(entries, txid: txid)
+        return results
+    }
+
+    /// The txid of the last batch committed to this state's partition, or `nil` before the first.
+    ///
+    /// - Throws: What the backing map throws.
+    public var lastCommittedTxid: Int64? {
+        get throws(StateError) { try backing.lastCommittedTxid() }
+    }
+}
+
+/// `MapState` belongs to one task's serial queue.
+@available(*, unavailable)
+extension MapState: Sendable {}

@@ -1,0 +1,144 @@
+import Foundation
+import GRDB
+import Gale
+
+/// A durable ``BackingMap``: one partition of one state in an SQLite database.
+///
+/// ``SQLiteStateFactory`` makes these. The partition's entries live in the state's table, which
+/// every partition shares (their keys are disjoint); its last committed txid lives in the
+/// `gale_state_meta` row `(state name, partition)`. ``commit(_:txid:)`` writes both in one
+/// transaction.
+///
+/// Every method is safe to call from any thread and blocks while it waits for SQLite, including
+/// for up to five seconds while another process holds the write lock.
+public final class SQLiteBackingMap: BackingMap {
+    /// Keys bound per `SELECT ... IN (...)`, well under SQLite's limit on variables.
+    private static let keysPerQuery = 500
+
+    /// The state's name, sanitized (see ``SQLiteStateFactory``).
+    public let stateName: String
+    /// The partition this map holds.
+    public let partition: Int
+    private let database: SQLiteStateDatabase
+    private let table: String
+
+    init(database: SQLiteStateDatabase, name: StateName, partition: Int) {
+        self.database = database
+        self.stateName = name.sanitized
+        self.partition = partition
+        self.table = name.tableName
+    }
+
+    public func multiGet(_ keys: [StateKey]) throws(StateError) -> [StoredValue?] {
+        guard !keys.isEmpty else { return [] }
+        let encodedKeys = keys.map { Data(GaleValue.list($0).canonicalBytes) }
+        let found = try database.read("table \(table)") { db in
+            var found: [Data: StoredValue] = [:]
+            var start = 0
+            while start < encodedKeys.count {
+                let chunk = Array(encodedKeys[start..<min(start + Self.keysPerQuery, encodedKeys.count)])
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchCursor(
+                    db.cachedStatement(
+                        sql: "SELECT key, value, previous, txid FROM \"\(table)\" WHERE key IN (\(placeholders))"
+                    ),
+                    arguments: StatementArguments(chunk)
+                )
+                while let row = try rows.next() {
+                    let key: Data = try row.decode(atIndex: 0)
+                    found[key] = try Self.storedValue(from: row, table: table, path: database.path)
+                }
+                start += chunk.count
+            }
+            return found
+        }
+        return encodedKeys.map { found[$0] }
+    }
+
+    public func commit(_ entries: [(key: StateKey, value: StoredValue)], txid: Int64) throws(StateError) {
+        var rows: [StatementArguments] = []
+        rows.reserveCapacity(entries.count)
+        for entry in entries {
+            let key = try GaleValue.list(entry.key).depthCheckedCanonicalBytes()
+            let value = try entry.value.value.depthCheckedCanonicalBytes()
+            let previous = try entry.value.previous.map { value throws(StateError) in
+                Data(try value.depthCheckedCanonicalBytes())
+            }
+            rows.append([Data(key), Data(value), previous, entry.value.txid])
+        }
+        try database.write("table \(table)") { db in
+            let upsert = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO \"\(table)\" (key, value, previous, txid) VALUES (?, ?, ?, ?)"
+            )
+            for arguments in rows {
+                try upsert.execute(arguments: arguments)
+            }
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO \(SQLiteStateDatabase.metaTable) (name, part, last_txid) VALUES (?, ?, ?)"
+            )
+            .execute(arguments: [stateName, partition, txid])
+        }
+    }
+
+    public func lastCommittedTxid() throws(StateError) -> Int64? {
+        try database.read("table \(SQLiteStateDatabase.metaTable)") { db in
+            try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT last_txid FROM \(SQLiteStateDatabase.metaTable) WHERE name = ? AND part = ?"
+                ),
+                arguments: [stateName, partition]
+            )
+        }
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes the `key` column (0) of a state row.
+    ///
+    /// - Throws: ``StateError/corrupt(_:)`` naming the table and database when the column is not a
+    ///   blob or does not hold an encoded list.
+    static func stateKey(from row: Row, table: String, path: String) throws(StateError) -> StateKey {
+        let data: Data
+        do {
+            data = try row.decode(atIndex: 0)
+        } catch {
+            throw .corrupt("a key of table \(table) in [\(path)] is not a blob: \(error)")
+        }
+        let key: GaleValue
+        do {
+            key = try GaleValue(canonicalBytes: [UInt8](data))
+        } catch {
+            guard case .corrupt(let message) = error else { throw error }
+            throw .corrupt("a key of table \(table) in [\(path)]: \(message)")
+        }
+        guard case .list(let values) = key else {
+            throw .corrupt("a key of table \(table) in [\(path)] is a \(key.typeName), not a list")
+        }
+        return values
+    }
+
+    /// Decodes the `value`, `previous` and `txid` columns (1 to 3) of a state row.
+    ///
+    /// - Throws: ``StateError/corrupt(_:)`` naming the table and database when a column has the
+    ///   wrong type or its bytes do not decode.
+    static func storedValue(from row: Row, table: String, path: String) throws(StateError) -> StoredValue {
+        let columns: (value: Data, previous: Data?, txid: Int64)
+        do {
+            columns = (try row.decode(atIndex: 1), try row.decode(atIndex: 2), try row.decode(atIndex: 3))
+        } catch {
+            throw .corrupt("a row of table \(table) in [\(path)] has unexpected column types: \(error)")
+        }
+        do {
+            return StoredValue(
+                value: try GaleValue(canonicalBytes: [UInt8](columns.value)),
+                previous: try columns.previous.map { data throws(StateError) in
+                    try GaleValue(canonicalBytes: [UInt8](data))
+                },
+                txid: columns.txid
+            )
+        } catch {
+            guard case .corrupt(let message) = error else { throw error }
+            throw .corrupt("a row of table \(table) in [\(path)]: \(message)")
+        }
+    }
+}
