@@ -4,6 +4,7 @@
 // have acked every record. Used by scripts/kafka-bench, which measures raw kcat beside it.
 //
 //   gale-kafka-bench --brokers HOST:PORT --input TOPIC --output TOPIC --records N --size BYTES [--progress]
+//   gale-kafka-bench --brokers HOST:PORT --create TOPIC [--partitions N]
 // (--progress prints the acked and pending counts every 250 ms on stderr.)
 import Foundation
 import Gale
@@ -20,6 +21,18 @@ func option(_ name: String) -> String? {
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     exit(2)
+}
+
+// `--create TOPIC [--partitions N]`: create a topic and exit (the script creates the copy
+// targets before timing, so that neither kcat nor Gale pays topic auto-creation).
+if let brokers = option("--brokers"), let topic = option("--create") {
+    do {
+        let partitions = option("--partitions").flatMap(Int32.init) ?? 1
+        try KafkaAdmin(config: KafkaConfig(bootstrapServers: [brokers])).createTopic(topic, partitions: partitions)
+        exit(0)
+    } catch {
+        fail("cannot create \(topic): \(error)")
+    }
 }
 
 guard let brokers = option("--brokers"), let input = option("--input"), let output = option("--output"),
@@ -45,7 +58,7 @@ spout.maxUncommittedOffsets = 200_000
 spout.outputFields = ["key", "value"]
 spout.mapper = { record in [record.key.map { .bytes($0) } ?? .null, record.value.map { .bytes($0) } ?? .null] }
 var sink = KafkaBoltConfig(brokers: brokers, topic: output)
-sink.createTopicPartitions = Int32(partitions)
+// The output topic exists (scripts/kafka-bench creates it before timing).
 sink.client.linger = .milliseconds(5)
 let source = spout
 let target = sink
@@ -73,7 +86,15 @@ let done = await running.waitUntil(timeout: .seconds(600), interval: .millisecon
     if progress && clock.now >= nextReport {
         nextReport = clock.now + .milliseconds(250)
         let pending = running.stats().component("input")?.pending ?? 0
-        FileHandle.standardError.write(Data("\(clock.now - start) acked=\(acked) pending=\(pending)\n".utf8))
+        var parts: [String] = []
+        for component in running.stats().components {
+            parts.append(
+                "\(component.id): capacity \(component.capacity) queued \(component.queued)/\(component.maxQueueLength)"
+            )
+        }
+        FileHandle.standardError.write(
+            Data("\(clock.now - start) acked=\(acked) pending=\(pending) \(parts.joined(separator: ", "))\n".utf8)
+        )
     }
     return acked >= UInt64(records)
 }

@@ -56,9 +56,13 @@ public final class KafkaBolt: Bolt {
     private var collector: (any OutputCollector)?
     private var producer: KafkaProducer?
     private var encoder: ChunkEncoder?
-    private var waiting: [UInt64: Waiting] = [:]
+    /// Tuples waiting for their records' delivery reports, by token: token `firstToken + i` at
+    /// index `i` (`nil` once settled). Reports come back roughly in order, so the settled front
+    /// is dropped as it forms and the ring stays as long as what is in flight.
+    private var waiting: [Waiting?] = []
+    private var waitingHead = 0
+    private var firstToken: UInt64 = 0
     private var nextToken: UInt64 = 0
-    private let settled = LockedList<(token: UInt64, error: KafkaError?)>()
 
     private struct Waiting {
         var tuple: Tuple
@@ -118,8 +122,7 @@ public final class KafkaBolt: Bolt {
             }
         }
         let count = max(1, chunks.count)
-        waiting[token] = Waiting(tuple: tuple, remaining: count, failed: false)
-        let settled = settled
+        waiting.append(Waiting(tuple: tuple, remaining: count, failed: false))
         for index in 0..<count {
             var part = record
             if !chunks.isEmpty {
@@ -129,18 +132,11 @@ public final class KafkaBolt: Bolt {
                 }
             }
             do {
-                try producer.produce(part) { result in
-                    let error: KafkaError? =
-                        switch result {
-                        case .success: nil
-                        case .failure(let error): error
-                        }
-                    settled.append((token, error))
-                }
+                try producer.produce(part, token: token)
             } catch {
                 logger.warning("cannot write to \(part.topic): \(error)")
                 // The records not queued will never report: settle them as failed now.
-                for _ in index..<count { settled.append((token, error)) }
+                for _ in index..<count { settle(token: token, error: error) }
                 break
             }
         }
@@ -148,22 +144,39 @@ public final class KafkaBolt: Bolt {
 
     /// Acks or fails the tuples whose records the broker settled.
     private func settle() {
-        let done = settled.take()
-        guard let collector else { return }
-        for (token, error) in done {
-            guard var entry = waiting[token] else { continue }
-            entry.remaining -= 1
-            if let error {
-                if !entry.failed { logger.warning("delivery failed: \(error)") }
-                entry.failed = true
-            }
-            if entry.remaining > 0 {
-                waiting[token] = entry
-                continue
-            }
-            waiting[token] = nil
-            if entry.failed { collector.fail(entry.tuple) } else { collector.ack(entry.tuple) }
+        guard let producer else { return }
+        for report in producer.takeDeliveryReports() { settle(token: report.token, error: report.error) }
+        // Drop the settled front; compact once it is most of the storage.
+        while waitingHead < waiting.count, waiting[waitingHead] == nil {
+            waitingHead += 1
+            firstToken += 1
         }
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        } else if waitingHead >= 1024, waitingHead * 2 >= waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+    }
+
+    /// Counts one record of the tuple waiting under `token` as delivered (or failed); acks or
+    /// fails the tuple when its last record is settled.
+    private func settle(token: UInt64, error: KafkaError?) {
+        guard token >= firstToken, token - firstToken < UInt64(waiting.count - waitingHead) else { return }
+        let index = waitingHead + Int(token - firstToken)
+        guard var entry = waiting[index] else { return }
+        entry.remaining -= 1
+        if let error {
+            if !entry.failed { logger.warning("delivery failed: \(error)") }
+            entry.failed = true
+        }
+        if entry.remaining > 0 {
+            waiting[index] = entry
+            return
+        }
+        waiting[index] = nil
+        if entry.failed { collector?.fail(entry.tuple) } else { collector?.ack(entry.tuple) }
     }
 
     public func cleanup() {

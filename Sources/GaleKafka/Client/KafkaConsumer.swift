@@ -135,13 +135,20 @@ public final class KafkaConsumer: Sendable {
         var records: [KafkaRecord] = []
         records.reserveCapacity(Swift.min(Swift.max(maxRecords, 0), 1_024))
         var wait = timeout.timeoutMilliseconds
+        // The topic name of the last message's topic handle: one String per poll, not per record.
+        var topicHandle: OpaquePointer?
+        var topic = ""
         while records.count < maxRecords {
             guard let message = rd_kafka_consumer_poll(client.handle, wait) else { break }
             defer { rd_kafka_message_destroy(message) }
             wait = 0
             let error = message.pointee.err
             if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                records.append(Self.record(from: message))
+                if message.pointee.rkt != topicHandle {
+                    topicHandle = message.pointee.rkt
+                    topic = topicHandle.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+                }
+                records.append(Self.record(from: message, topic: topic))
                 continue
             }
             if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
@@ -158,9 +165,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// A record copied out of a message librdkafka owns.
-    private static func record(from message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaRecord {
+    private static func record(from message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> KafkaRecord {
         let raw = message.pointee
-        let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
         let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
         var headers: [KafkaHeader] = []

@@ -49,6 +49,24 @@ public final class KafkaProducer: Sendable {
         client = try RDKafkaClient.make(role: .producer, config: config, logger: logger) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
                 guard let message, let recordOpaque = message.pointee._private else { return }
+                // A token (odd, never a pointer to a context): one report for the owner to take.
+                let bits = UInt(bitPattern: recordOpaque)
+                if bits & 1 == 1, let opaque {
+                    let callbacks = Unmanaged<RDKafkaClientCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+                    let record = message.pointee
+                    var error: KafkaError?
+                    if record.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        let topic = record.rkt.flatMap { rd_kafka_topic_name($0) }.map { String(cString: $0) } ?? "?"
+                        error = callbacks.explained(
+                            KafkaError(record.err, context: "delivery to [\(topic)][\(record.partition)]"),
+                            window: .seconds(10)
+                        )
+                    }
+                    callbacks.tokenReports.withLock {
+                        $0.append(DeliveryReport(token: UInt64(bits >> 1), error: error))
+                    }
+                    return
+                }
                 let context = Unmanaged<DeliveryContext>.fromOpaque(recordOpaque).takeRetainedValue()
                 let record = message.pointee
                 guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -77,6 +95,14 @@ public final class KafkaProducer: Sendable {
         pollThread = RDKafkaPollThread(client: client, name: "gale-kafka-producer-poll")
     }
 
+    /// The outcome of a record produced with ``produce(_:token:)``: its token and, if it failed, why.
+    public struct DeliveryReport: Sendable {
+        /// The token the record was produced with.
+        public var token: UInt64
+        /// `nil` when the broker confirmed the record.
+        public var error: KafkaError?
+    }
+
     deinit {
         pollThread.stop()
     }
@@ -95,13 +121,31 @@ public final class KafkaProducer: Sendable {
         _ record: KafkaProducerRecord,
         completion: (@Sendable (Result<KafkaDelivery, KafkaError>) -> Void)? = nil
     ) throws(KafkaError) {
+        let context = completion.map {
+            Unmanaged.passRetained(
+                DeliveryContext(topic: record.topic, window: client.config.messageTimeout, completion: $0)
+            )
+            .toOpaque()
+        }
+        try enqueue(record, opaque: context, releaseOnFailure: true)
+    }
+
+    /// Validates and hands `record` to librdkafka with `opaque` (a retained context or a token).
+    private func enqueue(
+        _ record: KafkaProducerRecord,
+        opaque context: UnsafeMutableRawPointer?,
+        releaseOnFailure: Bool
+    ) throws(KafkaError) {
         guard !closed.load(ordering: .acquiring) else {
+            if releaseOnFailure, let context { Unmanaged<DeliveryContext>.fromOpaque(context).release() }
             throw KafkaError(code: .closed, message: "produce to [\(record.topic)]: the producer is closed")
         }
         guard !record.topic.isEmpty else {
+            if releaseOnFailure, let context { Unmanaged<DeliveryContext>.fromOpaque(context).release() }
             throw KafkaError(code: .invalidArgument, message: "produce: the topic name is empty")
         }
         if let partition = record.partition, partition < 0 {
+            if releaseOnFailure, let context { Unmanaged<DeliveryContext>.fromOpaque(context).release() }
             throw KafkaError(code: .invalidArgument, message: "produce to [\(record.topic)]: partition \(partition)")
         }
 
@@ -116,70 +160,71 @@ public final class KafkaProducer: Sendable {
                 }
                 guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     rd_kafka_headers_destroy(headers)
+                    if releaseOnFailure, let context { Unmanaged<DeliveryContext>.fromOpaque(context).release() }
                     throw KafkaError(code, context: "produce to [\(record.topic)]: header [\(header.name)]")
                 }
             }
         }
 
-        let context = completion.map {
-            Unmanaged.passRetained(
-                DeliveryContext(topic: record.topic, window: client.config.messageTimeout, completion: $0)
-            )
-            .toOpaque()
-        }
-
         let failure: OpaquePointer? = record.topic.withCString { topic in
             Self.withBytes(record.key) { key in
                 Self.withBytes(record.value) { value in
-                    var fields: [rd_kafka_vu_t] = []
-                    fields.reserveCapacity(8)
-                    var field = rd_kafka_vu_t()
-                    field.vtype = RD_KAFKA_VTYPE_TOPIC
-                    field.u.cstr = topic
-                    fields.append(field)
-                    field = rd_kafka_vu_t()
-                    field.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    field.u.i = RD_KAFKA_MSG_F_COPY
-                    fields.append(field)
-                    if let partition = record.partition {
+                    // On the stack: at most 8 fields.
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { storage in
+                        var count = 0
+                        func append(_ field: rd_kafka_vu_t) {
+                            storage.initializeElement(at: count, to: field)
+                            count += 1
+                        }
+                        var field = rd_kafka_vu_t()
+                        field.vtype = RD_KAFKA_VTYPE_TOPIC
+                        field.u.cstr = topic
+                        append(field)
                         field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_PARTITION
-                        field.u.i32 = partition
-                        fields.append(field)
+                        field.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        field.u.i = RD_KAFKA_MSG_F_COPY
+                        append(field)
+                        if let partition = record.partition {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_PARTITION
+                            field.u.i32 = partition
+                            append(field)
+                        }
+                        if let key {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_KEY
+                            field.u.mem.ptr = key.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
+                            field.u.mem.size = key.count
+                            append(field)
+                        }
+                        if let value {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_VALUE
+                            field.u.mem.ptr = value.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
+                            field.u.mem.size = value.count
+                            append(field)
+                        }
+                        if let timestamp = record.timestamp {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                            field.u.i64 = timestamp
+                            append(field)
+                        }
+                        if let headers {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_HEADERS
+                            field.u.headers = headers
+                            append(field)
+                        }
+                        if let context {
+                            field = rd_kafka_vu_t()
+                            field.vtype = RD_KAFKA_VTYPE_OPAQUE
+                            field.u.ptr = context
+                            append(field)
+                        }
+                        defer { storage.baseAddress?.deinitialize(count: count) }
+                        return rd_kafka_produceva(client.handle, storage.baseAddress, count)
                     }
-                    if let key {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_KEY
-                        field.u.mem.ptr = key.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
-                        field.u.mem.size = key.count
-                        fields.append(field)
-                    }
-                    if let value {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_VALUE
-                        field.u.mem.ptr = value.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
-                        field.u.mem.size = value.count
-                        fields.append(field)
-                    }
-                    if let timestamp = record.timestamp {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_TIMESTAMP
-                        field.u.i64 = timestamp
-                        fields.append(field)
-                    }
-                    if let headers {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_HEADERS
-                        field.u.headers = headers
-                        fields.append(field)
-                    }
-                    if let context {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_OPAQUE
-                        field.u.ptr = context
-                        fields.append(field)
-                    }
-                    return rd_kafka_produceva(client.handle, fields, fields.count)
                 }
             }
         }
@@ -187,11 +232,33 @@ public final class KafkaProducer: Sendable {
             if let headers {
                 rd_kafka_headers_destroy(headers)
             }
-            if let context {
+            if releaseOnFailure, let context {
                 Unmanaged<DeliveryContext>.fromOpaque(context).release()
             }
             let partition = record.partition.map { "[\($0)]" } ?? ""
             throw KafkaError(consuming: failure, context: "produce to [\(record.topic)]\(partition)")
+        }
+    }
+
+    /// Queues `record` for delivery with a `token` (below 2^62) instead of a completion: its
+    /// ``DeliveryReport`` is kept until ``takeDeliveryReports()``. No allocation per record, for
+    /// writers that produce many records and settle them in batches (``KafkaBolt``).
+    ///
+    /// - Throws: as ``produce(_:completion:)``; no report comes then.
+    public func produce(_ record: KafkaProducerRecord, token: UInt64) throws(KafkaError) {
+        guard let opaque = UnsafeMutableRawPointer(bitPattern: UInt(truncatingIfNeeded: token << 1 | 1)) else {
+            throw KafkaError(code: .invalidArgument, message: "produce: token \(token) out of range")
+        }
+        try enqueue(record, opaque: opaque, releaseOnFailure: false)
+    }
+
+    /// The delivery reports of records produced with a token since the last call, in the order
+    /// the broker settled them (reports run on the poll thread).
+    public func takeDeliveryReports() -> [DeliveryReport] {
+        client.callbacks.tokenReports.withLock { reports in
+            let taken = reports
+            reports.removeAll(keepingCapacity: false)
+            return taken
         }
     }
 

@@ -20,6 +20,9 @@ final class RDKafkaClientCallbacks: Sendable {
     /// `bootstrap.servers`, for error messages.
     let servers: String
     private let lastTransportError = Mutex<ClientError?>(nil)
+    /// Delivery reports of records produced with a token (``KafkaProducer/produce(_:token:)``),
+    /// collected on the poll thread until taken.
+    let tokenReports = Mutex<[KafkaProducer.DeliveryReport]>([])
 
     init(logger: Logger, servers: String) {
         self.logger = logger

@@ -40,7 +40,7 @@ public final class KafkaSpout: Spout {
     private var partitions = PartitionTable()
     private var paused: Set<Int32> = []
     /// Tuples in flight (or waiting for a retry), by partition and first offset.
-    private var inFlight: [KafkaMessageId: InFlight] = [:]
+    private var inFlight = InFlightLog<InFlight>()
     private var assembler: ChunkAssembler
     private var lastCommit = ContinuousClock.now
     /// Offsets whose dead-letter write the broker confirmed (filled on the producer's thread).
@@ -127,11 +127,14 @@ public final class KafkaSpout: Spout {
             case .committedOrLatest: start = stored.map { KafkaOffset($0) } ?? .end
             }
             let first = start.isLogical ? 0 : start.rawValue
-            partitions[entry.partition] = PartitionOffsets(
-                partition: entry.partition,
-                committed: first,
-                maxUncommitted: config.maxUncommittedOffsets,
-                retryPolicy: config.retry
+            partitions.set(
+                entry.partition,
+                PartitionOffsets(
+                    partition: entry.partition,
+                    committed: first,
+                    maxUncommitted: config.maxUncommittedOffsets,
+                    retryPolicy: config.retry
+                )
             )
             if !start.isLogical { expectedStart[entry.partition] = first }
             assignment.append(KafkaTopicPartition(topic: config.topic, partition: entry.partition, offset: start))
@@ -192,7 +195,7 @@ public final class KafkaSpout: Spout {
             guard let due = partitions[partition]?.dueRetries(now: now), !due.isEmpty else { continue }
             for offset in due {
                 let id = KafkaMessageId(partition: partition, offset: offset)
-                if let entry = inFlight[id] { collector.emit(entry.values, messageId: id) }
+                if let entry = inFlight[partition, offset] { collector.emit(entry.values, messageId: id) }
             }
         }
         releaseHeld(now: now)
@@ -273,11 +276,14 @@ public final class KafkaSpout: Spout {
                     "committed offset \(expected) of partition \(partition) is out of range; reset to \(record.offset) (\(config.firstPollOffset.rawValue))"
                 )
             }
-            partitions[partition] = PartitionOffsets(
-                partition: partition,
-                committed: record.offset,
-                maxUncommitted: config.maxUncommittedOffsets,
-                retryPolicy: config.retry
+            partitions.set(
+                partition,
+                PartitionOffsets(
+                    partition: partition,
+                    committed: record.offset,
+                    maxUncommitted: config.maxUncommittedOffsets,
+                    retryPolicy: config.retry
+                )
             )
         }
         expectedStart[partition] = nil
@@ -352,21 +358,27 @@ public final class KafkaSpout: Spout {
             giveUp(InFlight(values: [], chunkOffsets: chunkOffsets, record: record), id: id, reason: "mapper: \(error)")
             return
         }
-        inFlight[id] = InFlight(values: values, chunkOffsets: chunkOffsets, record: record)
+        inFlight.insert(
+            InFlight(values: values, chunkOffsets: chunkOffsets, record: record),
+            partition: id.partition,
+            offset: id.offset
+        )
         collector?.emit(values, messageId: id)
     }
 
     public func ack(_ messageId: any Sendable) {
-        guard let id = messageId as? KafkaMessageId, let entry = inFlight.removeValue(forKey: id) else { return }
+        guard let id = messageId as? KafkaMessageId,
+            let entry = inFlight.remove(partition: id.partition, offset: id.offset)
+        else { return }
         if entry.chunkOffsets.isEmpty { _ = partitions[id.partition]?.acked(id.offset) }
         for offset in entry.chunkOffsets { _ = partitions[id.partition]?.acked(offset) }
     }
 
     public func fail(_ messageId: any Sendable) {
-        guard let id = messageId as? KafkaMessageId, let entry = inFlight[id] else { return }
+        guard let id = messageId as? KafkaMessageId, let entry = inFlight[id.partition, id.offset] else { return }
         switch partitions[id.partition]?.failed(id.offset, now: .now) {
         case .exhausted(let retries):
-            inFlight[id] = nil
+            _ = inFlight.remove(partition: id.partition, offset: id.offset)
             giveUp(entry, id: id, reason: "failed after \(retries) retries")
         case .retryScheduled, .ignored, nil:
             break

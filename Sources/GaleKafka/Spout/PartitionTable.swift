@@ -10,35 +10,43 @@ struct PartitionTable {
 
     /// The state of `partition`, or `nil` when the task does not read it.
     subscript(partition: Int32) -> PartitionOffsets? {
-        get {
+        // `_read` lends the stored state: reading one property copies nothing (a `get` would
+        // copy the state, retaining and releasing its arrays, on every access).
+        _read {
             let index = Int(partition)
-            return index >= 0 && index < slots.count ? slots[index] : nil
+            if index >= 0 && index < slots.count {
+                yield slots[index]
+            } else {
+                yield nil
+            }
         }
         _modify {
             let index = Int(partition)
-            if index < 0 {
+            if index >= 0 && index < slots.count {
+                yield &slots[index]
+            } else {
+                // Not read by this task: a mutation through optional chaining does nothing.
                 var absent: PartitionOffsets? = nil
                 yield &absent
-                return
-            }
-            if index >= slots.count { slots.append(contentsOf: repeatElement(nil, count: index + 1 - slots.count)) }
-            let wasPresent = slots[index] != nil
-            yield &slots[index]
-            let isPresent = slots[index] != nil
-            if wasPresent != isPresent {
-                if isPresent {
-                    ids.append(partition)
-                    ids.sort()
-                } else {
-                    ids.removeAll { $0 == partition }
-                }
             }
         }
     }
 
+    /// Starts (or restarts) tracking `partition` with `state`.
+    mutating func set(_ partition: Int32, _ state: PartitionOffsets) {
+        let index = Int(partition)
+        guard index >= 0 else { return }
+        if index >= slots.count { slots.append(contentsOf: repeatElement(nil, count: index + 1 - slots.count)) }
+        if !ids.contains(partition) {
+            ids.append(partition)
+            ids.sort()
+        }
+        slots[index] = state
+    }
+
     /// Whether any partition's state satisfies `predicate`.
     func contains(where predicate: (PartitionOffsets) -> Bool) -> Bool {
-        for case let state? in slots where predicate(state) { return true }
+        for partition in ids where self[partition].map(predicate) == true { return true }
         return false
     }
 }
