@@ -219,7 +219,10 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleTridentTests",
-            dependencies: ["Gale", "GaleTrident"],
+            dependencies: [
+                "Gale", "GaleTrident", "GaleRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

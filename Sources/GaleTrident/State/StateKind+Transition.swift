@@ -18,9 +18,12 @@ extension StateKind {
     ) rethrows -> StoredValue {
         switch self {
         case .transactional:
-            if let stored, stored.txid == txid { return stored }
+            // Applied already (a replay), or a replay of a txid older than what the key saw last:
+            // the coordinator never commits an older txid after a newer one, so keep what is stored.
+            if let stored, stored.txid >= txid { return stored }
             return StoredValue(value: try update(stored?.value), previous: nil, txid: txid)
         case .opaque:
+            if let stored, stored.txid > txid { return stored }
             if let stored, stored.txid == txid {
                 return StoredValue(value: try update(stored.previous), previous: stored.previous, txid: txid)
             }

@@ -1,0 +1,159 @@
+public import Gale
+import Logging
+
+/// The message id of a coordinator tuple: which batch, which attempt, which phase.
+package struct CoordinatorMessageId: Hashable, Sendable {
+    package var txid: Int64
+    package var attempt: Int64
+    package var phase: BatchCoordinatorState.Phase
+}
+
+/// The spout that drives the transactional layer: it opens batches (txids) in order, keeps at
+/// most ``TridentConfig/maxBatchesInFlight`` open, moves each through its process, finish and
+/// commit phases (``BatchCoordinatorState``), commits strictly in txid order, and records each
+/// committed txid in the ``TransactionalStore`` before anything else happens, so a restart (of
+/// its worker, or of the whole topology) resumes after the last committed batch.
+///
+/// Threading: like every spout, all of it runs on its task's serial queue.
+final class MasterBatchCoordinator: Spout {
+    static let componentId = "$coordinator"
+    static let batchStream = "$batch"
+    static let finishStream = "$finish"
+    static let commitStream = "$commit"
+    /// Where its progress is stored.
+    static let storePath = "coordinator"
+
+    private let topologyName: String
+    private let config: TridentConfig
+    private let finishLevels: Int
+    private let spouts: [any TridentSpout]
+    private var logger = Logger(label: "gale.trident.coordinator")
+    private var collector: (any SpoutOutputCollector)?
+    private var store: (any TransactionalStore)?
+    private var state: BatchCoordinatorState?
+    /// Actions not yet performed because recording a commit failed; retried first.
+    private var deferred: [BatchCoordinatorState.Action] = []
+    private var lastOpened = ContinuousClock.now - .seconds(3600)
+
+    init(topologyName: String, config: TridentConfig, finishLevels: Int, spouts: [any TridentSpout]) {
+        self.topologyName = topologyName
+        self.config = config
+        self.finishLevels = finishLevels
+        self.spouts = spouts
+    }
+
+    func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {
+        declarer.declareStream(Self.batchStream, fields: ["$txid", "$attempt"])
+        declarer.declareStream(Self.finishStream, fields: ["$txid", "$attempt", "$level"])
+        declarer.declareStream(Self.commitStream, fields: ["$txid", "$attempt"])
+    }
+
+    func open(context: TopologyContext, collector: any SpoutOutputCollector) throws {
+        self.collector = collector
+        logger[metadataKey: "topology"] = "\(topologyName)"
+        let store = try config.storeFactory.makeStore(topology: topologyName, settings: context.config.custom)
+        self.store = store
+        var lastCommitted: Int64 = 0
+        var epoch: Int64 = 0
+        if let bytes = try store.get(Self.storePath) {
+            let record = try GaleValue(canonicalBytes: bytes)
+            lastCommitted = record.mapValue?["lastCommitted"]?.intValue ?? 0
+            epoch = record.mapValue?["epoch"]?.intValue ?? 0
+        }
+        epoch += 1
+        try store.put(Self.storePath, Self.record(lastCommitted: lastCommitted, epoch: epoch))
+        state = BatchCoordinatorState(
+            lastCommitted: lastCommitted,
+            epoch: epoch,
+            maxInFlight: config.maxBatchesInFlight,
+            finishLevels: finishLevels
+        )
+        logger.info("resuming after txid \(lastCommitted) (epoch \(epoch))")
+    }
+
+    static func record(lastCommitted: Int64, epoch: Int64) -> [UInt8] {
+        GaleValue.map(["lastCommitted": .int(lastCommitted), "epoch": .int(epoch)]).canonicalBytes
+    }
+
+    func nextTuple() {
+        guard var state else { return }
+        if !deferred.isEmpty {
+            let actions = deferred
+            deferred = []
+            perform(actions)
+            guard deferred.isEmpty else { return }
+        }
+        let now = ContinuousClock.now
+        var opened = 0
+        let interval = config.batchEmitInterval
+        let spouts = spouts
+        let lastOpened = lastOpened
+        let actions = state.poll { txid in
+            guard interval == .zero || (opened == 0 && now - lastOpened >= interval) else { return false }
+            guard spouts.contains(where: { $0.isReady(txid: txid) }) else { return false }
+            opened += 1
+            return true
+        }
+        if opened > 0 { self.lastOpened = now }
+        self.state = state
+        perform(actions)
+    }
+
+    func ack(_ messageId: any Sendable) {
+        guard let id = messageId as? CoordinatorMessageId, var state else { return }
+        let actions = state.acked(txid: id.txid, attempt: id.attempt, phase: id.phase)
+        self.state = state
+        if deferred.isEmpty { perform(actions) } else { deferred += actions }
+    }
+
+    func fail(_ messageId: any Sendable) {
+        guard let id = messageId as? CoordinatorMessageId, var state else { return }
+        guard state.attempt(of: id.txid) == id.attempt else { return }
+        logger.warning("batch \(id.txid) failed in phase \(id.phase); it and the later open batches start again")
+        state.failed(txid: id.txid, attempt: id.attempt, phase: id.phase)
+        self.state = state
+        // Deferred emits of the failed batches are moot; a pending commit record is not.
+        deferred.removeAll {
+            if case .persistCommitted = $0 { return false }
+            return true
+        }
+    }
+
+    private func perform(_ actions: [BatchCoordinatorState.Action]) {
+        guard let collector else { return }
+        for (index, action) in actions.enumerated() {
+            switch action {
+            case .emitBatch(let txid, let attempt):
+                collector.emit(
+                    [.int(txid), .int(attempt)],
+                    stream: Self.batchStream,
+                    messageId: CoordinatorMessageId(txid: txid, attempt: attempt, phase: .process)
+                )
+            case .emitFinish(let txid, let attempt, let level):
+                collector.emit(
+                    [.int(txid), .int(attempt), .int(Int64(level))],
+                    stream: Self.finishStream,
+                    messageId: CoordinatorMessageId(txid: txid, attempt: attempt, phase: .finish(level: level))
+                )
+            case .emitCommit(let txid, let attempt):
+                collector.emit(
+                    [.int(txid), .int(attempt)],
+                    stream: Self.commitStream,
+                    messageId: CoordinatorMessageId(txid: txid, attempt: attempt, phase: .commit)
+                )
+            case .persistCommitted(let txid):
+                do {
+                    guard let store, let state else { return }
+                    try store.put(Self.storePath, Self.record(lastCommitted: txid, epoch: state.epoch))
+                } catch {
+                    // Nothing moves on until the commit is recorded: a restart must never process
+                    // a committed txid again.
+                    logger.error("cannot record txid \(txid) as committed: \(error); retrying")
+                    collector.reportError(error)
+                    deferred = Array(actions[index...])
+                    return
+                }
+            }
+        }
+    }
+}
