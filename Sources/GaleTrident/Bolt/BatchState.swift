@@ -11,6 +11,8 @@ final class BatchState {
     var partials: [Int: [StateKey: GaleValue]] = [:]
     /// Per persistent aggregation with a reducer: each key's tuples, folded at commit.
     var reduced: [Int: [StateKey: [TridentTuple]]] = [:]
+    /// Per sink: the records received.
+    var sunk: [Int: [[GaleValue]]] = [:]
 
     init(attempt: Int64) { self.attempt = attempt }
 }

@@ -23,13 +23,22 @@ final class SegmentBolt: Bolt {
     private var batches: [Int64: BatchState] = [:]
     /// Opened states, by node id (persistent aggregations and state queries).
     private var states: [Int: MapState] = [:]
+    /// Writers of the sinks, by node id.
+    private var writers: [Int: any BatchWriter] = [:]
     /// The tuple that outputs are anchored to while it is processed.
     private var anchor: Tuple?
     private var txid: Int64 = 0
     private var attempt: Int64 = 0
 
-    init(plan: SegmentPlan) {
+    private let topologyName: String
+    private let config: TridentConfig
+    private let upstreamStreams: [Int: [String]]
+
+    init(plan: SegmentPlan, topologyName: String, config: TridentConfig, upstreamStreams: [Int: [String]]) {
         self.plan = plan
+        self.topologyName = topologyName
+        self.config = config
+        self.upstreamStreams = upstreamStreams
     }
 
     func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {
@@ -53,6 +62,20 @@ final class SegmentBolt: Bolt {
                     partitions: partitions
                 )
                 states[node.id] = MapState(kind: kind, backing: backing)
+            case .sink(let name, let sink):
+                let store = try config.storeFactory.makeStore(topology: topologyName, settings: context.config.custom)
+                writers[node.id] = try sink.makeWriter(
+                    context: SinkContext(
+                        topologyName: topologyName,
+                        sinkName: name,
+                        taskIndex: context.taskIndex,
+                        tasks: partitions,
+                        fields: node.parents.first?.fields ?? [],
+                        upstreamStreams: upstreamStreams[node.id] ?? [],
+                        store: store,
+                        settings: context.config.custom
+                    )
+                )
             default:
                 break
             }
@@ -151,6 +174,8 @@ final class SegmentBolt: Bolt {
             case .reducer:
                 batch.reduced[node.id, default: [:]][key, default: []].append(tuple)
             }
+        case .sink:
+            batch.sunk[node.id, default: []].append(values)
         case .stateQuery(_, _, _, let keys):
             guard let state = states[node.id] else { return }
             let found = try state.get([select(values, keys)]).first ?? nil
@@ -164,6 +189,15 @@ final class SegmentBolt: Bolt {
         if plan.exported.contains(node.id), let collector {
             collector.emit([.int(txid), .int(attempt)] + values, stream: node.streamId, anchor: anchor)
         }
+    }
+
+    func cleanup() {
+        for writer in writers.values { writer.close() }
+    }
+
+    /// A total order on value lists: by their canonical encodings.
+    private func lexicographicallyPrecedes(_ a: [GaleValue], _ b: [GaleValue]) -> Bool {
+        GaleValue.list(a).canonicalBytes.lexicographicallyPrecedes(GaleValue.list(b).canonicalBytes)
     }
 
     // MARK: - Finish and commit
@@ -212,6 +246,12 @@ final class SegmentBolt: Bolt {
                 }
             }
             _ = try state.applyBatch(txid: txid, updates: updates)
+        }
+        for node in plan.nodes {
+            guard case .sink = node.operation, let writer = writers[node.id] else { continue }
+            // Sorted by value, so that a replayed transactional batch comes in the same order.
+            let records = (batch?.sunk[node.id] ?? []).sorted { lexicographicallyPrecedes($0, $1) }
+            try writer.write(txid: txid, records: records)
         }
         for (held, state) in batches where held < txid || (held == txid && state.attempt <= attempt) {
             batches[held] = nil

@@ -146,6 +146,15 @@ public struct Stream {
         GroupedStream(stream: partitionBy(fields), keys: fields)
     }
 
+    // MARK: - Sinks
+
+    /// Hands each batch of this stream's tuples to `sink` at commit, in txid order (see
+    /// ``BatchWriter``). `name` must be unique in the topology and stable across its versions.
+    public func sink(_ name: String, _ sink: any TridentSink) {
+        topology.claimStateName("sink:\(name)")
+        _ = then(.sink(name: name, sink: sink), fields: [])
+    }
+
     // MARK: - State
 
     /// Looks up each tuple's `keys` fields in `state` and appends the stored value (`.null` when

@@ -41,6 +41,8 @@ final class StreamNode: @unchecked Sendable {
         )
         /// Reads a state for each tuple (partitioned like the state).
         case stateQuery(state: String, factory: any StateFactory, kind: StateKind, keys: [Int])
+        /// Hands each batch to a writer at commit.
+        case sink(name: String, sink: any TridentSink)
     }
 
     let id: Int

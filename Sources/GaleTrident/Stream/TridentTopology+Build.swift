@@ -72,6 +72,18 @@ extension TridentTopology {
             }
         }
 
+        // The spout streams upstream of each sink (a sink that commits input offsets needs them).
+        var upstreamStreams: [Int: [String]] = [:]
+        var streamsAbove: [Int: Set<String>] = [:]
+        for node in nodes {
+            var above = Set<String>()
+            for parent in node.parents { above.formUnion(streamsAbove[parent.id] ?? []) }
+            if case .spout(let name, _) = node.operation { above.insert(name) }
+            streamsAbove[node.id] = above
+            if case .sink = node.operation { upstreamStreams[node.id] = above.sorted() }
+        }
+
+        let sinkStreams = upstreamStreams
         let builder = TopologyBuilder(name: name)
         builder.config = topologyConfig
         if builder.config.ackers < 1 { builder.config.ackers = 1 }
@@ -123,7 +135,9 @@ extension TridentTopology {
                 exported: exported,
                 parallelism: tasks
             )
-            let declarer = builder.setBolt(plan.componentId, parallelism: tasks) { SegmentBolt(plan: plan) }
+            let declarer = builder.setBolt(plan.componentId, parallelism: tasks) {
+                SegmentBolt(plan: plan, topologyName: topologyName, config: config, upstreamStreams: sinkStreams)
+            }
             for parent in entry.parents {
                 let source = componentId(of: parent)
                 switch entry.operation {
