@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "kafka-stages", targets: ["KafkaStages"]),
         .executable(name: "gale-bench", targets: ["GaleBench"]),
         .executable(name: "gale-kafka-bench", targets: ["GaleKafkaBench"]),
+        .executable(name: "gale-trident-bench", targets: ["GaleTridentBench"]),
         .executable(name: "gale", targets: ["gale"]),
         .executable(name: "gale-test-topology", targets: ["ClusterTopology"]),
     ],
@@ -176,6 +177,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GaleKafkaBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "GaleTridentBench",
+            dependencies: [
+                "Gale", "GaleRuntime", "GaleTrident",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/GaleTridentBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(

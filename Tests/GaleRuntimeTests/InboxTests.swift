@@ -90,9 +90,23 @@ import Testing
         let inbox = Inbox(capacity: 64, watchesWatermarks: false)
         _ = inbox.claimSchedule()
         #expect(inbox.finish(wantsMore: { true }, wantsLater: { false }).0 == .runAgain)
-        #expect(inbox.finish(wantsMore: { false }, wantsLater: { true }).0 == .runLater)
-        #expect(!inbox.isIdle, "a later run keeps the drain scheduled")
+        #expect(inbox.finish(wantsMore: { false }, wantsLater: { true }).0 == .runLater(generation: 1))
+        #expect(inbox.claimTimer(1), "the pause timer runs the drain")
         #expect(inbox.finish(wantsMore: { false }, wantsLater: { false }).0 == .idle)
         #expect(inbox.isIdle)
+    }
+
+    @Test func aPushDuringAPauseSchedulesADrainAndTheTimerThenDoesNothing() {
+        let inbox = Inbox(capacity: 64, watchesWatermarks: false)
+        _ = inbox.claimSchedule()
+        #expect(inbox.finish(wantsMore: { false }, wantsLater: { true }).0 == .runLater(generation: 1))
+        #expect(inbox.push(ContiguousArray([.sweep])).schedule, "the push wakes the paused executor at once")
+        #expect(!inbox.claimTimer(1), "the drain is already scheduled")
+        // That drain pauses again: only the newest timer may run.
+        var taken: [ContiguousArray<Envelope>] = []
+        _ = inbox.take(into: &taken, limit: 10)
+        #expect(inbox.finish(wantsMore: { false }, wantsLater: { true }).0 == .runLater(generation: 2))
+        #expect(!inbox.claimTimer(1), "a stale timer does nothing")
+        #expect(inbox.claimTimer(2))
     }
 }

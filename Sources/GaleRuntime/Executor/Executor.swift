@@ -119,9 +119,13 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         case .runAgain:
             if now &- lastPublish >= Self.publishIntervalNanos { publish(now: now) }
             queue.async { self.run() }
-        case .runLater:
+        case .runLater(let generation):
             if now &- lastPublish >= Self.publishIntervalNanos { publish(now: now) }
-            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(laterNanos))) { self.run() }
+            // A push meanwhile (an ack for an idle spout) schedules a drain at once; this timer
+            // then finds its drain claimed, or a newer timer set, and does nothing.
+            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(laterNanos))) {
+                if self.inbox.claimTimer(generation) { self.run() }
+            }
         case .idle:
             publish(now: now)
         }

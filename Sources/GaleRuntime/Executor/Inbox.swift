@@ -16,6 +16,8 @@ package final class Inbox: Sendable {
         var scheduled = false
         /// Above the high watermark and not yet back below the low one.
         var overloaded = false
+        /// The generation of the newest pause timer; older timers find it changed and do nothing.
+        var timerGeneration: UInt64 = 0
     }
 
     /// Result of a push.
@@ -87,11 +89,14 @@ package final class Inbox: Sendable {
     }
 
     /// What the consumer does after a drain.
-    package enum FinishDecision {
+    package enum FinishDecision: Equatable {
         /// More is queued (or `wantsMore`): run again now.
         case runAgain
-        /// Run again after a pause (a spout that emitted nothing).
-        case runLater
+        /// Run again after a pause (a spout that emitted nothing), unless a push wakes the
+        /// executor first: the flag is cleared meanwhile, and the timer of this generation runs
+        /// the drain only if it is still the newest and nothing else claimed the drain
+        /// (``claimTimer(_:)``).
+        case runLater(generation: UInt64)
         /// Nothing to do: the flag is cleared, the next push schedules a drain.
         case idle
     }
@@ -114,7 +119,11 @@ package final class Inbox: Sendable {
                 relieved = true
             }
             if (s.count > 0 && !paused()) || wantsMore() { return (.runAgain, relieved) }
-            if wantsLater() { return (.runLater, relieved) }
+            if wantsLater() {
+                s.scheduled = false
+                s.timerGeneration &+= 1
+                return (.runLater(generation: s.timerGeneration), relieved)
+            }
             s.scheduled = false
             return (.idle, relieved)
         }
@@ -124,6 +133,16 @@ package final class Inbox: Sendable {
     package func claimSchedule() -> Bool {
         state.withLock { s in
             if s.scheduled { return false }
+            s.scheduled = true
+            return true
+        }
+    }
+
+    /// Claims the drain for the pause timer of `generation`. - Returns: `true` when the timer must
+    /// run a drain: it is the newest timer and no drain is queued or running.
+    package func claimTimer(_ generation: UInt64) -> Bool {
+        state.withLock { s in
+            guard s.timerGeneration == generation, !s.scheduled else { return false }
             s.scheduled = true
             return true
         }

@@ -111,8 +111,10 @@ final class SegmentBolt: Bolt {
         }
     }
 
-    /// The state of `txid` for `attempt`: `nil` for a stale attempt, fresh for a newer one.
+    /// The state of `txid` for `attempt`: `nil` for a stale attempt, fresh for a newer one (and a
+    /// throwaway one in a bolt that keeps nothing per batch).
     private func batch(txid: Int64, attempt: Int64) -> BatchState? {
+        guard plan.keepsBatches else { return BatchState(attempt: attempt) }
         if let held = batches[txid] {
             if held.attempt == attempt { return held }
             if held.attempt > attempt { return nil }
@@ -171,6 +173,13 @@ final class SegmentBolt: Bolt {
                 } else {
                     batch.partials[node.id, default: [:]][key] = value
                 }
+            case .partials(let combiner):
+                let value = tuple.values.first ?? combiner.zero
+                if let partial = batch.partials[node.id]?[key] {
+                    batch.partials[node.id]?[key] = try combiner.combine(partial, value)
+                } else {
+                    batch.partials[node.id, default: [:]][key] = value
+                }
             case .reducer:
                 batch.reduced[node.id, default: [:]][key, default: []].append(tuple)
             }
@@ -221,6 +230,13 @@ final class SegmentBolt: Bolt {
                 break
             }
         }
+        // A bolt that commits nothing is done with the batch after its last finish phase (if the
+        // batch fails later, it comes again with a new attempt).
+        if !plan.commits, level >= plan.finishLevel {
+            for (held, state) in batches where held < txid || (held == txid && state.attempt <= attempt) {
+                batches[held] = nil
+            }
+        }
     }
 
     /// Applies the current batch to this task's states, then forgets it and older batches.
@@ -232,7 +248,7 @@ final class SegmentBolt: Bolt {
             else { continue }
             var updates: [StateKey: (GaleValue?) throws -> GaleValue] = [:]
             switch updater {
-            case .combiner(let combiner):
+            case .combiner(let combiner), .partials(let combiner):
                 for (key, partial) in batch?.partials[node.id] ?? [:] {
                     updates[key] = { old in try combiner.combine(old ?? combiner.zero, partial) }
                 }

@@ -13,4 +13,20 @@ struct SegmentPlan: @unchecked Sendable {
     let exported: Set<Int>
     /// The bolt's tasks.
     let parallelism: Int
+
+    /// The last finish phase in which an aggregation of this bolt emits (0: none).
+    var finishLevel: Int { nodes.map(\.level).max() ?? 0 }
+
+    /// Whether the bolt applies batches at commit (persistent aggregations, sinks).
+    var commits: Bool {
+        nodes.contains {
+            switch $0.operation {
+            case .persistentAggregate, .sink: true
+            default: false
+            }
+        }
+    }
+
+    /// Whether the bolt keeps anything per batch.
+    var keepsBatches: Bool { finishLevel > 0 || commits }
 }

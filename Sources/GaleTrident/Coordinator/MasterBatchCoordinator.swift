@@ -34,6 +34,10 @@ final class MasterBatchCoordinator: Spout {
     /// Actions not yet performed because recording a commit failed; retried first.
     private var deferred: [BatchCoordinatorState.Action] = []
     private var lastOpened = ContinuousClock.now - .seconds(3600)
+    /// When each open batch was opened (first attempt) and when its commit began.
+    private var openedAt: [Int64: ContinuousClock.Instant] = [:]
+    private var commitStartedAt: [Int64: ContinuousClock.Instant] = [:]
+    private lazy var metrics = CoordinatorMetrics.of(topologyName)
 
     init(topologyName: String, config: TridentConfig, finishLevels: Int, spouts: [any TridentSpout]) {
         self.topologyName = topologyName
@@ -110,6 +114,7 @@ final class MasterBatchCoordinator: Spout {
         guard let id = messageId as? CoordinatorMessageId, var state else { return }
         guard state.attempt(of: id.txid) == id.attempt else { return }
         logger.warning("batch \(id.txid) failed in phase \(id.phase); it and the later open batches start again")
+        metrics.recordReplay()
         state.failed(txid: id.txid, attempt: id.attempt, phase: id.phase)
         self.state = state
         // Deferred emits of the failed batches are moot; a pending commit record is not.
@@ -124,6 +129,7 @@ final class MasterBatchCoordinator: Spout {
         for (index, action) in actions.enumerated() {
             switch action {
             case .emitBatch(let txid, let attempt):
+                if openedAt[txid] == nil { openedAt[txid] = .now }
                 collector.emit(
                     [.int(txid), .int(attempt)],
                     stream: Self.batchStream,
@@ -136,6 +142,7 @@ final class MasterBatchCoordinator: Spout {
                     messageId: CoordinatorMessageId(txid: txid, attempt: attempt, phase: .finish(level: level))
                 )
             case .emitCommit(let txid, let attempt):
+                commitStartedAt[txid] = .now
                 collector.emit(
                     [.int(txid), .int(attempt)],
                     stream: Self.commitStream,
@@ -145,6 +152,12 @@ final class MasterBatchCoordinator: Spout {
                 do {
                     guard let store, let state else { return }
                     try store.put(Self.storePath, Self.record(lastCommitted: txid, epoch: state.epoch))
+                    let now = ContinuousClock.now
+                    metrics.recordCommit(
+                        txid: txid,
+                        commit: now - (commitStartedAt.removeValue(forKey: txid) ?? now),
+                        batch: now - (openedAt.removeValue(forKey: txid) ?? now)
+                    )
                 } catch {
                     // Nothing moves on until the commit is recorded: a restart must never process
                     // a committed txid again.
@@ -155,5 +168,19 @@ final class MasterBatchCoordinator: Spout {
                 }
             }
         }
+    }
+}
+
+extension MasterBatchCoordinator: StatusReporting {
+    /// The last committed txid, the open ones, and commit latencies (for `gale status`).
+    func statusLines() -> [String] {
+        guard let state else { return [] }
+        var line =
+            "committed txid \(state.lastCommitted), open \(state.openTxids.map(String.init).joined(separator: ","))"
+        if let p50 = metrics.commitLatency(quantile: 0.5), let p99 = metrics.commitLatency(quantile: 0.99) {
+            line += ", commit p50 \(p50.inSeconds * 1000) ms, p99 \(p99.inSeconds * 1000) ms"
+        }
+        line += ", replays \(metrics.replays)"
+        return [line]
     }
 }

@@ -2,12 +2,14 @@ public import Gale
 
 /// A stream grouped by key fields (``Stream/groupBy(_:)``).
 public struct GroupedStream {
+    /// The stream before it is partitioned by the keys (each aggregation partitions it).
     let stream: Stream
     let keys: [String]
 
     /// Aggregates each group of a batch; the results are the key fields followed by the `output`
     /// fields, once the batch is complete.
     public func aggregate(_ input: [String], _ aggregator: any Aggregator, output: [String]) -> Stream {
+        let stream = stream.partitionBy(keys)
         let keyIndices = stream.indices(of: keys, operation: "groupBy(\(keys)).aggregate")
         let indices = stream.indices(of: input, operation: "groupBy(\(keys)).aggregate(\(input))")
         return stream.then(
@@ -35,7 +37,17 @@ public struct GroupedStream {
         output: String,
         kind: StateKind = .transactional
     ) -> TridentState {
-        persistent(name, factory, input, .combiner(combiner), kind: kind)
+        // Partial aggregation first (as Storm Trident does for combiners): each task combines its
+        // share of a batch per key, so one tuple per key and task crosses to the state's bolt at
+        // the batch's finish instead of one per input tuple.
+        let keyIndices = stream.indices(of: keys, operation: "persistentAggregate(\(name))")
+        let indices = stream.indices(of: input, operation: "persistentAggregate(\(name))")
+        let partial = stream.then(
+            .groupAggregate(keys: keyIndices, input: indices, names: input, aggregator: CombinerAsAggregator(combiner)),
+            fields: keys + ["$partial"]
+        )
+        return GroupedStream(stream: partial, keys: keys)
+            .persistent(name, factory, ["$partial"], .partials(combiner), kind: kind)
     }
 
     /// ``persistentAggregate(_:_:_:_:output:kind:)-(_,_,_,any CombinerAggregator,_,_)`` with a
@@ -51,7 +63,7 @@ public struct GroupedStream {
         persistent(name, factory, input, .reducer(reducer), kind: kind)
     }
 
-    private func persistent(
+    fileprivate func persistent(
         _ name: String,
         _ factory: any StateFactory,
         _ input: [String],
@@ -60,6 +72,7 @@ public struct GroupedStream {
     ) -> TridentState {
         let topology = stream.topology
         topology.claimStateName(name)
+        let stream = stream.partitionBy(keys)
         let keyIndices = stream.indices(of: keys, operation: "persistentAggregate(\(name))")
         let indices = stream.indices(of: input, operation: "persistentAggregate(\(name))")
         let node = stream.then(

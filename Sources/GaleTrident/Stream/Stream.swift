@@ -143,7 +143,8 @@ public struct Stream {
     /// Groups the tuples by `fields` for ``GroupedStream/aggregate(_:_:output:)`` or
     /// ``GroupedStream/persistentAggregate(_:_:_:_:output:kind:)``.
     public func groupBy(_ fields: [String]) -> GroupedStream {
-        GroupedStream(stream: partitionBy(fields), keys: fields)
+        _ = indices(of: fields, operation: "groupBy(\(fields))")
+        return GroupedStream(stream: self, keys: fields)
     }
 
     // MARK: - Sinks

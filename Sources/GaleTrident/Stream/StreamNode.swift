@@ -9,7 +9,11 @@ enum Partitioning: Sendable {
 
 /// How ``GroupedStream/persistentAggregate(_:_:_:_:output:kind:)`` folds a batch into the state.
 enum StateUpdater: Sendable {
+    /// Each tuple's value, `initial(tuple)`, is combined into the key's batch result.
     case combiner(any CombinerAggregator)
+    /// Each tuple carries a partial result (combined upstream, before the repartitioning), which
+    /// is combined into the key's batch result.
+    case partials(any CombinerAggregator)
     case reducer(any ReducerAggregator)
 }
 

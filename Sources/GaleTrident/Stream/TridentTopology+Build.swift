@@ -149,8 +149,14 @@ extension TridentTopology {
                     declarer.shuffleGrouping(source, stream: parent.streamId)
                 }
             }
-            declarer.allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.finishStream)
-            declarer.allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.commitStream)
+            // Control tuples only where they matter: a bolt busy with the next batches' tuples
+            // would hold up every commit until it reached the commit tuple in its queue.
+            if plan.finishLevel > 0 {
+                declarer.allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.finishStream)
+            }
+            if plan.commits {
+                declarer.allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.commitStream)
+            }
         }
         return try builder.build()
     }
