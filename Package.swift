@@ -103,6 +103,7 @@ let package = Package(
             name: "GaleTrident",
             dependencies: [
                 "Gale",
+                "GaleCoordination",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -231,6 +232,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons", "GaleKafka",
+                "GaleTrident",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
