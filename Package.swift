@@ -104,6 +104,7 @@ let package = Package(
             name: "GaleTrident",
             dependencies: [
                 "Gale",
+                "GaleCoordination",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -244,6 +245,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons", "GaleKafka",
+                "GaleTrident",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -39,7 +39,8 @@ public enum TopologyCommand {
     ///
     /// `topologies` gets the settings the run was given, so that a topology can be built from
     /// them (topic names, broker addresses): every `--config key=value` of the command line, or,
-    /// for a cluster worker, the `--config` values given to `gale submit`.
+    /// for a cluster worker, the `--config` values given to `gale submit` plus
+    /// `gale.zookeeper.servers` (the cluster's ZooKeeper) and `gale.topology.id`.
     /// - Parameters:
     ///   - arguments: the command line after the executable's name.
     ///   - localReport: prints extra results of a local run (for example the top words).
@@ -71,12 +72,13 @@ public enum TopologyCommand {
         }
     }
 
-    /// The `--config key=value` settings of `arguments`, or a worker's submitted settings.
+    /// The `--config key=value` settings of `arguments`, or a worker's submitted settings with
+    /// the cluster's (``WorkerLaunchSpec/topologySettings``).
     static func settings(in arguments: [String]) -> [String: String] {
         if arguments.first == "worker", let index = arguments.firstIndex(of: "--assignment"),
             index + 1 < arguments.count, let spec = try? Worker.readSpec(arguments[index + 1])
         {
-            return spec.configOverrides
+            return spec.topologySettings
         }
         var result: [String: String] = [:]
         var index = 0

@@ -141,7 +141,9 @@ struct Worker: AsyncParsableCommand {
         }
     }
 
-    /// The binary's topology with the submitted config overrides and parallelism applied.
+    /// The binary's topology with the submitted config overrides, the cluster's settings
+    /// (``WorkerLaunchSpec/topologySettings``: ZooKeeper servers, topology id) and the
+    /// parallelism applied.
     static func topology(for spec: WorkerLaunchSpec) throws -> Topology {
         let registry = Registry.shared
         var topology: Topology
@@ -151,7 +153,7 @@ struct Worker: AsyncParsableCommand {
             topology = try registry.topology(named: nil)
         }
         var config = topology.config
-        for (key, value) in spec.configOverrides.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in spec.topologySettings.sorted(by: { $0.key < $1.key }) {
             do {
                 try config.set(key, value)
             } catch {

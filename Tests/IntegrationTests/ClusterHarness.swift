@@ -292,6 +292,19 @@ final class ClusterHarness: @unchecked Sendable {
         return result
     }
 
+    /// The cluster settings each spout task saw (`settings-<task>.json`), by file name.
+    func clusterSettings() -> [String: [String: String]] {
+        var result: [String: [String: String]] = [:]
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
+        for file in files where file.hasPrefix("settings-") {
+            guard let data = FileManager.default.contents(atPath: "\(output)/\(file)"),
+                let settings = try? JSONDecoder().decode([String: String].self, from: data)
+            else { continue }
+            result[file] = settings
+        }
+        return result
+    }
+
     /// The counts the count tasks last wrote, merged.
     func counts() -> [String: Int] {
         var result: [String: Int] = [:]

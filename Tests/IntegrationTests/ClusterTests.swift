@@ -44,6 +44,20 @@ import Glibc
                 return FileManager.default.isExecutableFile(atPath: "\(dir)/cluster-wordcount")
             }
         }
+        // Every worker hands its supervisor's ZooKeeper and the topology id to the topology builder
+        // and to each task's context (the spout tasks write what they saw).
+        try await cluster.waitUntil("both spout tasks wrote their settings", timeout: 30) {
+            cluster.clusterSettings().count == 2
+        }
+        for (file, settings) in cluster.clusterSettings() {
+            #expect(
+                settings == [
+                    "gale.zookeeper.servers": cluster.zooKeeper, "gale.topology.id": status.id,
+                    "test.builder.zookeeper": cluster.zooKeeper,
+                ],
+                "\(file)"
+            )
+        }
         let list = try cluster.cli(["list"])
         #expect(list.status == 0 && list.output.contains(cluster.name) && list.output.contains("active"))
         #expect(try cluster.cli(["deactivate", cluster.name]).output.contains("inactive"))

@@ -12,6 +12,8 @@ public enum ClusterPaths {
     public static let topologies = "/gale/topologies"
     /// Parent of the assignments.
     public static let assignments = "/gale/assignments"
+    /// Parent of the transactional layer's stores, one per topology name (created on first use).
+    public static let transactional = "/gale/transactional"
 
     /// The node of supervisor `id`.
     public static func supervisor(_ id: String) -> String { "\(supervisors)/\(id)" }
@@ -19,6 +21,8 @@ public enum ClusterPaths {
     public static func topology(_ id: String) -> String { "\(topologies)/\(id)" }
     /// The assignment of topology `id`.
     public static func assignment(_ id: String) -> String { "\(assignments)/\(id)" }
+    /// The root of the transactional store of the topology named `name`.
+    public static func transactionalStore(_ name: String) -> String { "\(transactional)/\(name)" }
 
     /// The persistent parents nimbus and supervisors create at start.
     public static let parents = [root, nimbus, supervisors, topologies, assignments]

@@ -159,6 +159,10 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
     /// cannot listen on its previous port writes the new one there, and its adopted workers
     /// read it when their heartbeats go unanswered.
     public var supervisorPortFile: String?
+    /// The ZooKeeper connect string of the supervisor's cluster (`host:port[,host:port...]`),
+    /// handed to the topology as ``ClusterSettings/zooKeeperServers``. Absent in specs written by
+    /// supervisors older than this field.
+    public var zookeeper: String?
 
     public init(
         workerId: String,
@@ -171,7 +175,8 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
         parallelism: [String: Int],
         active: Bool,
         supervisor: Endpoint,
-        orphanTimeoutSeconds: Double
+        orphanTimeoutSeconds: Double,
+        zookeeper: String? = nil
     ) {
         self.workerId = workerId
         self.topologyId = topologyId
@@ -184,6 +189,7 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
         self.active = active
         self.supervisor = supervisor
         self.orphanTimeoutSeconds = orphanTimeoutSeconds
+        self.zookeeper = zookeeper
     }
 }
 

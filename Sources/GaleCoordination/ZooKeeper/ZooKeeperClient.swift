@@ -76,6 +76,9 @@ public final class ZooKeeperClient: @unchecked Sendable {
         return (handle, box)
     }
 
+    /// The servers this client connects to (`host:port[,host:port...]`), for error messages.
+    public var connectString: String { config.connectString }
+
     /// Adds a session event handler (called on the event queue).
     public func onSessionEvent(_ handler: @escaping @Sendable (ZooKeeperSessionEvent) -> Void) {
         lock.withLock { handlers.append(handler) }

@@ -317,6 +317,7 @@ public final class SupervisorDaemon: Sendable {
                         orphanTimeoutSeconds: options.orphanTimeoutSeconds
                     )
                     spec.supervisorPortFile = options.dataDirectory + "/heartbeat-port"
+                    spec.zookeeper = options.zookeeper
                     let directory = "\(options.dataDirectory)/workers/\(workerId)"
                     let specPath = "\(directory)/epoch-\(assignment.epoch).json"
                     do {

@@ -36,7 +36,10 @@ public final class MemoryTransactionalStore: TransactionalStore {
     public func delete(_ path: String) {
         let path = Self.normalized(path)
         values.withLock { values in
-            for key in values.keys where key == path || key.hasPrefix(path + "/") { values[key] = nil }
+            // The root ("") holds everything.
+            for key in values.keys where path.isEmpty || key == path || key.hasPrefix(path + "/") {
+                values[key] = nil
+            }
         }
     }
 

@@ -5,10 +5,16 @@
 /// `"emitters/words/0/17"`), so that a ZooKeeper implementation maps each path to a znode under
 /// `/gale/transactional/<topology>`. Values stay small (well under ZooKeeper's 1 MB limit).
 ///
+/// Empty path components are ignored (`"a//b/"` is `"a/b"`) and `""` is the store's root.
+/// ``DefaultTransactionalStoreFactory`` picks ``ZooKeeperTransactionalStore`` in a cluster and
+/// ``MemoryTransactionalStore`` in local mode; both play the same behaviour.
+///
 /// Threading: every method may be called from any thread and may block (a ZooKeeper store waits
-/// for the server); callers are spout and bolt tasks on their own queues.
+/// for the server); callers are spout and bolt tasks on their own queues, never Swift's
+/// cooperative pool.
 public protocol TransactionalStore: AnyObject, Sendable {
-    /// The value at `path`, or `nil` when there is none.
+    /// The value at `path`, or `nil` when there is none (a parent that only leads to deeper
+    /// paths holds none).
     func get(_ path: String) throws -> [UInt8]?
     /// Creates or replaces the value at `path` (and any missing parents).
     func put(_ path: String, _ value: [UInt8]) throws

@@ -4,7 +4,8 @@
 // Settings (`--config key=value`):
 //   test.messages   number of messages (default 2000); message i's sentence is `ClusterInput.sentence(i)`
 //   test.rate       messages per second per spout task (default 200; 0 = as fast as possible)
-//   test.output     directory for acked-<task>.txt (one acked id per line) and counts-<task>.json
+//   test.output     directory for acked-<task>.txt (one acked id per line), counts-<task>.json and
+//                   settings-<task>.json (the cluster settings each spout task saw, see ClusterSettingsFile)
 import Foundation
 import Gale
 import GaleMain
@@ -68,6 +69,7 @@ final class FiniteSentenceSpout: Spout {
         next = context.taskIndex
         step = context.componentTasks.count
         acked = LineFile(path)
+        try ClusterSettingsFile.write(config, to: "\(output)/settings-\(context.taskId).json")
     }
 
     /// The next id to emit, or `nil` when none is left.
@@ -141,7 +143,18 @@ final class CountWords: BasicBolt {
     }
 }
 
-func makeTopology() throws -> Topology {
+/// What the cluster told this worker: the `gale.*` settings in a task's context, and the ZooKeeper
+/// servers the topology builder was given (copied into `test.builder.zookeeper`).
+enum ClusterSettingsFile {
+    static let keys = ["gale.zookeeper.servers", "gale.topology.id", "test.builder.zookeeper"]
+
+    static func write(_ custom: [String: String], to path: String) throws {
+        let seen = custom.filter { keys.contains($0.key) }
+        try JSONEncoder().encode(seen).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+func makeTopology(settings: [String: String] = [:]) throws -> Topology {
     let builder = TopologyBuilder(name: "cluster-wordcount")
     builder.setSpout("sentences", parallelism: 2) { FiniteSentenceSpout() }.maxSpoutPending(200)
     builder.setBolt("split", parallelism: 3) { SplitSentence() }.shuffleGrouping("sentences")
@@ -152,7 +165,8 @@ func makeTopology() throws -> Topology {
     config.ackers = 2
     config.messageTimeoutSeconds = 10
     config.workers = 4
+    if let servers = settings["gale.zookeeper.servers"] { config.custom["test.builder.zookeeper"] = servers }
     return try builder.build().with(config: config)
 }
 
-await TopologyCommand.main(topologies: { [try makeTopology()] })
+await TopologyCommand.main(arguments: nil) { settings in [try makeTopology(settings: settings)] }
