@@ -199,7 +199,7 @@ let package = Package(
         // MARK: - Tests
         .executableTarget(
             name: "ClusterTopology",
-            dependencies: ["Gale", "GaleMain"],
+            dependencies: ["Gale", "GaleMain", "GaleTrident"],
             path: "Tests/Fixtures/ClusterTopology",
             swiftSettings: strictSettings
         ),

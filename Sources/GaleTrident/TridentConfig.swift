@@ -8,7 +8,7 @@ public struct TridentConfig: Sendable {
     public var maxBatchSize: Int = 100_000
     /// Where the coordinator's progress and the emitters' metadata live: in memory in local mode,
     /// in ZooKeeper in a cluster (see ``DefaultTransactionalStoreFactory``).
-    public var storeFactory: any TransactionalStoreFactory = MemoryTransactionalStoreFactory()
+    public var storeFactory: any TransactionalStoreFactory = DefaultTransactionalStoreFactory()
 
     /// Default settings.
     public init() {}

@@ -9,6 +9,7 @@
 import Foundation
 import Gale
 import GaleMain
+import GaleTrident
 
 enum ClusterInput {
     static let words = [
@@ -169,4 +170,42 @@ func makeTopology(settings: [String: String] = [:]) throws -> Topology {
     return try builder.build().with(config: config)
 }
 
-await TopologyCommand.main(arguments: nil) { settings in [try makeTopology(settings: settings)] }
+/// The transactional word count (`--config test.mode=trident`): batches of `test.batch` (default
+/// 100) of the same sentences, split, grouped and counted exactly once into the SQLite state
+/// `counts` at `<test.output>/trident.db`; the coordinator's progress lives in ZooKeeper under
+/// the name `test.trident.name`. Batches open at most every `test.interval.ms` (default 20).
+func makeTridentTopology(settings: [String: String]) throws -> Topology {
+    let messages = Int(settings["test.messages"] ?? "") ?? 2000
+    let batch = Int(settings["test.batch"] ?? "") ?? 100
+    var config = TridentConfig()
+    config.batchEmitInterval = .milliseconds(Int(settings["test.interval.ms"] ?? "") ?? 20)
+    let topology = TridentTopology(name: settings["test.trident.name"] ?? "trident-wordcount", config: config)
+    topology.topologyConfig.messageTimeoutSeconds = 6
+    topology.topologyConfig.workers = 2
+    let spout = FixedBatchSpout(
+        fields: ["sentence"],
+        records: (0..<messages).map { [.string(ClusterInput.sentence($0))] },
+        batchSize: batch,
+        parallelism: 2
+    )
+    topology.newStream("sentences", spout)
+        .each(["sentence"], output: ["word"]) { tuple, emit in
+            for word in (tuple["sentence"].stringValue ?? "").split(separator: " ") { emit([.string(String(word))]) }
+        }
+        .parallelismHint(2)
+        .groupBy(["word"])
+        .persistentAggregate(
+            "counts",
+            SQLiteStateFactory(path: (settings["test.output"] ?? "/tmp") + "/trident.db"),
+            ["word"],
+            Count(),
+            output: "count"
+        )
+        .parallelismHint(2)
+    return try topology.build()
+}
+
+await TopologyCommand.main(arguments: nil) { settings in
+    settings["test.mode"] == "trident"
+        ? [try makeTridentTopology(settings: settings)] : [try makeTopology(settings: settings)]
+}
