@@ -225,7 +225,7 @@ public final class KafkaSpout: Spout {
     /// records uncommitted (unless a payload of the partition is half reassembled: its remaining
     /// chunks must still come), or it opens a payload that does not fit in the reassembly memory
     /// until other partitions' payloads complete.
-    private func mustHold(_ record: KafkaRecord) -> Bool {
+    private func mustHold(_ record: KafkaRecord, releasing: Bool = false) -> Bool {
         let partition = record.partition
         if (partitions[partition]?.uncommittedCount ?? 0) >= config.maxUncommittedOffsets
             && assembler.openPayloads(partition: partition) == 0
@@ -235,7 +235,7 @@ public final class KafkaSpout: Spout {
         if !record.headers.isEmpty, let chunk = record.headers.first(where: { $0.name == ChunkHeader.recordHeaderKey }),
             assembler.mustWaitForMemory(partition: partition, chunkHeader: chunk.value ?? [])
         {
-            if held[partition] == nil {
+            if !releasing && held[partition] == nil {
                 logger.info(
                     "partition \(partition) waits at offset \(record.offset) for reassembly memory (\(assembler.bytesInProgress) of \(config.chunkMemoryBudget) bytes in use)"
                 )
@@ -251,7 +251,7 @@ public final class KafkaSpout: Spout {
         for partition in held.keys.sorted() {
             guard let records = held.removeValue(forKey: partition) else { continue }
             var taken = 0
-            while taken < records.count, !mustHold(records[taken]) {
+            while taken < records.count, !mustHold(records[taken], releasing: true) {
                 take(records[taken], now: now)
                 taken += 1
             }
