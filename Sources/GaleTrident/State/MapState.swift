@@ -20,9 +20,17 @@ public final class MapState {
     ///   - kind: How a replayed batch is made to count once; it must be the same every time the
     ///     stored entries are used.
     ///   - backing: The partition's storage, usually from a ``StateFactory``.
-    public init(kind: StateKind, backing: any BackingMap) {
+    /// Stored values this task read or wrote, so that a batch reads only keys it has not seen
+    /// (Storm Trident's `CachedMap`): the task owning a partition is its only writer. Cleared
+    /// when it would hold more than ``cacheLimit`` keys. `nil` values record keys known absent.
+    private var cache: [StateKey: StoredValue?] = [:]
+    /// The most keys ``applyBatch(txid:updates:)`` remembers between batches (0: none).
+    public let cacheLimit: Int
+
+    public init(kind: StateKind, backing: any BackingMap, cacheLimit: Int = 100_000) {
         self.kind = kind
         self.backing = backing
+        self.cacheLimit = max(0, cacheLimit)
     }
 
     /// The current values of `keys`, in order; `nil` where a key has none.
@@ -58,9 +66,25 @@ public final class MapState {
         updates: [StateKey: (GaleValue?) throws -> GaleValue]
     ) throws -> [StateKey: GaleValue] {
         let pairs = Array(updates)
-        let stored = pairs.isEmpty ? [] : try backing.multiGet(pairs.map(\.key))
-        guard stored.count == pairs.count else {
-            throw StateError.storage("the backing map returned \(stored.count) entries for \(pairs.count) keys")
+        var stored: [StoredValue?] = []
+        stored.reserveCapacity(pairs.count)
+        var misses: [StateKey] = []
+        var missIndices: [Int] = []
+        for (index, pair) in pairs.enumerated() {
+            if let cached = cache[pair.key] {
+                stored.append(cached)
+            } else {
+                stored.append(nil)
+                misses.append(pair.key)
+                missIndices.append(index)
+            }
+        }
+        if !misses.isEmpty {
+            let found = try backing.multiGet(misses)
+            guard found.count == misses.count else {
+                throw StateError.storage("the backing map returned \(found.count) entries for \(misses.count) keys")
+            }
+            for (index, value) in zip(missIndices, found) { stored[index] = value }
         }
         var results: [StateKey: GaleValue] = [:]
         results.reserveCapacity(pairs.count)
@@ -79,6 +103,11 @@ public final class MapState {
             }
         }
         try backing.commit(entries, txid: txid)
+        if cacheLimit > 0 {
+            if cache.count + misses.count > cacheLimit { cache.removeAll(keepingCapacity: true) }
+            for (pair, current) in zip(pairs, stored) { cache.updateValue(current, forKey: pair.key) }
+            for entry in entries { cache.updateValue(entry.value, forKey: entry.key) }
+        }
         return results
     }
 

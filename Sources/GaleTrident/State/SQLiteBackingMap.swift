@@ -55,6 +55,9 @@ public final class SQLiteBackingMap: BackingMap {
         return encodedKeys.map { found[$0] }
     }
 
+    /// Rows written by one INSERT statement, at most (4 parameters each).
+    static let rowsPerInsert = 200
+
     public func commit(_ entries: [(key: StateKey, value: StoredValue)], txid: Int64) throws(StateError) {
         var rows: [StatementArguments] = []
         rows.reserveCapacity(entries.count)
@@ -67,11 +70,18 @@ public final class SQLiteBackingMap: BackingMap {
             rows.append([Data(key), Data(value), previous, entry.value.txid])
         }
         try database.write("table \(table)") { db in
-            let upsert = try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO \"\(table)\" (key, value, previous, txid) VALUES (?, ?, ?, ?)"
-            )
-            for arguments in rows {
-                try upsert.execute(arguments: arguments)
+            // Many rows per statement: one statement per row cost most of a batch's commit.
+            var start = 0
+            while start < rows.count {
+                let count = min(Self.rowsPerInsert, rows.count - start)
+                let placeholders = Array(repeating: "(?, ?, ?, ?)", count: count).joined(separator: ", ")
+                let insert = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO \"\(table)\" (key, value, previous, txid) VALUES \(placeholders)"
+                )
+                var arguments = StatementArguments()
+                for row in rows[start..<start + count] { arguments += row }
+                try insert.execute(arguments: arguments)
+                start += count
             }
             try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO \(SQLiteStateDatabase.metaTable) (name, part, last_txid) VALUES (?, ?, ?)"
