@@ -103,6 +103,7 @@ let package = Package(
             name: "GaleTrident",
             dependencies: [
                 "Gale",
+                "GaleKafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -220,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "GaleTridentTests",
             dependencies: [
-                "Gale", "GaleTrident", "GaleRuntime",
+                "Gale", "GaleTrident", "GaleRuntime", "GaleKafka",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -234,6 +235,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons", "GaleKafka",
+                "GaleTrident",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
