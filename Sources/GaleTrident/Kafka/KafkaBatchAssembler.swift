@@ -84,6 +84,12 @@ struct KafkaBatchAssembler {
         }.map { (partition: $0.key, cursor: $0.value) }
     }
 
+    /// Ends every bounded partition that has not reached its bound where it stands: a replay that
+    /// takes fewer records than its earlier attempt.
+    mutating func releaseIncompleteBounds() {
+        while let (partition, _) = incomplete { cursors[partition]?.bound = nil }
+    }
+
     /// The batch's range of each partition whose start is known: a replay's stored bound, else
     /// the last offset taken + 1 (the start when it took nothing).
     var ranges: [Int32: KafkaPartitionBatch] {

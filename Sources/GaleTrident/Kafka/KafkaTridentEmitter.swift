@@ -83,11 +83,21 @@ final class KafkaTridentEmitter: BatchEmitter {
         let stored = try stored.map { value throws(KafkaTridentError) in try KafkaBatchMetadata(value: value) }
             .flatMap { $0.topic == config.topic ? $0 : nil }
         var accepted: [Int32: [KafkaRecord]] = [:]
+        let starts = startingPoints(after: previous)
         let metadata: KafkaBatchMetadata
-        if config.kind == .transactional, let stored {
-            metadata = try replay(txid: txid, stored: stored, into: &accepted)
-        } else {
-            metadata = try read(after: previous, into: &accepted)
+        switch (config.kind, stored) {
+        case (.transactional, let stored?):
+            metadata = try replay(txid: txid, stored: stored, truncating: false, into: &accepted)
+        case (.opaque, let stored?)
+        where stored.partitions.allSatisfy({ partition, range in
+            starts[partition]?.start.map { $0 == range.start } ?? true
+        }):
+            // A replay whose start did not move (the batch before it was not replayed) reads what
+            // its earlier attempt read: that attempt may have been committed to some state
+            // partitions, and an opaque state recomputes only the keys a replay touches.
+            metadata = try replay(txid: txid, stored: stored, truncating: true, into: &accepted)
+        default:
+            metadata = try read(from: starts, into: &accepted)
         }
         for partition in accepted.keys.sorted() {
             for record in accepted[partition] ?? [] {
@@ -99,23 +109,25 @@ final class KafkaTridentEmitter: BatchEmitter {
 
     // MARK: - Reading
 
-    /// A new batch: from the end of `previous` (or the first offsets) on, what is available, up
-    /// to the limit.
-    private func read(
-        after previous: KafkaBatchMetadata?,
-        into accepted: inout [Int32: [KafkaRecord]]
-    ) throws
-        -> KafkaBatchMetadata
-    {
+    /// Where a new batch starts each partition: where `previous` ended it, or at its first offset
+    /// (`nil` while that is not known) when no batch took anything of it yet.
+    private func startingPoints(after previous: KafkaBatchMetadata?) -> [Int32: (start: Int64?, filter: RepeatFilter)] {
         var starts: [Int32: (start: Int64?, filter: RepeatFilter)] = [:]
         for partition in partitions {
             if let range = previous?.partitions[partition] {
                 starts[partition] = (range.end, range.filterAfter)
             } else {
-                // No batch took anything of it yet: its first offset, once known.
                 starts[partition] = (origins[partition], RepeatFilter())
             }
         }
+        return starts
+    }
+
+    /// A new batch: from `starts` on, what is available, up to the limit.
+    private func read(
+        from starts: [Int32: (start: Int64?, filter: RepeatFilter)],
+        into accepted: inout [Int32: [KafkaRecord]]
+    ) throws -> KafkaBatchMetadata {
         var assembler = KafkaBatchAssembler(starts: starts, skipRepeats: config.skipRepeats)
         try position(at: starts.compactMapValues(\.start))
         var remaining = config.maxRecordsPerBatch
@@ -130,45 +142,47 @@ final class KafkaTridentEmitter: BatchEmitter {
         return KafkaBatchMetadata(topic: config.topic, groupID: config.groupID, partitions: assembler.ranges)
     }
 
-    /// A replayed transactional batch: exactly the stored ranges again.
+    /// A replayed batch: exactly the stored ranges again. When `truncating` (opaque), a range that
+    /// cannot be read in time ends where reading stopped; otherwise the batch fails.
     private func replay(
         txid: Int64,
         stored: KafkaBatchMetadata,
+        truncating: Bool,
         into accepted: inout [Int32: [KafkaRecord]]
-    ) throws
-        -> KafkaBatchMetadata
-    {
+    ) throws -> KafkaBatchMetadata {
         var starts: [Int32: (start: Int64?, filter: RepeatFilter)] = [:]
         var bounds: [Int32: Int64] = [:]
+        var seeks: [Int32: Int64] = [:]
         for (partition, range) in stored.partitions where partitions.contains(partition) {
             starts[partition] = (range.start, range.filterBefore)
             bounds[partition] = range.end
+            if !range.isEmpty { seeks[partition] = range.start }
         }
         var assembler = KafkaBatchAssembler(starts: starts, bounds: bounds, skipRepeats: config.skipRepeats)
-        var seeks: [Int32: Int64] = [:]
-        for (partition, range) in stored.partitions where partitions.contains(partition) && !range.isEmpty {
-            seeks[partition] = range.start
-        }
         try position(at: seeks)
         let deadline = ContinuousClock.now + config.replayTimeout
         while !assembler.isComplete {
             guard ContinuousClock.now < deadline else {
-                let missing = assembler.incomplete
-                throw KafkaTridentError.replayIncomplete(
-                    topic: config.topic,
-                    partition: missing?.partition ?? -1,
-                    start: missing?.cursor.start ?? -1,
-                    end: missing?.cursor.bound ?? -1,
-                    reached: missing?.cursor.reached,
-                    txid: txid
-                )
+                guard truncating else {
+                    let missing = assembler.incomplete
+                    throw KafkaTridentError.replayIncomplete(
+                        topic: config.topic,
+                        partition: missing?.partition ?? -1,
+                        start: missing?.cursor.start ?? -1,
+                        end: missing?.cursor.bound ?? -1,
+                        reached: missing?.cursor.reached,
+                        txid: txid
+                    )
+                }
+                logger.warning("replay of batch \(txid) could not read all its earlier records in time; it takes fewer")
+                assembler.releaseIncompleteBounds()
+                break
             }
             let records = try consumer.poll(maxRecords: config.maxRecordsPerBatch, timeout: config.pollTimeout)
             take(records, into: &assembler, accepted: &accepted)
         }
         var metadata = stored
         for (partition, range) in assembler.ranges where range != stored.partitions[partition] {
-            logger.warning("replay of partition \(partition) ended with another repeat filter than stored")
             metadata.partitions[partition] = range
         }
         return metadata

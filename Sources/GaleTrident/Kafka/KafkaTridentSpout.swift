@@ -6,8 +6,9 @@
 /// the previous one ended and takes what is available, up to ``KafkaTridentSpoutConfig/maxRecordsPerBatch``
 /// records per task (possibly none). A replayed batch of a ``TridentSpoutKind/transactional``
 /// spout reads exactly its stored ranges again: the same records, emitted in the same order
-/// (by partition, then offset); an ``TridentSpoutKind/opaque`` one starts over from the previous
-/// batch's end. Records written again by a ``KafkaTridentSink`` are dropped
+/// (by partition, then offset); an ``TridentSpoutKind/opaque`` one reads them again as far as it
+/// can, or starts over from the previous batch's end when that moved (see
+/// ``KafkaTridentSpoutConfig/kind``). Records written again by a ``KafkaTridentSink`` are dropped
 /// (``KafkaTridentSpoutConfig/skipRepeats``).
 ///
 /// The stored metadata is authoritative: the group's committed offsets follow the committed

@@ -42,8 +42,13 @@ public struct KafkaTridentSpoutConfig: Sendable {
     /// Where the first batch starts.
     public var firstOffset: FirstOffset = .committedOrEarliest
     /// ``TridentSpoutKind/transactional``: a replayed batch reads exactly its stored offset
-    /// ranges again. ``TridentSpoutKind/opaque``: every batch, replays too, starts where the
-    /// previous batch ended and takes what is there (pair it with an opaque state).
+    /// ranges again, and fails while it cannot. ``TridentSpoutKind/opaque`` (pair it with an opaque
+    /// state): a batch starts where the previous batch ended; a replay whose start did not move
+    /// reads its earlier ranges again, as far as it can within ``replayTimeout``, then goes on
+    /// with fewer records rather than failing; a replay whose previous batch was replayed too
+    /// starts over from that batch's new end and takes what is available. (An opaque state
+    /// recomputes only the keys a replay touches, so the replay of a batch that some state
+    /// partitions committed before it failed must touch every key its earlier attempt did.)
     public var kind: TridentSpoutKind = .transactional
     /// Whether records a ``KafkaTridentSink`` wrote again (a replayed batch, in idempotent mode)
     /// are dropped (see ``RepeatFilter``); records without its headers always pass.
