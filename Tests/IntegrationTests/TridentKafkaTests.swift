@@ -52,19 +52,23 @@ import Testing
         guard result.status == 0 else { throw SmokeTestFailure("kcat failed: \(result.output)") }
         var records: [InputRecord] = []
         var ends: [Int32: Int64] = [:]
-        try await KafkaPipelineTests.readAll(topic: topic, until: { $0.count >= lines.count }) { record in
-            let value = String(decoding: record.value ?? [], as: UTF8.self)
-            let comma = value.firstIndex(of: ",") ?? value.endIndex
-            records.append(
-                InputRecord(
-                    partition: record.partition,
-                    offset: record.offset,
-                    id: Int(value[..<comma]) ?? -1,
-                    text: comma < value.endIndex ? String(value[value.index(after: comma)...]) : ""
+        try await KafkaPipelineTests.readAll(
+            topic: topic,
+            until: { $0.count >= lines.count },
+            each: { record in
+                let value = String(decoding: record.value ?? [], as: UTF8.self)
+                let comma = value.firstIndex(of: ",") ?? value.endIndex
+                records.append(
+                    InputRecord(
+                        partition: record.partition,
+                        offset: record.offset,
+                        id: Int(value[..<comma]) ?? -1,
+                        text: comma < value.endIndex ? String(value[value.index(after: comma)...]) : ""
+                    )
                 )
-            )
-            ends[record.partition] = max(ends[record.partition] ?? 0, record.offset + 1)
-        }
+                ends[record.partition] = max(ends[record.partition] ?? 0, record.offset + 1)
+            }
+        )
         return (records, ends)
     }
 
@@ -350,5 +354,322 @@ import Testing
 
     @Test func opaqueKafkaWordCountIsExactDespiteFailedBatchesAndCommits() async throws {
         try await wordCount(kind: .opaque)
+    }
+
+    // MARK: - Sinks
+
+    /// Fails once each (txid, task) of `failing` txids that has records.
+    final class TxidFailures: Sendable {
+        let failing: Set<Int64>
+        let fired = Mutex<Set<[Int64]>>([])
+
+        init(failing: Set<Int64>) { self.failing = failing }
+
+        /// Whether this call is the first for `txid` and `task`, when `txid` must fail.
+        func fires(_ txid: Int64, task: Int) -> Bool {
+            failing.contains(txid) && fired.withLock { $0.insert([txid, Int64(task)]).inserted }
+        }
+
+        var firedTxids: Set<Int64> { Set(fired.withLock { $0 }.map { $0[0] }) }
+    }
+
+    /// A sink whose writer, the first time it gets one of the `failing` txids, writes only the first
+    /// half of the batch's records (with their real indices) and then fails.
+    struct HalfWrittenFailures: TridentSink {
+        let base: any TridentSink
+        let failures: TxidFailures
+
+        func makeWriter(context: SinkContext) throws -> any BatchWriter {
+            Writer(base: try base.makeWriter(context: context), failures: failures, task: context.taskIndex)
+        }
+
+        final class Writer: BatchWriter {
+            let base: any BatchWriter
+            let failures: TxidFailures
+            let task: Int
+
+            init(base: any BatchWriter, failures: TxidFailures, task: Int) {
+                self.base = base
+                self.failures = failures
+                self.task = task
+            }
+
+            func write(txid: Int64, records: [[GaleValue]]) throws {
+                if records.count >= 2, failures.fires(txid, task: task) {
+                    try base.write(txid: txid, records: Array(records.prefix(records.count / 2)))
+                    throw InjectedFailure(description: "injected failure after half of batch \(txid)")
+                }
+                try base.write(txid: txid, records: records)
+            }
+
+            func close() { base.close() }
+        }
+    }
+
+    /// Key-value input: `count` records `ID|ID,KEY` with keys `k0`... drawn at random.
+    static func keyedLines(_ count: Int, keys: Int, seed: UInt64) -> [String] {
+        var generator = Generator(state: seed)
+        return (0..<count).map { "\($0)|\($0),k\(generator.next(below: keys))" }
+    }
+
+    /// Stage 1 writes with an idempotent producer and fails some writes half-way or after producing
+    /// everything; stage 2 reads its topic with `skipRepeats` and counts per key: each record
+    /// counts once although the topic holds repeats.
+    @Test func idempotentSinkRepeatsAreSkippedByTheNextStage() async throws {
+        let count = 30_000
+        let lines = Self.keyedLines(count, keys: 500, seed: 23)
+        let inputTopic = try KafkaPipelineTests.topic("trident-idem-in", partitions: 3)
+        let middle = try KafkaPipelineTests.topic("trident-idem-mid", partitions: 3)
+        let (input, ends) = try await Self.produce(topic: inputTopic, lines: lines)
+        let started = ContinuousClock.now
+        let brokers = try Self.brokers
+        let suffix = UUID().uuidString.prefix(8)
+
+        // Stage 1: input -> partitionBy(key) -> idempotent sink, 2 tasks.
+        let halfWritten = TxidFailures(failing: [3, 8, 14])
+        let afterProducing = TxidFailures(failing: [5, 11])
+        let store1 = RecordingStore()
+        var config1 = TridentConfig()
+        config1.storeFactory = RecordingStoreFactory(store: store1)
+        let stage1 = TridentTopology(name: "stage1-\(suffix)", config: config1)
+        stage1.topologyConfig.messageTimeoutSeconds = 10
+        var spout1 = KafkaTridentSpoutConfig(brokers: brokers, topic: inputTopic, groupID: "g1-\(suffix)")
+        spout1.maxRecordsPerBatch = 1_000
+        spout1.firstOffset = .earliest
+        spout1.outputFields = ["id", "key"]
+        spout1.mapper = Self.idTextMapper
+        var sinkConfig = KafkaTridentSinkConfig(brokers: brokers, topic: middle, mode: .idempotent)
+        sinkConfig.mapper = KafkaTridentSinkConfig.fields(key: "key", value: "id")
+        sinkConfig.beforeCommit = { txid, task in
+            if afterProducing.fires(txid, task: task) {
+                throw InjectedFailure(description: "injected failure after producing batch \(txid)")
+            }
+        }
+        stage1.newStream("input", KafkaTridentSpout(spout1, parallelism: 2))
+            .partitionBy(["key"])
+            .parallelismHint(2)
+            .sink("out", HalfWrittenFailures(base: KafkaTridentSink(sinkConfig), failures: halfWritten))
+
+        // Stage 2: the middle topic, repeats skipped -> count per key.
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.db").path
+        let store2 = RecordingStore()
+        var config2 = TridentConfig()
+        config2.storeFactory = RecordingStoreFactory(store: store2)
+        let stage2 = TridentTopology(name: "stage2-\(suffix)", config: config2)
+        stage2.topologyConfig.messageTimeoutSeconds = 10
+        var spout2 = KafkaTridentSpoutConfig(brokers: brokers, topic: middle, groupID: "g2-\(suffix)")
+        spout2.maxRecordsPerBatch = 1_000
+        spout2.firstOffset = .earliest
+        spout2.outputFields = ["key", "id"]
+        spout2.mapper = { record in
+            [
+                .string(String(decoding: record.key ?? [], as: UTF8.self)),
+                .string(String(decoding: record.value ?? [], as: UTF8.self)),
+            ]
+        }
+        #expect(spout2.skipRepeats)
+        stage2.newStream("middle", KafkaTridentSpout(spout2, parallelism: 2))
+            .groupBy(["key"])
+            .persistentAggregate("counts", SQLiteStateFactory(path: path), ["key"], Count(), output: "count")
+            .parallelismHint(2)
+
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        var middleRecords: [KafkaRecord] = []
+        var middleEnds: [Int32: Int64] = [:]
+        let last2: Int64
+        do {
+            _ = try cluster.submit(try stage1.build())
+            _ = try cluster.submit(try stage2.build())
+            _ = try await Self.waitUntilCommitted(store1, stream: "input", ends: ends)
+            // Stage 1 is done: every record it wrote is in the middle topic. Read all of it.
+            var positions = Set<SinkRecordPosition>()
+            var lastArrival = ContinuousClock.now
+            try await KafkaPipelineTests.readAll(
+                topic: middle,
+                until: { _ in positions.count >= count && ContinuousClock.now - lastArrival > .seconds(1) },
+                each: { record in
+                    middleRecords.append(record)
+                    if let position = SinkRecordPosition(headers: record.headers) { positions.insert(position) }
+                    middleEnds[record.partition] = max(middleEnds[record.partition] ?? 0, record.offset + 1)
+                    lastArrival = ContinuousClock.now
+                }
+            )
+            last2 = try await Self.waitUntilCommitted(store2, stream: "middle", ends: middleEnds)
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+        await cluster.shutdown()
+        let finished = ContinuousClock.now
+
+        #expect(halfWritten.firedTxids == halfWritten.failing, "every chosen write stopped half-way once")
+        #expect(afterProducing.firedTxids == afterProducing.failing, "every chosen write failed after producing")
+        // The middle topic holds repeats: records with the same stage, part, txid and index.
+        var seen = Set<SinkRecordPosition>()
+        var repeats = 0
+        var accepted: [KafkaRecord] = []
+        for record in middleRecords.sorted(by: { ($0.partition, $0.offset) < ($1.partition, $1.offset) }) {
+            guard let position = SinkRecordPosition(headers: record.headers) else {
+                Issue.record("a record of the middle topic without position headers")
+                continue
+            }
+            #expect(position.stage == "stage1-\(suffix)/out")
+            if seen.insert(position).inserted { accepted.append(record) } else { repeats += 1 }
+        }
+        #expect(repeats > 0, "the middle topic holds repeats")
+        #expect(accepted.count == count, "one first copy per input record")
+
+        // Each input record counted once per key; each key's txid is the last batch of stage 2
+        // that took a first copy of one of its records.
+        var truth: [String: Int64] = [:]
+        for record in input { truth[record.text, default: 0] += 1 }
+        let txids = try Self.txidsOfOffsets(store2, stream: "middle", last: last2, ends: middleEnds)
+        var lastTxid: [String: Int64] = [:]
+        for record in accepted {
+            let key = String(decoding: record.key ?? [], as: UTF8.self)
+            lastTxid[key] = max(lastTxid[key] ?? 0, txids[record.partition]?[Int(record.offset)] ?? -1)
+        }
+        let stored = try SQLiteStateFactory.readAll(path: path, stateName: "counts")
+        var mismatches: [String] = []
+        for (key, count) in truth {
+            let value = stored[[.string(key)]]
+            if value?.value != .int(count) {
+                mismatches.append("\(key): \(String(describing: value?.value)) != \(count)")
+            }
+            if value?.txid != lastTxid[key] {
+                mismatches.append("\(key): txid \(String(describing: value?.txid)) != \(lastTxid[key] ?? -1)")
+            }
+        }
+        #expect(stored.count == truth.count)
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
+        print(
+            "[idempotent sink] \(count) records, \(middleRecords.count) in the middle topic (\(repeats) repeats), "
+                + "\(last2) batches in stage 2, in \(finished - started)"
+        )
+    }
+
+    /// A Kafka transaction per batch and sink task: the input group's committed offsets move only
+    /// when task 0's transaction commits, never with an aborted one, and end at the input's end.
+    @Test func transactionalSinkMovesInputOffsetsOnlyWithCommittedTransactions() async throws {
+        let count = 20_000
+        let lines = Self.keyedLines(count, keys: 500, seed: 29)
+        let inputTopic = try KafkaPipelineTests.topic("trident-txn-in", partitions: 3)
+        let output = try KafkaPipelineTests.topic("trident-txn-out", partitions: 3)
+        let (_, ends) = try await Self.produce(topic: inputTopic, lines: lines)
+        let started = ContinuousClock.now
+        let brokers = try Self.brokers
+        let suffix = UUID().uuidString.prefix(8)
+        let group = "g-txn-\(suffix)"
+        var observerConfig = KafkaConfig(bootstrapServers: [brokers])
+        observerConfig.groupID = group
+        let observer = try KafkaConsumer(config: observerConfig)
+        defer { observer.close() }
+        let partitions = ends.keys.sorted().map { KafkaTopicPartition(topic: inputTopic, partition: $0) }
+        let committedOffsets: @Sendable () throws -> [Int32: Int64] = {
+            var offsets: [Int32: Int64] = [:]
+            for entry in try observer.committed(partitions) where !entry.offset.isLogical {
+                offsets[entry.partition] = entry.offset.rawValue
+            }
+            return offsets
+        }
+
+        // Failures between producing and committing: the 3rd and 8th transactions of task 0, the
+        // 5th and 10th of task 1 (empty batches open no transaction, so txids are not chosen ahead).
+        let failingTransactions: [Int: Set<Int>] = [0: [3, 8], 1: [5, 10]]
+        let transactions = Mutex<[Int: [Int64]]>([:])
+        let fired = Mutex<Set<[Int64]>>([])
+        // What task 0 saw committed just before committing each txid.
+        let beforeCommit = Mutex<[(txid: Int64, offsets: [Int32: Int64])]>([])
+        let store = RecordingStore()
+        var config = TridentConfig()
+        config.storeFactory = RecordingStoreFactory(store: store)
+        let topology = TridentTopology(name: "trident-txn-\(suffix)", config: config)
+        topology.topologyConfig.messageTimeoutSeconds = 10
+        var spout = KafkaTridentSpoutConfig(brokers: brokers, topic: inputTopic, groupID: group)
+        spout.maxRecordsPerBatch = 1_000
+        spout.firstOffset = .committedOrEarliest
+        spout.commitGroupOffsets = false
+        spout.outputFields = ["id", "key"]
+        spout.mapper = Self.idTextMapper
+        var sinkConfig = KafkaTridentSinkConfig(brokers: brokers, topic: output, mode: .transactional)
+        sinkConfig.mapper = KafkaTridentSinkConfig.fields(key: "key", value: "id")
+        sinkConfig.beforeCommit = { txid, task in
+            if task == 0 {
+                let offsets = try committedOffsets()
+                beforeCommit.withLock { $0.append((txid, offsets)) }
+            }
+            let fails = transactions.withLock { transactions in
+                if transactions[task]?.last != txid { transactions[task, default: []].append(txid) }
+                let ordinal = transactions[task]?.count ?? 0
+                return failingTransactions[task]?.contains(ordinal) == true
+            }
+            if fails, fired.withLock({ $0.insert([txid, Int64(task)]).inserted }) {
+                throw InjectedFailure(description: "injected failure before committing batch \(txid)")
+            }
+        }
+        topology.newStream("input", KafkaTridentSpout(spout, parallelism: 2))
+            .partitionBy(["key"])
+            .parallelismHint(2)
+            .sink("out", KafkaTridentSink(sinkConfig))
+
+        // After each commit the coordinator records, the committed offsets, and the txids committed
+        // before and after reading them.
+        var observations: [(from: Int64, to: Int64, offsets: [Int32: Int64])] = []
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let last: Int64
+        do {
+            _ = try cluster.submit(try topology.build())
+            let deadline = ContinuousClock.now + .seconds(100)
+            var seen: Int64 = 0
+            while true {
+                let from = store.lastCommitted
+                if from != seen {
+                    seen = from
+                    let offsets = try await onBlockingThread { try committedOffsets() }
+                    observations.append((from, store.lastCommitted, offsets))
+                }
+                if from > 0, try store.ends(stream: "input", txid: from) == ends { break }
+                guard ContinuousClock.now < deadline else { throw SmokeTestFailure("committed up to \(from) only") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            last = seen
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+        await cluster.shutdown()
+        let finished = ContinuousClock.now
+
+        let failed = fired.withLock { $0 }
+        #expect(failed.count == 4, "every chosen transaction failed once before its commit: \(failed)")
+        func endsAfter(_ txid: Int64) throws -> [Int32: Int64] {
+            txid < 1 ? [:] : try store.ends(stream: "input", txid: txid)
+        }
+        // Task 0 saw, before committing txid t (first attempt or replay), exactly the offsets of
+        // t - 1: an aborted transaction moved nothing.
+        let seenByTask0 = beforeCommit.withLock { $0 }
+        for (txid, offsets) in seenByTask0 {
+            #expect(try offsets == endsAfter(txid - 1), "before committing batch \(txid)")
+        }
+        for failure in failed where failure[1] == 0 {
+            #expect(
+                seenByTask0.filter { $0.txid == failure[0] }.count == 2,
+                "batch \(failure[0]) was committed after an aborted attempt"
+            )
+        }
+        // After each recorded commit, the offsets are those of a batch whose transaction committed.
+        var candidates: [Int64: [Int32: Int64]] = [:]
+        for txid in 0...(last + 1) { candidates[txid] = try endsAfter(txid) }
+        for observation in observations {
+            let allowed = (observation.from...(observation.to + 1)).compactMap { candidates[$0] }
+            #expect(allowed.contains(observation.offsets), "after commit \(observation.from): \(observation.offsets)")
+        }
+        #expect(observations.count > 10)
+        // In the end: the input's end offsets.
+        let final = try await onBlockingThread { try committedOffsets() }
+        #expect(final == ends, "committed \(final), end offsets \(ends)")
+        print("[transactional sink] \(count) records in \(last) batches in \(finished - started)")
     }
 }

@@ -27,7 +27,8 @@ public struct KafkaTridentSpoutConfig: Sendable {
     public typealias Mapper = @Sendable (KafkaRecord) throws -> [GaleValue]?
 
     /// The client settings (brokers, timeouts, raw librdkafka properties); ``KafkaConfig/groupID``
-    /// is set from ``groupID``.
+    /// is set from ``groupID``. `fetch.wait.max.ms` defaults to 100 (librdkafka: 500), so that a
+    /// batch that seeks (after a replay) finds records within about one ``pollTimeout``.
     public var client: KafkaConfig
     /// The topic to read. Emitter task `i` of `n` reads the partitions `p` with `p % n == i`,
     /// assigned explicitly (the consumer never joins the group); the partitions are those the
@@ -82,6 +83,7 @@ public struct KafkaTridentSpoutConfig: Sendable {
     public init(brokers: String, topic: String, groupID: String) {
         var client = KafkaConfig(bootstrapServers: brokers.split(separator: ",").map(String.init))
         client.groupID = groupID
+        client.properties["fetch.wait.max.ms"] = "100"
         self.client = client
         self.topic = topic
         self.groupID = groupID
