@@ -129,9 +129,9 @@ final class KafkaTridentEmitter: BatchEmitter {
         into accepted: inout [Int32: [KafkaRecord]]
     ) throws -> KafkaBatchMetadata {
         var assembler = KafkaBatchAssembler(starts: starts, skipRepeats: config.skipRepeats)
-        try position(at: starts.compactMapValues(\.start))
+        let sought = try position(at: starts.compactMapValues(\.start))
         var remaining = config.maxRecordsPerBatch
-        var timeout = config.pollTimeout
+        var timeout = sought ? max(config.pollTimeout, config.seekPollTimeout) : config.pollTimeout
         while remaining > 0, !partitions.isEmpty {
             let records = try consumer.poll(maxRecords: remaining, timeout: timeout)
             if records.isEmpty { break }
@@ -188,15 +188,17 @@ final class KafkaTridentEmitter: BatchEmitter {
         return metadata
     }
 
-    /// Seeks the partitions in `offsets` that do not stand there already.
-    private func position(at offsets: [Int32: Int64]) throws {
+    /// Seeks the partitions in `offsets` that do not stand there already; returns whether it did.
+    @discardableResult
+    private func position(at offsets: [Int32: Int64]) throws -> Bool {
         var seeks: [KafkaTopicPartition] = []
         for (partition, offset) in offsets.sorted(by: { $0.key < $1.key }) where positions[partition] != offset {
             seeks.append(KafkaTopicPartition(topic: config.topic, partition: partition, offset: KafkaOffset(offset)))
         }
-        guard !seeks.isEmpty else { return }
+        guard !seeks.isEmpty else { return false }
         try consumer.seek(seeks)
         for seek in seeks { positions[seek.partition] = seek.offset.rawValue }
+        return true
     }
 
     /// Tracks where the consumer stands and hands the records to the assembler.

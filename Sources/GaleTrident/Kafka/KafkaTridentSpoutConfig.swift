@@ -61,6 +61,9 @@ public struct KafkaTridentSpoutConfig: Sendable {
     /// How long a new batch waits for its first record when none is fetched yet; after the first,
     /// it takes only what is already fetched.
     public var pollTimeout: Duration = .milliseconds(100)
+    /// How long a new batch that had to seek (a batch after a replay) waits for its first record:
+    /// the consumer fetches afresh after a seek.
+    public var seekPollTimeout: Duration = .milliseconds(500)
     /// How long a replayed batch may take to read its ranges again before it fails.
     public var replayTimeout: Duration = .seconds(30)
     /// The fields of the emitted tuples; ``mapper`` must return one value per field.
