@@ -54,9 +54,11 @@ public struct KafkaTridentSpoutConfig: Sendable {
     /// Whether records a ``KafkaTridentSink`` wrote again (a replayed batch, in idempotent mode)
     /// are dropped (see ``RepeatFilter``); records without its headers always pass.
     public var skipRepeats: Bool = true
-    /// Whether each committed batch commits its end offsets for ``groupID``. Turn it off when a
-    /// ``KafkaTridentSink`` in ``KafkaTridentSinkConfig/Mode/transactional`` mode commits them
-    /// with its Kafka transactions, so that they move only with those.
+    /// Whether each batch commits its end offsets for ``groupID`` when its commit phase reaches
+    /// the emitter (possibly before another component's commit of the batch fails; the batch then
+    /// replays over the same ranges). Turn it off when a ``KafkaTridentSink`` in
+    /// ``KafkaTridentSinkConfig/Mode/transactional`` mode commits them with its Kafka
+    /// transactions, so that they move only with those.
     public var commitGroupOffsets: Bool = true
     /// How long a new batch waits for its first record when none is fetched yet; after the first,
     /// it takes only what is already fetched.
