@@ -1,4 +1,4 @@
-public import Gale
+import Gale
 import GaleKafka
 
 extension KafkaTridentSinkConfig {
