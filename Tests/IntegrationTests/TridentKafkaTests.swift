@@ -358,26 +358,33 @@ import Testing
 
     // MARK: - Sinks
 
-    /// Fails once each (txid, task) of `failing` txids that has records.
-    final class TxidFailures: Sendable {
-        let failing: Set<Int64>
+    /// Fails once, in each task, the writes of the batches that are that task's `ordinals`-th
+    /// batch with records (empty batches open no write, so txids are not chosen ahead).
+    final class WriteFailures: Sendable {
+        let ordinals: Set<Int>
+        /// Per task, the txids written with records, in order.
+        let written = Mutex<[Int: [Int64]]>([:])
         let fired = Mutex<Set<[Int64]>>([])
 
-        init(failing: Set<Int64>) { self.failing = failing }
+        init(ordinals: Set<Int>) { self.ordinals = ordinals }
 
-        /// Whether this call is the first for `txid` and `task`, when `txid` must fail.
+        /// Whether this write of `txid` by `task` must fail.
         func fires(_ txid: Int64, task: Int) -> Bool {
-            failing.contains(txid) && fired.withLock { $0.insert([txid, Int64(task)]).inserted }
+            let chosen = written.withLock { written in
+                if written[task]?.contains(txid) != true { written[task, default: []].append(txid) }
+                return ordinals.contains((written[task]?.firstIndex(of: txid) ?? -1) + 1)
+            }
+            return chosen && fired.withLock { $0.insert([txid, Int64(task)]).inserted }
         }
 
-        var firedTxids: Set<Int64> { Set(fired.withLock { $0 }.map { $0[0] }) }
+        var firedCount: Int { fired.withLock { $0.count } }
     }
 
-    /// A sink whose writer, the first time it gets one of the `failing` txids, writes only the first
-    /// half of the batch's records (with their real indices) and then fails.
+    /// A sink whose writer, for the writes its ``WriteFailures`` choose, writes only the first half
+    /// of the batch's records (with their real indices) and then fails.
     struct HalfWrittenFailures: TridentSink {
         let base: any TridentSink
-        let failures: TxidFailures
+        let failures: WriteFailures
 
         func makeWriter(context: SinkContext) throws -> any BatchWriter {
             Writer(base: try base.makeWriter(context: context), failures: failures, task: context.taskIndex)
@@ -385,10 +392,10 @@ import Testing
 
         final class Writer: BatchWriter {
             let base: any BatchWriter
-            let failures: TxidFailures
+            let failures: WriteFailures
             let task: Int
 
-            init(base: any BatchWriter, failures: TxidFailures, task: Int) {
+            init(base: any BatchWriter, failures: WriteFailures, task: Int) {
                 self.base = base
                 self.failures = failures
                 self.task = task
@@ -426,8 +433,8 @@ import Testing
         let suffix = UUID().uuidString.prefix(8)
 
         // Stage 1: input -> partitionBy(key) -> idempotent sink, 2 tasks.
-        let halfWritten = TxidFailures(failing: [3, 8, 14])
-        let afterProducing = TxidFailures(failing: [5, 11])
+        let halfWritten = WriteFailures(ordinals: [3, 8, 14])
+        let afterProducing = WriteFailures(ordinals: [5, 11])
         let store1 = RecordingStore()
         var config1 = TridentConfig()
         config1.storeFactory = RecordingStoreFactory(store: store1)
@@ -504,8 +511,8 @@ import Testing
         await cluster.shutdown()
         let finished = ContinuousClock.now
 
-        #expect(halfWritten.firedTxids == halfWritten.failing, "every chosen write stopped half-way once")
-        #expect(afterProducing.firedTxids == afterProducing.failing, "every chosen write failed after producing")
+        #expect(halfWritten.firedCount == 2 * 3, "every chosen write of each task stopped half-way once")
+        #expect(afterProducing.firedCount == 2 * 2, "every chosen write of each task failed after producing")
         // The middle topic holds repeats: records with the same stage, part, txid and index.
         var seen = Set<SinkRecordPosition>()
         var repeats = 0
@@ -666,7 +673,7 @@ import Testing
             let allowed = (observation.from...(observation.to + 1)).compactMap { candidates[$0] }
             #expect(allowed.contains(observation.offsets), "after commit \(observation.from): \(observation.offsets)")
         }
-        #expect(observations.count > 10)
+        #expect(observations.count >= 3, "commits were observed")
         // In the end: the input's end offsets.
         let final = try await onBlockingThread { try committedOffsets() }
         #expect(final == ends, "committed \(final), end offsets \(ends)")
