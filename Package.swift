@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "Gale",
                 "GaleCoordination",
+                "GaleKafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -231,7 +232,7 @@ let package = Package(
         .testTarget(
             name: "GaleTridentTests",
             dependencies: [
-                "Gale", "GaleTrident", "GaleRuntime",
+                "Gale", "GaleTrident", "GaleRuntime", "GaleKafka",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

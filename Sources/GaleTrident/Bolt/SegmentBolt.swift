@@ -263,7 +263,12 @@ final class SegmentBolt: Bolt {
             }
             _ = try state.applyBatch(txid: txid, updates: updates)
         }
-        for node in plan.nodes {
+        // A late commit of an older attempt, when this task holds a newer one already: the newer
+        // attempt's commit writes the batch. Writing no records now would tell a sink the batch had
+        // none for this task (a transactional Kafka sink would commit the batch's offsets without
+        // its records, then skip the real write as a repeat).
+        let superseded = batches[txid].map { $0.attempt > attempt } ?? false
+        for node in plan.nodes where !superseded {
             guard case .sink = node.operation, let writer = writers[node.id] else { continue }
             // Sorted by value, so that a replayed transactional batch comes in the same order.
             let records = (batch?.sunk[node.id] ?? []).sorted { lexicographicallyPrecedes($0, $1) }

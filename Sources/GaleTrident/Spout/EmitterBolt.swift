@@ -76,9 +76,11 @@ final class EmitterBolt: Bolt {
                 if let bytes = try store.get("\(directory)/\(txid)") {
                     emitter.committed(txid: txid, metadata: try GaleValue(canonicalBytes: bytes))
                 }
-                // Keep the committed txid's metadata: the next batch starts where it ended.
+                // Keep this txid's metadata (the next batch starts where it ended) and the one before:
+                // the commit may still fail elsewhere, and a replay of this txid needs its previous
+                // (an opaque spout starts where txid - 1 ended).
                 for child in try store.children(directory) {
-                    if let old = Int64(child), old < txid { try store.delete("\(directory)/\(child)") }
+                    if let old = Int64(child), old < txid - 1 { try store.delete("\(directory)/\(child)") }
                 }
                 collector.ack(tuple)
             default:

@@ -21,6 +21,16 @@ public struct EmitterContext: Sendable {
     public var tasks: Int
     /// The topology's custom settings (in a cluster, `gale.zookeeper.servers` among them).
     public var settings: [String: String]
+
+    /// A context from its parts (the layer makes them; tests and tools driving an emitter too).
+    public init(topologyName: String, streamName: String, taskIndex: Int, tasks: Int, settings: [String: String] = [:])
+    {
+        self.topologyName = topologyName
+        self.streamName = streamName
+        self.taskIndex = taskIndex
+        self.tasks = tasks
+        self.settings = settings
+    }
 }
 
 /// A source of batches for the transactional layer (Storm Trident's `ITridentSpout`).
