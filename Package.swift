@@ -200,7 +200,7 @@ let package = Package(
         // MARK: - Tests
         .executableTarget(
             name: "ClusterTopology",
-            dependencies: ["Gale", "GaleMain", "GaleTrident"],
+            dependencies: ["Gale", "GaleKafka", "GaleMain", "GaleTrident"],
             path: "Tests/Fixtures/ClusterTopology",
             swiftSettings: strictSettings
         ),

@@ -8,6 +8,7 @@
 //                   settings-<task>.json (the cluster settings each spout task saw, see ClusterSettingsFile)
 import Foundation
 import Gale
+import GaleKafka
 import GaleMain
 import GaleTrident
 
@@ -205,7 +206,119 @@ func makeTridentTopology(settings: [String: String]) throws -> Topology {
     return try topology.build()
 }
 
+/// Kills its own process (kill -9) right after a write of `txid` returned, the first time only
+/// (a marker file remembers): the batch's output is in Kafka, its commit never happened.
+struct CrashAfterWrite: TridentSink {
+    let base: any TridentSink
+    let txid: Int64
+    let marker: String
+
+    func makeWriter(context: SinkContext) throws -> any BatchWriter {
+        Writer(base: try base.makeWriter(context: context), txid: txid, marker: marker)
+    }
+
+    final class Writer: BatchWriter {
+        let base: any BatchWriter
+        let txid: Int64
+        let marker: String
+
+        init(base: any BatchWriter, txid: Int64, marker: String) {
+            self.base = base
+            self.txid = txid
+            self.marker = marker
+        }
+
+        func write(txid: Int64, records: [[GaleValue]]) throws {
+            try base.write(txid: txid, records: records)
+            if txid == self.txid, !records.isEmpty, !FileManager.default.fileExists(atPath: marker) {
+                FileManager.default.createFile(atPath: marker, contents: Data())
+                kill(getpid(), SIGKILL)
+            }
+        }
+
+        func close() { base.close() }
+    }
+}
+
+/// The exactly-once chain (`--config test.mode=chain1|chain2|chain3`): input records `ID,WORD`
+/// on `chain.input` are parsed (stage 1, to `chain.t1`), upper-cased (stage 2, to `chain.t2`)
+/// and counted per word (stage 3, SQLite `counts` at `<test.output>/chain.db`). Between stages
+/// the idempotent Kafka sink marks each record with its stage, txid and position, and the next
+/// stage's spout skips repeats (`chain.skip=false` turns that off, to see the test fail). Stage 2
+/// kills itself after writing batch `chain.crash.txid`.
+func makeChainTopology(stage: String, settings: [String: String]) throws -> Topology {
+    let brokers = settings["kafka.brokers"] ?? "127.0.0.1:9092"
+    let name = (settings["test.trident.name"] ?? "chain") + "-" + stage
+    let output = settings["test.output"] ?? "/tmp"
+    var config = TridentConfig()
+    config.batchEmitInterval = .milliseconds(20)
+    let topology = TridentTopology(name: name, config: config)
+    topology.topologyConfig.messageTimeoutSeconds = 6
+    topology.topologyConfig.workers = 1
+    func spout(
+        _ topic: String,
+        fields: [String],
+        _ mapper: @escaping KafkaTridentSpoutConfig.Mapper
+    ) -> KafkaTridentSpout {
+        var spout = KafkaTridentSpoutConfig(brokers: brokers, topic: topic, groupID: name)
+        spout.maxRecordsPerBatch = 200
+        spout.skipRepeats = settings["chain.skip"] != "false"
+        spout.firstOffset = .earliest
+        spout.outputFields = fields
+        spout.mapper = mapper
+        return KafkaTridentSpout(spout, parallelism: 2)
+    }
+    func sink(_ topic: String) -> KafkaTridentSink {
+        var sink = KafkaTridentSinkConfig(brokers: brokers, topic: topic, mode: .idempotent)
+        sink.mapper = KafkaTridentSinkConfig.fields(key: "id", value: "word")
+        return KafkaTridentSink(sink)
+    }
+    let keyAndValue: KafkaTridentSpoutConfig.Mapper = { record in
+        [
+            .string(String(decoding: record.key ?? [], as: UTF8.self)),
+            .string(String(decoding: record.value ?? [], as: UTF8.self)),
+        ]
+    }
+    switch stage {
+    case "chain1":
+        let lines = spout(settings["chain.input"] ?? "", fields: ["line"]) { record in
+            [.string(String(decoding: record.value ?? [], as: UTF8.self))]
+        }
+        topology.newStream("lines", lines)
+            .map(["line"], output: ["id", "word"]) { tuple in
+                let parts = (tuple["line"].stringValue ?? "").split(separator: ",", maxSplits: 1)
+                return [.string(String(parts.first ?? "")), .string(String(parts.last ?? ""))]
+            }
+            .sink("parsed", sink(settings["chain.t1"] ?? ""))
+    case "chain2":
+        let crash = Int64(settings["chain.crash.txid"] ?? "") ?? -1
+        topology.newStream("parsed", spout(settings["chain.t1"] ?? "", fields: ["id", "word"], keyAndValue))
+            .map(["id", "word"], output: ["id", "word"]) { tuple in
+                [tuple["id"], .string((tuple["word"].stringValue ?? "").uppercased())]
+            }
+            .sink(
+                "enriched",
+                CrashAfterWrite(base: sink(settings["chain.t2"] ?? ""), txid: crash, marker: output + "/crashed")
+            )
+    default:
+        topology.newStream("enriched", spout(settings["chain.t2"] ?? "", fields: ["id", "word"], keyAndValue))
+            .groupBy(["word"])
+            .persistentAggregate(
+                "counts",
+                SQLiteStateFactory(path: output + "/chain.db"),
+                ["word"],
+                Count(),
+                output: "count"
+            )
+            .parallelismHint(2)
+    }
+    return try topology.build()
+}
+
 await TopologyCommand.main(arguments: nil) { settings in
-    settings["test.mode"] == "trident"
-        ? [try makeTridentTopology(settings: settings)] : [try makeTopology(settings: settings)]
+    switch settings["test.mode"] {
+    case "trident": [try makeTridentTopology(settings: settings)]
+    case "chain1", "chain2", "chain3": [try makeChainTopology(stage: settings["test.mode"] ?? "", settings: settings)]
+    default: [try makeTopology(settings: settings)]
+    }
 }
