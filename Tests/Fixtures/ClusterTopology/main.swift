@@ -11,6 +11,7 @@ import Gale
 import GaleKafka
 import GaleMain
 import GaleTrident
+import Synchronization
 
 enum ClusterInput {
     static let words = [
@@ -206,6 +207,59 @@ func makeTridentTopology(settings: [String: String]) throws -> Topology {
     return try topology.build()
 }
 
+/// The transactional word count over Kafka (`--config test.mode=trident-kafka`): lines of
+/// `kafka.input` (a KafkaTridentSpout, `trident.kind` transactional or opaque, 2 tasks) split into
+/// words and counted into the SQLite state `counts` at `<test.output>/kafka-counts.db` (a state of
+/// the same kind); one batch in 50, chosen at random, fails once in the split.
+func makeKafkaTridentTopology(settings: [String: String]) throws -> Topology {
+    let brokers = settings["kafka.brokers"] ?? "127.0.0.1:9092"
+    let name = settings["test.trident.name"] ?? "trident-kafka"
+    let opaque = settings["trident.kind"] == "opaque"
+    let topology = TridentTopology(name: name)
+    topology.topologyConfig.messageTimeoutSeconds = 6
+    topology.topologyConfig.workers = 2
+    var spout = KafkaTridentSpoutConfig(brokers: brokers, topic: settings["kafka.input"] ?? "", groupID: name)
+    spout.maxRecordsPerBatch = 1_000
+    spout.firstOffset = .earliest
+    spout.kind = opaque ? .opaque : .transactional
+    spout.outputFields = ["line"]
+    spout.mapper = { record in [.string(String(decoding: record.value ?? [], as: UTF8.self))] }
+    let failed = FailedOnce()
+    topology.newStream("lines", KafkaTridentSpout(spout, parallelism: 2))
+        .each(["line"], output: ["word"]) { tuple, emit in
+            let line = tuple["line"].stringValue ?? ""
+            if failed.shouldFail(line) { throw InjectedFailure() }
+            for word in line.split(separator: " ") { emit([.string(String(word))]) }
+        }
+        .parallelismHint(2)
+        .groupBy(["word"])
+        .persistentAggregate(
+            "counts",
+            SQLiteStateFactory(path: (settings["test.output"] ?? "/tmp") + "/kafka-counts.db"),
+            ["word"],
+            Count(),
+            output: "count",
+            kind: opaque ? .opaque : .transactional
+        )
+        .parallelismHint(2)
+    return try topology.build()
+}
+
+/// Fails a line the first time it is seen, for about one line in 50,000 (about one batch in 50
+/// at 1,000 lines per batch), in this process.
+final class FailedOnce: Sendable {
+    private let seen = Mutex<Set<String>>([])
+
+    func shouldFail(_ line: String) -> Bool {
+        guard line.hashValue % 50_000 == 0 else { return false }
+        return seen.withLock { $0.insert(line).inserted }
+    }
+}
+
+struct InjectedFailure: Error, CustomStringConvertible {
+    var description: String { "injected failure" }
+}
+
 /// Kills its own process (kill -9) right after a write of `txid` returned, the first time only
 /// (a marker file remembers): the batch's output is in Kafka, its commit never happened.
 struct CrashAfterWrite: TridentSink {
@@ -318,6 +372,7 @@ func makeChainTopology(stage: String, settings: [String: String]) throws -> Topo
 await TopologyCommand.main(arguments: nil) { settings in
     switch settings["test.mode"] {
     case "trident": [try makeTridentTopology(settings: settings)]
+    case "trident-kafka": [try makeKafkaTridentTopology(settings: settings)]
     case "chain1", "chain2", "chain3": [try makeChainTopology(stage: settings["test.mode"] ?? "", settings: settings)]
     default: [try makeTopology(settings: settings)]
     }
