@@ -23,6 +23,8 @@ final class SegmentBolt: Bolt {
     private var batches: [Int64: BatchState] = [:]
     /// Opened states, by node id (persistent aggregations and state queries).
     private var states: [Int: MapState] = [:]
+    /// The batch state a bolt that keeps nothing per batch passes around (never written).
+    private let scratch = BatchState(attempt: 0)
     /// Writers of the sinks, by node id.
     private var writers: [Int: any BatchWriter] = [:]
     /// The tuple that outputs are anchored to while it is processed.
@@ -111,10 +113,10 @@ final class SegmentBolt: Bolt {
         }
     }
 
-    /// The state of `txid` for `attempt`: `nil` for a stale attempt, fresh for a newer one (and a
-    /// throwaway one in a bolt that keeps nothing per batch).
+    /// The state of `txid` for `attempt`: `nil` for a stale attempt, fresh for a newer one (and
+    /// ``scratch`` in a bolt that keeps nothing per batch).
     private func batch(txid: Int64, attempt: Int64) -> BatchState? {
-        guard plan.keepsBatches else { return BatchState(attempt: attempt) }
+        guard plan.keepsBatches else { return scratch }
         if let held = batches[txid] {
             if held.attempt == attempt { return held }
             if held.attempt > attempt { return nil }
@@ -204,9 +206,12 @@ final class SegmentBolt: Bolt {
         for writer in writers.values { writer.close() }
     }
 
-    /// A total order on value lists: by their canonical encodings.
-    private func lexicographicallyPrecedes(_ a: [GaleValue], _ b: [GaleValue]) -> Bool {
-        GaleValue.list(a).canonicalBytes.lexicographicallyPrecedes(GaleValue.list(b).canonicalBytes)
+    /// `records` in a total order that does not depend on their arrival: by canonical encoding,
+    /// each record encoded once.
+    private func sortedByValue(_ records: [[GaleValue]]) -> [[GaleValue]] {
+        records.map { (key: GaleValue.list($0).canonicalBytes, record: $0) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            .map(\.record)
     }
 
     // MARK: - Finish and commit
@@ -271,7 +276,7 @@ final class SegmentBolt: Bolt {
         for node in plan.nodes where !superseded {
             guard case .sink = node.operation, let writer = writers[node.id] else { continue }
             // Sorted by value, so that a replayed transactional batch comes in the same order.
-            let records = (batch?.sunk[node.id] ?? []).sorted { lexicographicallyPrecedes($0, $1) }
+            let records = sortedByValue(batch?.sunk[node.id] ?? [])
             try writer.write(txid: txid, records: records)
         }
         for (held, state) in batches where held < txid || (held == txid && state.attempt <= attempt) {
