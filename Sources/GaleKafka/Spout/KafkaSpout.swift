@@ -215,7 +215,12 @@ public final class KafkaSpout: Spout {
             }
         }
         for event in assembler.expire(now: now) { handle(event) }
-        if now - lastCommit >= config.commitInterval || partitions.contains(where: \.wantsCommitNow) {
+        // Commit early, too (at most every 10 ms), when that would let a full or paused partition go on.
+        if now - lastCommit >= config.commitInterval
+            || (now - lastCommit >= .milliseconds(10)
+                && (partitions.contains(where: \.wantsCommitNow)
+                    || paused.contains(where: { partitions[$0]?.needsCommit == true })))
+        {
             commit()
         }
         updatePauses()
@@ -460,9 +465,15 @@ public final class KafkaSpout: Spout {
         guard let consumer else { return }
         for partition in partitions.ids {
             guard let state = partitions[partition] else { continue }
-            let wantPause =
-                held[partition] != nil || (state.shouldPause && assembler.openPayloads(partition: partition) == 0)
-            guard wantPause != paused.contains(partition) else { continue }
+            let isPaused = paused.contains(partition)
+            let full = state.shouldPause && assembler.openPayloads(partition: partition) == 0
+            // Hysteresis: a paused partition resumes only once its window is half empty, so that
+            // it does not flip between paused and fetching with every ack and commit (each flip is
+            // a librdkafka op with a version barrier; rapid flips are where consumers were seen to
+            // stay paused for good).
+            let drained = state.uncommittedCount <= state.maxUncommitted / 2
+            let wantPause = held[partition] != nil || full || (isPaused && !drained)
+            guard wantPause != isPaused else { continue }
             let topicPartition = [KafkaTopicPartition(topic: config.topic, partition: partition)]
             do {
                 if wantPause {
