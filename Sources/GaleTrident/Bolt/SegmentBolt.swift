@@ -236,9 +236,13 @@ final class SegmentBolt: Bolt {
             }
         }
         // A bolt that commits nothing is done with the batch after its last finish phase (if the
-        // batch fails later, it comes again with a new attempt).
+        // batch fails later, it comes again with a new attempt). Only with this batch: a finish
+        // can come late, from an attempt already replaced (say of txid 8 while txid 7 runs again
+        // after a failure), and must not take an earlier txid's newer state with it; an older
+        // txid's state goes only when it is surely over, more than the batches in flight behind.
         if !plan.commits, level >= plan.finishLevel {
-            for (held, state) in batches where held < txid || (held == txid && state.attempt <= attempt) {
+            let horizon = txid - Int64(config.maxBatchesInFlight)
+            for (held, state) in batches where held < horizon || (held == txid && state.attempt <= attempt) {
                 batches[held] = nil
             }
         }

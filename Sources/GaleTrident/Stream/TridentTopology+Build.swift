@@ -93,6 +93,7 @@ extension TridentTopology {
             if case .spout(_, let spout) = node.operation { return spout }
             return nil
         }
+        lastPlans = []
         builder.setSpout(MasterBatchCoordinator.componentId, parallelism: 1) {
             MasterBatchCoordinator(
                 topologyName: topologyName,
@@ -135,6 +136,7 @@ extension TridentTopology {
                 exported: exported,
                 parallelism: tasks
             )
+            lastPlans.append(plan)
             let declarer = builder.setBolt(plan.componentId, parallelism: tasks) {
                 SegmentBolt(plan: plan, topologyName: topologyName, config: config, upstreamStreams: sinkStreams)
             }

@@ -30,6 +30,8 @@ public final class TridentTopology {
     private var stateNames: Set<String> = []
     /// The first error made while declaring streams, thrown by ``build()``.
     var declarationError: TridentError?
+    /// The bolts' plans of the last ``build()`` (for tests).
+    var lastPlans: [SegmentPlan] = []
 
     /// An empty topology named `name`.
     public init(name: String, config: TridentConfig = TridentConfig()) {

@@ -1,0 +1,71 @@
+import Gale
+import Synchronization
+import Testing
+
+@testable import GaleTrident
+
+/// A segment bolt driven tuple by tuple, for orderings a running topology produces only by chance.
+@Suite struct SegmentBoltTests {
+    final class Collector: OutputCollector {
+        var emitted: [(stream: String, values: [GaleValue])] = []
+        var acked = 0
+        var failed = 0
+        func emit(_ values: [GaleValue], stream: String, anchor: Tuple?) { emitted.append((stream, values)) }
+        func emit(_ values: [GaleValue], stream: String, anchors: [Tuple]) { emitted.append((stream, values)) }
+        func emitDirect(task: Int, _ values: [GaleValue], stream: String, anchors: [Tuple]) {}
+        func ack(_ tuple: Tuple) { acked += 1 }
+        func fail(_ tuple: Tuple) { failed += 1 }
+        func reportError(_ error: any Error) {}
+    }
+
+    /// The bolt after the spout of `words -> groupBy(word) -> persistentAggregate(Count)`: it
+    /// combines each batch's words per key and emits the partial counts at the batch's finish.
+    static func partialCountBolt() throws -> (SegmentBolt, SegmentPlan, Collector) {
+        let topology = TridentTopology(name: "segment-\(UInt64.random(in: 0...UInt64.max))")
+        topology.newStream("words", FixedBatchSpout(fields: ["word"], batches: []))
+            .groupBy(["word"])
+            .persistentAggregate(
+                "counts",
+                MemoryStateFactory(registry: topology.name),
+                ["word"],
+                Count(),
+                output: "count"
+            )
+        _ = try topology.build()
+        let plan = try #require(topology.lastPlans.first { $0.finishLevel > 0 })
+        let bolt = SegmentBolt(plan: plan, topologyName: topology.name, config: topology.config, upstreamStreams: [:])
+        let collector = Collector()
+        let context = TopologyContext(
+            topologyName: topology.name,
+            componentId: plan.componentId,
+            taskId: 1,
+            config: TopologyConfig(),
+            tasksByComponent: [plan.componentId: [1]],
+            outputStreams: []
+        )
+        try bolt.prepare(context: context, collector: collector)
+        return (bolt, plan, collector)
+    }
+
+    static func tuple(_ values: [GaleValue], stream: String) -> Tuple {
+        Tuple(values: values, source: TupleSource.intern(component: "x", stream: stream, fields: []), sourceTask: 1)
+    }
+
+    @Test func aLateFinishOfAReplacedAttemptKeepsAnEarlierBatchsNewerState() throws {
+        let (bolt, plan, collector) = try Self.partialCountBolt()
+        let input = try #require(plan.entry.parents.first).streamId
+        let finish = MasterBatchCoordinator.finishStream
+        // Batch 7 runs again (attempt 2) after a failure; batch 8's first attempt is over.
+        bolt.execute(Self.tuple([.int(7), .int(2), .string("a")], stream: input))
+        bolt.execute(Self.tuple([.int(7), .int(2), .string("a")], stream: input))
+        // The finish of batch 8's old attempt arrives late: it must not drop batch 7's state.
+        bolt.execute(Self.tuple([.int(8), .int(1), .int(1)], stream: finish))
+        collector.emitted.removeAll()
+        bolt.execute(Self.tuple([.int(7), .int(2), .int(1)], stream: finish))
+        #expect(
+            collector.emitted.map(\.values) == [[.int(7), .int(2), .string("a"), .int(2)]],
+            "batch 7 keeps its count"
+        )
+        #expect(collector.failed == 0)
+    }
+}
