@@ -49,8 +49,9 @@ public struct KafkaSpoutConfig: Sendable {
     public var firstPollOffset: FirstPollOffset = .committedOrEarliest
     /// Records per partition emitted but not yet committable before that partition pauses: the
     /// in-flight window, what a crash may replay. Records a poll returned beyond it are held back
-    /// (not emitted) until commits catch up. Only the remaining chunks of a payload being
-    /// reassembled go past it, so that the payload completes.
+    /// (not emitted) until commits catch up; the paused partition fetches again once half of its
+    /// window is committed. Only the remaining chunks of a payload being reassembled go past it,
+    /// so that the payload completes.
     public var maxUncommittedOffsets: Int = 10_000
     /// How often acked offsets are committed (and once more on close).
     public var commitInterval: Duration = .seconds(1)
