@@ -112,10 +112,7 @@ import Testing
     }
 
     static func committed(_ topology: String) throws -> Int64 {
-        guard let bytes = MemoryTransactionalStore.named(topology).get(MasterBatchCoordinator.storePath) else {
-            return 0
-        }
-        return try GaleValue(canonicalBytes: bytes).mapValue?["lastCommitted"]?.intValue ?? 0
+        try MasterBatchCoordinator.progress(in: MemoryTransactionalStore.named(topology)).lastCommitted
     }
 
     @Test func aBatchOverTheLimitAtRunTimeFailsWithAClearErrorAndCommitsNothing() async throws {

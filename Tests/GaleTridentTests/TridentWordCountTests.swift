@@ -100,10 +100,8 @@ import Testing
         let deadline = ContinuousClock.now + timeout
         var committed: Int64 = 0
         while ContinuousClock.now < deadline {
-            if let bytes = MemoryTransactionalStore.named(topology).get(MasterBatchCoordinator.storePath) {
-                committed = try GaleValue(canonicalBytes: bytes).mapValue?["lastCommitted"]?.intValue ?? 0
-                if committed >= txid { return committed }
-            }
+            committed = try MasterBatchCoordinator.progress(in: MemoryTransactionalStore.named(topology)).lastCommitted
+            if committed >= txid { return committed }
             try await Task.sleep(for: .milliseconds(50))
         }
         return committed

@@ -32,10 +32,7 @@ import Testing
             topology: name,
             settings: [ClusterSettings.zooKeeperServers: harness.zooKeeper]
         )
-        func committed() throws -> Int64 {
-            guard let bytes = try store.get(MasterBatchCoordinator.storePath) else { return 0 }
-            return try GaleValue(canonicalBytes: bytes).mapValue?["lastCommitted"]?.intValue ?? 0
-        }
+        func committed() throws -> Int64 { try MasterBatchCoordinator.progress(in: store).lastCommitted }
         try await harness.waitUntil("a fifth of the batches committed", timeout: 60) { try committed() >= batches / 5 }
         let victim = try #require(harness.workerPids().randomElement())
         kill(victim, SIGKILL)

@@ -2,10 +2,11 @@ import Foundation
 import Gale
 import GaleKafka
 import GaleRuntime
-import GaleTrident
 import Logging
 import Synchronization
 import Testing
+
+@testable import GaleTrident
 
 /// The transactional layer over the real broker, in local mode: ``KafkaTridentSpout`` (transactional
 /// and opaque) into exact states despite failed batches and commits, and ``KafkaTridentSink`` in
@@ -98,10 +99,7 @@ import Testing
 
         /// The coordinator's last committed txid.
         var lastCommitted: Int64 {
-            guard let bytes = base.get("coordinator"), let record = try? GaleValue(canonicalBytes: bytes) else {
-                return 0
-            }
-            return record.mapValue?["lastCommitted"]?.intValue ?? 0
+            (try? MasterBatchCoordinator.progress(in: base).lastCommitted) ?? 0
         }
 
         /// The last metadata each emitter task of `stream` stored, by txid and task.

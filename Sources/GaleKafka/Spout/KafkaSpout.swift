@@ -237,9 +237,7 @@ public final class KafkaSpout: Spout {
         {
             return true
         }
-        if !record.headers.isEmpty, let chunk = record.headers.first(where: { $0.name == ChunkHeader.recordHeaderKey }),
-            assembler.mustWaitForMemory(partition: partition, chunkHeader: chunk.value ?? [])
-        {
+        if let chunk = record.chunkHeader, assembler.mustWaitForMemory(partition: partition, chunkHeader: chunk) {
             if !releasing && held[partition] == nil {
                 logger.info(
                     "partition \(partition) waits at offset \(record.offset) for reassembly memory (\(assembler.bytesInProgress) of \(config.chunkMemoryBudget) bytes in use)"
@@ -293,13 +291,12 @@ public final class KafkaSpout: Spout {
         }
         expectedStart[partition] = nil
         _ = partitions[partition]?.emitted(record.offset)
-        let chunkHeader = record.headers.first { $0.name == ChunkHeader.recordHeaderKey }
-        if let chunkHeader {
+        if let chunkHeader = record.chunkHeader {
             let events = assembler.add(
                 partition: partition,
                 offset: record.offset,
                 value: record.value ?? [],
-                chunkHeader: chunkHeader.value ?? [],
+                chunkHeader: chunkHeader,
                 now: now
             )
             for event in events { handle(event, template: record) }

@@ -241,10 +241,7 @@ final class SegmentBolt: Bolt {
         // after a failure), and must not take an earlier txid's newer state with it; an older
         // txid's state goes only when it is surely over, more than the batches in flight behind.
         if !plan.commits, level >= plan.finishLevel {
-            let horizon = txid - Int64(config.maxBatchesInFlight)
-            for (held, state) in batches where held < horizon || (held == txid && state.attempt <= attempt) {
-                batches[held] = nil
-            }
+            forgetBatches(before: txid - Int64(config.maxBatchesInFlight))
         }
     }
 
@@ -283,7 +280,13 @@ final class SegmentBolt: Bolt {
             let records = sortedByValue(batch?.sunk[node.id] ?? [])
             try writer.write(txid: txid, records: records)
         }
-        for (held, state) in batches where held < txid || (held == txid && state.attempt <= attempt) {
+        forgetBatches(before: txid)
+    }
+
+    /// Forgets the batches older than `horizon`, and the current batch unless a newer attempt of
+    /// it has begun here.
+    private func forgetBatches(before horizon: Int64) {
+        for (held, state) in batches where held < horizon || (held == txid && state.attempt <= attempt) {
             batches[held] = nil
         }
     }

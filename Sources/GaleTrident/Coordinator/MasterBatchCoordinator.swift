@@ -57,13 +57,7 @@ final class MasterBatchCoordinator: Spout {
         logger[metadataKey: "topology"] = "\(topologyName)"
         let store = try config.storeFactory.makeStore(topology: topologyName, settings: context.config.custom)
         self.store = store
-        var lastCommitted: Int64 = 0
-        var epoch: Int64 = 0
-        if let bytes = try store.get(Self.storePath) {
-            let record = try GaleValue(canonicalBytes: bytes)
-            lastCommitted = record.mapValue?["lastCommitted"]?.intValue ?? 0
-            epoch = record.mapValue?["epoch"]?.intValue ?? 0
-        }
+        var (lastCommitted, epoch) = try Self.progress(in: store)
         epoch += 1
         try store.put(Self.storePath, Self.record(lastCommitted: lastCommitted, epoch: epoch))
         state = BatchCoordinatorState(
@@ -73,6 +67,13 @@ final class MasterBatchCoordinator: Spout {
             finishLevels: finishLevels
         )
         logger.info("resuming after txid \(lastCommitted) (epoch \(epoch))")
+    }
+
+    /// The last committed txid and the epoch recorded in `store` (zeros before the first start).
+    static func progress(in store: any TransactionalStore) throws -> (lastCommitted: Int64, epoch: Int64) {
+        guard let bytes = try store.get(storePath) else { return (0, 0) }
+        let record = try GaleValue(canonicalBytes: bytes).mapValue
+        return (record?["lastCommitted"]?.intValue ?? 0, record?["epoch"]?.intValue ?? 0)
     }
 
     static func record(lastCommitted: Int64, epoch: Int64) -> [UInt8] {
