@@ -54,9 +54,18 @@ public protocol OutputCollector: AnyObject {
 
     /// Records an error for this component; it shows in statistics and status.
     func reportError(_ error: any Error)
+
+    /// Sends what this task emitted, acked and failed so far now, instead of when its executor
+    /// finishes the input it took from its queue (Storm 2's `OutputCollector.flush`). For the
+    /// rare tuple whose completion others wait on (a transactional commit, a control message):
+    /// the executor otherwise batches output across up to a millisecond of input.
+    func flush()
 }
 
 extension OutputCollector {
+    /// Does nothing: output goes out when the executor's drain ends.
+    public func flush() {}
+
     /// Emits `values` on the default stream, unanchored.
     @inlinable public func emit(_ values: [GaleValue]) {
         emit(values, stream: Topology.defaultStreamId, anchor: nil)

@@ -276,6 +276,10 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         report(String(describing: error))
     }
 
+    package func flush() {
+        outbox.flush()
+    }
+
     // MARK: - Lifecycle
 
     func prepare(context: TopologyContext) throws {

@@ -91,6 +91,8 @@ final class EmitterBolt: Bolt {
             collector.reportError(error)
             collector.fail(tuple)
         }
+        // Every tuple here comes from the coordinator, which waits on it (see SegmentBolt).
+        collector.flush()
     }
 
     func cleanup() {

@@ -66,16 +66,37 @@ public final class MapState {
         updates: [StateKey: (GaleValue?) throws -> GaleValue]
     ) throws -> [StateKey: GaleValue] {
         let pairs = Array(updates)
+        var results: [StateKey: GaleValue] = [:]
+        results.reserveCapacity(pairs.count)
+        try apply(txid: txid, keys: pairs.map(\.key)) { index, current in
+            try pairs[index].value(current)
+        } result: {
+            index,
+            value in
+            results[pairs[index].key] = value
+        }
+        return results
+    }
+
+    /// ``applyBatch(txid:updates:)`` without a closure per key or a dictionary of results: the
+    /// new value of `keys[i]` is `update(i, current)`; `result(i, value)` is told each key's
+    /// value after the batch.
+    package func apply(
+        txid: Int64,
+        keys: [StateKey],
+        update: (Int, GaleValue?) throws -> GaleValue,
+        result: (Int, GaleValue) -> Void = { _, _ in }
+    ) throws {
         var stored: [StoredValue?] = []
-        stored.reserveCapacity(pairs.count)
+        stored.reserveCapacity(keys.count)
         var misses: [StateKey] = []
         var missIndices: [Int] = []
-        for (index, pair) in pairs.enumerated() {
-            if let cached = cache[pair.key] {
+        for (index, key) in keys.enumerated() {
+            if let cached = cache[key] {
                 stored.append(cached)
             } else {
                 stored.append(nil)
-                misses.append(pair.key)
+                misses.append(key)
                 missIndices.append(index)
             }
         }
@@ -86,29 +107,29 @@ public final class MapState {
             }
             for (index, value) in zip(missIndices, found) { stored[index] = value }
         }
-        var results: [StateKey: GaleValue] = [:]
-        results.reserveCapacity(pairs.count)
         var entries: [(key: StateKey, value: StoredValue)] = []
-        entries.reserveCapacity(pairs.count)
-        for (pair, current) in zip(pairs, stored) {
+        entries.reserveCapacity(keys.count)
+        var finals: [StoredValue] = []
+        finals.reserveCapacity(keys.count)
+        for index in keys.indices {
+            let current = stored[index]
             let next: StoredValue
             do {
-                next = try kind.transition(from: current, txid: txid, update: pair.value)
+                next = try kind.transition(from: current, txid: txid) { try update(index, $0) }
             } catch {
-                throw StateError.updateFailed(key: pair.key, txid: txid, underlying: error)
+                throw StateError.updateFailed(key: keys[index], txid: txid, underlying: error)
             }
-            results[pair.key] = next.value
+            result(index, next.value)
+            finals.append(next)
             if next != current {
-                entries.append((key: pair.key, value: next))
+                entries.append((key: keys[index], value: next))
             }
         }
         try backing.commit(entries, txid: txid)
         if cacheLimit > 0 {
             if cache.count + misses.count > cacheLimit { cache.removeAll(keepingCapacity: true) }
-            for (pair, current) in zip(pairs, stored) { cache.updateValue(current, forKey: pair.key) }
-            for entry in entries { cache.updateValue(entry.value, forKey: entry.key) }
+            for (key, value) in zip(keys, finals) { cache.updateValue(value, forKey: key) }
         }
-        return results
     }
 
     /// The txid of the last batch committed to this state's partition, or `nil` before the first.

@@ -21,12 +21,20 @@ public final class SQLiteBackingMap: BackingMap {
     public let partition: Int
     private let database: SQLiteStateDatabase
     private let table: String
+    /// The INSERT of ``rowsPerInsert`` rows (built once: GRDB finds cached statements by their text).
+    private let fullInsert: String
 
     init(database: SQLiteStateDatabase, name: StateName, partition: Int) {
         self.database = database
         self.stateName = name.sanitized
         self.partition = partition
         self.table = name.tableName
+        self.fullInsert = Self.insert(rows: Self.rowsPerInsert, table: name.tableName)
+    }
+
+    private static func insert(rows: Int, table: String) -> String {
+        let placeholders = Array(repeating: "(?, ?, ?, ?)", count: rows).joined(separator: ", ")
+        return "INSERT OR REPLACE INTO \"\(table)\" (key, value, previous, txid) VALUES \(placeholders)"
     }
 
     public func multiGet(_ keys: [StateKey]) throws(StateError) -> [StoredValue?] {
@@ -59,28 +67,30 @@ public final class SQLiteBackingMap: BackingMap {
     static let rowsPerInsert = 200
 
     public func commit(_ entries: [(key: StateKey, value: StoredValue)], txid: Int64) throws(StateError) {
-        var rows: [StatementArguments] = []
-        rows.reserveCapacity(entries.count)
+        // Four values per row, in column order, built without an argument array per row.
+        var values: [DatabaseValue] = []
+        values.reserveCapacity(entries.count * 4)
         for entry in entries {
             let key = try GaleValue.list(entry.key).depthCheckedCanonicalBytes()
             let value = try entry.value.value.depthCheckedCanonicalBytes()
-            let previous = try entry.value.previous.map { value throws(StateError) in
-                Data(try value.depthCheckedCanonicalBytes())
+            values.append(Data(key).databaseValue)
+            values.append(Data(value).databaseValue)
+            if let previous = entry.value.previous {
+                values.append(Data(try previous.depthCheckedCanonicalBytes()).databaseValue)
+            } else {
+                values.append(.null)
             }
-            rows.append([Data(key), Data(value), previous, entry.value.txid])
+            values.append(entry.value.txid.databaseValue)
         }
         try database.write("table \(table)") { db in
             // Many rows per statement: one statement per row cost most of a batch's commit.
             var start = 0
-            while start < rows.count {
-                let count = min(Self.rowsPerInsert, rows.count - start)
-                let placeholders = Array(repeating: "(?, ?, ?, ?)", count: count).joined(separator: ", ")
+            while start < entries.count {
+                let count = min(Self.rowsPerInsert, entries.count - start)
                 let insert = try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO \"\(table)\" (key, value, previous, txid) VALUES \(placeholders)"
+                    sql: count == Self.rowsPerInsert ? fullInsert : Self.insert(rows: count, table: table)
                 )
-                var arguments = StatementArguments()
-                for row in rows[start..<start + count] { arguments += row }
-                try insert.execute(arguments: arguments)
+                try insert.execute(arguments: StatementArguments(values[start * 4..<(start + count) * 4]))
                 start += count
             }
             try db.cachedStatement(
