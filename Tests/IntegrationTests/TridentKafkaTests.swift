@@ -557,6 +557,56 @@ import Testing
 
     /// A Kafka transaction per batch and sink task: the input group's committed offsets move only
     /// when task 0's transaction commits, never with an aborted one, and end at the input's end.
+    /// A worker dying after a sink task's Kafka transaction committed and before the coordinator
+    /// recorded the batch: the batch is replayed to a new writer that remembers nothing (a fresh
+    /// process, an empty store). It must find in Kafka that its transaction of that txid
+    /// committed, and skip it; the next txid is written.
+    @Test func transactionalSinkSkipsABatchCommittedBeforeACrash() async throws {
+        let output = try KafkaPipelineTests.topic("trident-txn-crash", partitions: 1)
+        let suffix = UUID().uuidString.prefix(8)
+        var config = KafkaTridentSinkConfig(brokers: try Self.brokers, topic: output, mode: .transactional)
+        config.mapper = KafkaTridentSinkConfig.fields(key: "key", value: "value")
+        func context() -> SinkContext {
+            SinkContext(
+                topologyName: "trident-crash-\(suffix)",
+                sinkName: "out",
+                taskIndex: 1,
+                tasks: 2,
+                fields: ["key", "value"],
+                upstreamStreams: [],
+                store: MemoryTransactionalStore(),
+                settings: [:]
+            )
+        }
+        func batch(_ txid: Int64) -> [[GaleValue]] {
+            (0..<10).map { [.string("k\($0)"), .string("txid \(txid) record \($0)")] }
+        }
+        let sink = KafkaTridentSink(config)
+        let first = try sink.makeWriter(context: context())
+        try first.write(txid: 1, records: batch(1))
+        try first.write(txid: 2, records: batch(2))
+        // The crash: the writer is gone, and with it all it knew.
+        first.close()
+
+        let second = try sink.makeWriter(context: context())
+        defer { second.close() }
+        try second.write(txid: 2, records: batch(2))
+        try second.write(txid: 3, records: batch(3))
+
+        var values: [String] = []
+        try await KafkaPipelineTests.readAll(topic: output, until: { $0.count >= 30 }) { record in
+            values.append(String(decoding: record.value ?? [], as: UTF8.self))
+        }
+        // Anything written twice would be read by now: the last transaction committed after it.
+        let counts = Dictionary(values.map { ($0, 1) }, uniquingKeysWith: +)
+        #expect(values.count == 30)
+        #expect(
+            counts.values.allSatisfy { $0 == 1 },
+            "records written twice: \(counts.filter { $0.value > 1 }.keys.sorted())"
+        )
+        #expect(Set(values) == Set((1...3).flatMap { txid in (0..<10).map { "txid \(txid) record \($0)" } }))
+    }
+
     @Test func transactionalSinkMovesInputOffsetsOnlyWithCommittedTransactions() async throws {
         let count = 20_000
         let lines = Self.keyedLines(count, keys: 500, seed: 29)

@@ -19,10 +19,14 @@ import Logging
 /// another task's transaction of the same batch aborted. Task 0 writes every batch (each sink
 /// task gets every commit), so the offsets follow every batch.
 ///
-/// **Replays.** Each task remembers the last txid whose transaction it committed (in memory and
-/// in the store, at `sinks/<sink>/<task>`), and skips a replay of it: the batch failed elsewhere
-/// after this task committed its share. (A crash between Kafka's commit and the store's record
-/// makes the batch show twice; the window is one store write long.)
+/// **Replays.** Each task skips a replay of a txid whose transaction it committed (the batch
+/// failed elsewhere after this task committed its share, or the task's worker died after Kafka's
+/// commit and before the coordinator's). It knows them from Kafka itself: every transaction also
+/// commits, for the consumer group `<transactional id>.progress`, the txid as the "offset" of
+/// partition 0 of the output topic (``progressGroup``), atomically with the records. A new writer
+/// reads it back before its first write, so no crash window remains in which a committed batch
+/// could be written again. (This used to be a record in the transactional store written after
+/// Kafka's commit: a crash between the two showed the batch twice.)
 ///
 /// Threading: every method runs on the sink task's serial queue and blocks on the broker.
 final class KafkaTransactionalBatchWriter: BatchWriter {
@@ -35,21 +39,37 @@ final class KafkaTransactionalBatchWriter: BatchWriter {
     private var lastCommitted: Int64?
     /// The offsets the last committed transaction sent, to skip empty transactions.
     private var lastOffsets: [String: [KafkaTopicPartition]] = [:]
-    private let markerPath: String
+    /// Whether ``lastCommitted`` was read back from Kafka (before the first write).
+    private var progressRead = false
 
     init(config: KafkaTridentSinkConfig, context: SinkContext, logger: Logger) throws {
         self.config = config
         self.context = context
         self.logger = logger
-        markerPath = "sinks/\(context.sinkName)/\(context.taskIndex)"
-        if let bytes = try context.store.get(markerPath) {
-            lastCommitted = try GaleValue(canonicalBytes: bytes).intValue
-        }
         producer = try openProducer()
     }
 
     /// The transactional id of this task.
     var transactionalID: String { "\(context.topologyName)-\(context.sinkName)-\(context.taskIndex)" }
+
+    /// The consumer group whose committed offset of ``progressPartition`` is the last txid this
+    /// task committed (nobody consumes with it).
+    var progressGroup: String { "\(transactionalID).progress" }
+
+    /// Partition 0 of the output topic: an offset is committed for a partition that exists.
+    private var progressPartition: KafkaTopicPartition { KafkaTopicPartition(topic: config.topic, partition: 0) }
+
+    /// The last txid committed by this task's transactions, from Kafka (`nil` before the first).
+    private func readProgress() throws -> Int64? {
+        var client = config.client
+        client.groupID = progressGroup
+        let consumer = try KafkaConsumer(config: client, logger: logger)
+        defer { consumer.close() }
+        guard let committed = try consumer.committed([progressPartition]).first?.offset.rawValue, committed > 0 else {
+            return nil
+        }
+        return committed
+    }
 
     private func openProducer() throws -> KafkaProducer {
         if let producer { return producer }
@@ -62,6 +82,10 @@ final class KafkaTransactionalBatchWriter: BatchWriter {
     }
 
     func write(txid: Int64, records: [[GaleValue]]) throws {
+        if !progressRead {
+            if let committed = try readProgress() { lastCommitted = max(lastCommitted ?? 0, committed) }
+            progressRead = true
+        }
         if let lastCommitted, txid <= lastCommitted {
             logger.info("batch \(txid) was committed to Kafka before (up to \(lastCommitted)): skipped")
             return
@@ -84,6 +108,9 @@ final class KafkaTransactionalBatchWriter: BatchWriter {
             for (group, partitions) in offsets.sorted(by: { $0.key < $1.key }) {
                 try producer.sendOffsetsToTransaction(partitions, groupMetadata: try metadata(group: group))
             }
+            var progress = progressPartition
+            progress.offset = KafkaOffset(txid)
+            try producer.sendOffsetsToTransaction([progress], groupMetadata: try metadata(group: progressGroup))
             try config.beforeCommit?(txid, context.taskIndex)
             try producer.commitTransaction()
         } catch {
@@ -100,12 +127,6 @@ final class KafkaTransactionalBatchWriter: BatchWriter {
         }
         lastCommitted = txid
         lastOffsets = offsets
-        do {
-            try context.store.put(markerPath, GaleValue.int(txid).canonicalBytes)
-        } catch {
-            // This task still skips a replay of the batch; only a restart would not know.
-            logger.warning("cannot record batch \(txid) as written: \(error)")
-        }
     }
 
     /// Forgets the producer; the next write opens a new one (which fences the old).
