@@ -27,7 +27,7 @@ final class SegmentBolt: Bolt {
     private var logger = Logger(label: "gale.trident.bolt")
     private var collector: (any OutputCollector)?
     private var batches: [Int64: BatchState] = [:]
-    /// Per step slot, the most groups a batch held lately (to size the next batch's).
+    /// Per step slot, the groups of the batch forgotten last (to size the next batch's).
     private var groupCapacities: [Int] = []
     /// The batch state a bolt that keeps nothing per batch passes around (never written).
     private let scratch: BatchState
