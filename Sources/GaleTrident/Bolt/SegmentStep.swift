@@ -55,9 +55,9 @@ final class SegmentStep {
         kind: Kind,
         node: StreamNode,
         slot: Int,
-        input: [Int] = [],
-        names: [String] = [],
-        keys: [Int] = [],
+        input: [Int],
+        names: [String],
+        keys: [Int],
         exported: Bool
     ) {
         self.kind = kind
@@ -92,103 +92,54 @@ final class SegmentStep {
         var steps: [SegmentStep] = []
         var byId: [Int: SegmentStep] = [:]
         for node in plan.nodes {
-            let exported = plan.exported.contains(node.id)
-            let slot = steps.count
-            let step: SegmentStep
+            let kind: Kind
+            var input: [Int] = []
+            var names: [String] = []
+            var keys: [Int] = []
             switch node.operation {
             case .spout, .partition, .merge:
-                step = SegmentStep(kind: .pass, node: node, slot: slot, exported: exported)
-            case .each(let input, let names, let function):
-                step = SegmentStep(
-                    kind: .each(function),
-                    node: node,
-                    slot: slot,
-                    input: input,
-                    names: names,
-                    exported: exported
-                )
-            case .map(let input, let names, let body):
-                step = SegmentStep(
-                    kind: .map(body),
-                    node: node,
-                    slot: slot,
-                    input: input,
-                    names: names,
-                    exported: exported
-                )
-            case .flatMap(let input, let names, let body):
-                step = SegmentStep(
-                    kind: .flatMap(body),
-                    node: node,
-                    slot: slot,
-                    input: input,
-                    names: names,
-                    exported: exported
-                )
-            case .filter(let input, let names, let predicate):
-                step = SegmentStep(
-                    kind: .filter(predicate),
-                    node: node,
-                    slot: slot,
-                    input: input,
-                    names: names,
-                    exported: exported
-                )
+                kind = .pass
+            case .each(let fields, let fieldNames, let function):
+                (kind, input, names) = (.each(function), fields, fieldNames)
+            case .map(let fields, let fieldNames, let body):
+                (kind, input, names) = (.map(body), fields, fieldNames)
+            case .flatMap(let fields, let fieldNames, let body):
+                (kind, input, names) = (.flatMap(body), fields, fieldNames)
+            case .filter(let fields, let fieldNames, let predicate):
+                (kind, input, names) = (.filter(predicate), fields, fieldNames)
             case .project(let indices):
                 // Shifted like every index, after the txid and attempt, which stay.
-                step = SegmentStep(
-                    kind: .project,
-                    node: node,
-                    slot: slot,
-                    input: [-2, -1] + indices,
-                    exported: exported
-                )
-            case .aggregate(let input, let names, let aggregator):
-                step = SegmentStep(
-                    kind: .aggregate(aggregator),
-                    node: node,
-                    slot: slot,
-                    input: input,
-                    names: names,
-                    exported: exported
-                )
-            case .groupAggregate(let keys, let input, let names, let aggregator):
-                let kind: Kind
+                (kind, input) = (.project, [-2, -1] + indices)
+            case .aggregate(let fields, let fieldNames, let aggregator):
+                (kind, input, names) = (.aggregate(aggregator), fields, fieldNames)
+            case .groupAggregate(let groupKeys, let fields, let fieldNames, let aggregator):
                 if let combining = aggregator as? CombinerAsAggregator {
                     kind = .groupCombine(combining.combiner)
                 } else {
                     kind = .groupAggregate(aggregator)
                 }
-                step = SegmentStep(
-                    kind: kind,
-                    node: node,
-                    slot: slot,
-                    input: input,
-                    names: names,
-                    keys: keys,
-                    exported: exported
-                )
-            case .persistentAggregate(_, _, _, let keys, let input, let names, let updater):
-                let kind: Kind
+                (input, names, keys) = (fields, fieldNames, groupKeys)
+            case .persistentAggregate(_, _, _, let stateKeys, let fields, let fieldNames, let updater):
                 switch updater {
                 case .combiner(let combiner): kind = .persistCombine(combiner)
                 case .partials(let combiner): kind = .persistPartials(combiner)
                 case .reducer(let reducer): kind = .persistReduce(reducer)
                 }
-                step = SegmentStep(
-                    kind: kind,
-                    node: node,
-                    slot: slot,
-                    input: input,
-                    names: names,
-                    keys: keys,
-                    exported: exported
-                )
-            case .stateQuery(_, _, _, let keys):
-                step = SegmentStep(kind: .stateQuery, node: node, slot: slot, keys: keys, exported: exported)
+                (input, names, keys) = (fields, fieldNames, stateKeys)
+            case .stateQuery(_, _, _, let stateKeys):
+                (kind, keys) = (.stateQuery, stateKeys)
             case .sink:
-                step = SegmentStep(kind: .sink, node: node, slot: slot, exported: exported)
+                kind = .sink
             }
+            let step = SegmentStep(
+                kind: kind,
+                node: node,
+                slot: steps.count,
+                input: input,
+                names: names,
+                keys: keys,
+                exported: plan.exported.contains(node.id)
+            )
             steps.append(step)
             byId[node.id] = step
         }
