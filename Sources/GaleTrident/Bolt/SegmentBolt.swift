@@ -35,6 +35,10 @@ final class SegmentBolt: Bolt {
     private var writers: [Int: any BatchWriter] = [:]
     /// The tuple that outputs are anchored to while it is processed.
     private var anchor: Tuple?
+    /// The source of the last data tuple (sources are interned: one object per stream).
+    private var dataSource: TupleSource?
+    /// The batch of the last data tuple, which the next one most likely belongs to.
+    private var lastBatch: (txid: Int64, state: BatchState)?
     private var txid: Int64 = 0
     private var attempt: Int64 = 0
 
@@ -107,15 +111,21 @@ final class SegmentBolt: Bolt {
         self.attempt = attempt
         anchor = tuple
         defer { anchor = nil }
+        // Data tuples come from a few interned sources: telling them apart by identity spares
+        // two string comparisons per tuple.
+        var control = false
+        if tuple.source !== dataSource {
+            let stream = tuple.sourceStreamId
+            control = stream == MasterBatchCoordinator.finishStream || stream == MasterBatchCoordinator.commitStream
+            if !control { dataSource = tuple.source }
+        }
         do {
-            switch tuple.sourceStreamId {
-            case MasterBatchCoordinator.finishStream:
+            if !control {
+                if let batch = batch(txid: txid, attempt: attempt) { try feed(entry, tuple.values, batch) }
+            } else if tuple.sourceStreamId == MasterBatchCoordinator.finishStream {
                 try finish(level: Int(tuple.values.count > 2 ? tuple.values[2].intValue ?? 0 : 0))
-            case MasterBatchCoordinator.commitStream:
+            } else {
                 try commit()
-            default:
-                guard let batch = batch(txid: txid, attempt: attempt) else { break }
-                try feed(entry, tuple.values, batch)
             }
             collector.ack(tuple)
         } catch {
@@ -126,13 +136,22 @@ final class SegmentBolt: Bolt {
         // The coordinator waits on finish and commit trees, one commit at a time: their acks must
         // not wait behind the later batches' tuples this task has taken from its queue already
         // (that cost each commit about 2 ms on a loaded 2-core machine).
-        if tuple.sourceComponent == MasterBatchCoordinator.componentId { collector.flush() }
+        if control { collector.flush() }
     }
 
     /// The state of `txid` for `attempt`: `nil` for a stale attempt, fresh for a newer one (and
     /// ``scratch`` in a bolt that keeps nothing per batch).
     private func batch(txid: Int64, attempt: Int64) -> BatchState? {
         guard keepsBatches else { return scratch }
+        // Valid while it is in `batches`: every change of `batches` goes through `lookUpBatch`
+        // (which sets it) or `forgetBatches` (which clears it).
+        if let lastBatch, lastBatch.txid == txid, lastBatch.state.attempt == attempt { return lastBatch.state }
+        let found = lookUpBatch(txid: txid, attempt: attempt)
+        lastBatch = found.map { (txid, $0) }
+        return found
+    }
+
+    private func lookUpBatch(txid: Int64, attempt: Int64) -> BatchState? {
         if let held = batches[txid] {
             if held.attempt == attempt { return held }
             if held.attempt > attempt { return nil }
@@ -179,10 +198,10 @@ final class SegmentBolt: Bolt {
             )
             batch.aggregates[step.slot] = state
         case .groupCombine(let combiner), .persistCombine(let combiner):
-            let value = try combiner.initial(
-                TridentTuple(fields: step.names, values: SegmentStep.select(values, step.input))
-            )
-            try combine(value, into: step, key: SegmentStep.select(values, step.keys), batch, combiner)
+            let key = SegmentStep.select(values, step.keys)
+            let input = step.inputIsKey ? key : SegmentStep.select(values, step.input)
+            let value = try combiner.initial(TridentTuple(fields: step.names, values: input))
+            try combine(value, into: step, key: key, batch, combiner)
         case .persistPartials(let combiner):
             let value = step.input.first.flatMap { $0 < values.count ? values[$0] : nil } ?? combiner.zero
             try combine(value, into: step, key: SegmentStep.select(values, step.keys), batch, combiner)
@@ -345,6 +364,7 @@ final class SegmentBolt: Bolt {
     /// Forgets the batches older than `horizon`, and the current batch unless a newer attempt of
     /// it has begun here.
     private func forgetBatches(before horizon: Int64) {
+        lastBatch = nil
         for (held, state) in batches where held < horizon || (held == txid && state.attempt <= attempt) {
             groupCapacities = state.groups.map(\.count)
             batches[held] = nil

@@ -44,6 +44,9 @@ final class SegmentStep {
     let names: [String]
     /// Indices of the grouping or state key fields, shifted likewise.
     let keys: [Int]
+    /// The input fields are the key fields (`Count` of a word grouped by the word): the selected
+    /// key serves as the input too.
+    let inputIsKey: Bool
     /// The steps fed with this step's output within the bolt.
     var children: [SegmentStep] = []
     /// The stream this step's output leaves the bolt on, or `nil` when it stays inside.
@@ -67,6 +70,7 @@ final class SegmentStep {
         self.input = input.map { $0 + Self.prefix }
         self.names = names
         self.keys = keys.map { $0 + Self.prefix }
+        self.inputIsKey = !keys.isEmpty && input == keys
         self.exportedStream = exported ? node.streamId : nil
     }
 
