@@ -173,7 +173,10 @@ final class SegmentBolt: Bolt {
                 outputs.append($0)
             }
             for output in outputs {
-                var extended = values
+                // Sized once: appending to a copy of `values` reallocates it through a slower path.
+                var extended: [GaleValue] = []
+                extended.reserveCapacity(values.count + output.count)
+                extended.append(contentsOf: values)
                 extended.append(contentsOf: output)
                 try forward(step, extended, batch)
             }

@@ -14,9 +14,12 @@ import Synchronization
 /// drop what they already saw (``RepeatFilter``). A producer left unusable (a fatal error) is
 /// replaced at the next write.
 ///
-/// - Important: A record that fails after `message.timeout.ms` may leave a gap that a later record
-///   of the same partition and batch closes; its replay would then be taken for a repeat. Keep
-///   ``KafkaConfig/messageTimeout`` well above broker hiccups.
+/// Records never time out in the producer (`message.timeout.ms` 0 unless set in
+/// ``KafkaConfig/properties``): the gapless guarantee does not cover timeouts, and a record timing
+/// out while a later one of the same partition got through would leave a gap whose replay the
+/// ``RepeatFilter`` takes for a repeat (a lost record). A write still gives up after
+/// ``KafkaTridentSinkConfig/flushTimeout``; the records it left queued are delivered, in order,
+/// before its replay's, which readers then drop as repeats.
 ///
 /// Threading: every method runs on the sink task's serial queue and blocks on the broker.
 final class KafkaIdempotentBatchWriter: BatchWriter {
@@ -39,6 +42,7 @@ final class KafkaIdempotentBatchWriter: BatchWriter {
         var client = config.client
         client.enableIdempotence = true
         client.properties["enable.gapless.guarantee"] = client.properties["enable.gapless.guarantee"] ?? "true"
+        client.properties["message.timeout.ms"] = client.properties["message.timeout.ms"] ?? "0"
         let producer = try KafkaProducer(config: client, logger: logger)
         self.producer = producer
         return producer
