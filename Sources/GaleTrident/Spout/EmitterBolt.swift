@@ -6,6 +6,12 @@ import Logging
 /// metadata per txid in the ``TransactionalStore``; on each commit tuple it tells the emitter and
 /// forgets the metadata of older txids.
 ///
+/// A batch tuple of an attempt older than one this task already emitted for its txid, or of an
+/// older coordinator epoch than the newest seen (a tuple of a dead coordinator arriving late, over
+/// another connection than its successor's), is acked and ignored: emitting it would store its
+/// metadata over the newer attempt's, and an opaque emitter's next batch would start from where
+/// the stale attempt ended rather than where the committed one did.
+///
 /// Threading: like every bolt, all of it runs on its task's serial queue.
 final class EmitterBolt: Bolt {
     private let spout: any TridentSpout
@@ -18,6 +24,10 @@ final class EmitterBolt: Bolt {
     private var emitter: (any BatchEmitter)?
     private var store: (any TransactionalStore)?
     private var directory = ""
+    /// The newest coordinator epoch seen (attempt ids carry it in their upper 32 bits).
+    private var newestEpoch: Int64 = 0
+    /// The newest attempt emitted per open txid.
+    private var attempts: [Int64: Int64] = [:]
 
     init(spout: any TridentSpout, streamName: String, outputStream: String, topologyName: String, config: TridentConfig)
     {
@@ -38,6 +48,7 @@ final class EmitterBolt: Bolt {
         logger[metadataKey: "task"] = "\(context.taskIndex)"
         store = try config.storeFactory.makeStore(topology: topologyName, settings: context.config.custom)
         directory = "emitters/\(streamName)/\(context.taskIndex)"
+        if let store { newestEpoch = try MasterBatchCoordinator.progress(in: store).epoch }
         emitter = try spout.makeEmitter(
             context: EmitterContext(
                 topologyName: topologyName,
@@ -56,6 +67,14 @@ final class EmitterBolt: Bolt {
         do {
             switch tuple.sourceStreamId {
             case MasterBatchCoordinator.batchStream:
+                let epoch = attempt >> 32
+                if epoch < newestEpoch || attempt < attempts[txid, default: 0] {
+                    logger.info("batch \(txid): attempt \(attempt) is stale; ignored")
+                    collector.ack(tuple)
+                    break
+                }
+                newestEpoch = epoch
+                attempts[txid] = attempt
                 let path = "\(directory)/\(txid)"
                 let stored = try store.get(path).map { try GaleValue(canonicalBytes: $0) }
                 let previous = try store.get("\(directory)/\(txid - 1)").map { try GaleValue(canonicalBytes: $0) }
@@ -73,6 +92,7 @@ final class EmitterBolt: Bolt {
                 if metadata != stored { try store.put(path, metadata.canonicalBytes) }
                 collector.ack(tuple)
             case MasterBatchCoordinator.commitStream:
+                attempts = attempts.filter { $0.key > txid }
                 if let bytes = try store.get("\(directory)/\(txid)") {
                     emitter.committed(txid: txid, metadata: try GaleValue(canonicalBytes: bytes))
                 }
