@@ -25,7 +25,7 @@ import Testing
         #expect(state.acked(txid: 1, attempt: a1, phase: .process) == [.emitCommit(txid: 1, attempt: a1)])
         #expect(
             state.acked(txid: 1, attempt: a1, phase: .commit) == [
-                .persistCommitted(txid: 1), .emitCommit(txid: 2, attempt: a2),
+                .persistCommitted(txid: 1, attempt: a1), .emitCommit(txid: 2, attempt: a2),
             ]
         )
         #expect(state.lastCommitted == 1)

@@ -8,7 +8,7 @@
 /// 2. **finish**, once per aggregation level (0 or more): every batch bolt gets a finish tuple,
 ///    and the aggregations of that level emit their results for the batch, anchored to it.
 /// 3. **commit**, strictly in txid order: states apply the batch (one transaction each), sinks
-///    write it, emitters record it; then the coordinator records the txid as committed.
+///    write it; then the coordinator records the txid as committed and tells the spout emitters.
 ///
 /// Any failure (a failed tuple, a timeout, a worker gone) of a batch's tree makes that batch and
 /// every later open one start again with new attempt ids, in order (as Storm Trident's master
@@ -30,8 +30,9 @@ package struct BatchCoordinatorState: Sendable {
         case emitFinish(txid: Int64, attempt: Int64, level: Int)
         /// Emit the commit tuple of the batch.
         case emitCommit(txid: Int64, attempt: Int64)
-        /// Record `txid` as committed, durably, before anything else is emitted.
-        case persistCommitted(txid: Int64)
+        /// Record `txid` (committed by `attempt`) as committed, durably, before anything else is
+        /// emitted.
+        case persistCommitted(txid: Int64, attempt: Int64)
     }
 
     struct Batch: Sendable {
@@ -109,7 +110,7 @@ package struct BatchCoordinatorState: Sendable {
         case .commit:
             batches[txid] = nil
             lastCommitted = txid
-            actions.append(.persistCommitted(txid: txid))
+            actions.append(.persistCommitted(txid: txid, attempt: attempt))
             startCommitIfDue(into: &actions)
         }
         return actions

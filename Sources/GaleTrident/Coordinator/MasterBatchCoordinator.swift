@@ -20,6 +20,9 @@ final class MasterBatchCoordinator: Spout {
     static let batchStream = "$batch"
     static let finishStream = "$finish"
     static let commitStream = "$commit"
+    /// Tells the spout emitters, untracked, that a txid is committed and recorded: they need not
+    /// be part of the commit's tree (and its latency), and hear of a commit only once it is final.
+    static let committedStream = "$committed"
     /// Where its progress is stored.
     static let storePath = "coordinator"
 
@@ -50,6 +53,7 @@ final class MasterBatchCoordinator: Spout {
         declarer.declareStream(Self.batchStream, fields: ["$txid", "$attempt"])
         declarer.declareStream(Self.finishStream, fields: ["$txid", "$attempt", "$level"])
         declarer.declareStream(Self.commitStream, fields: ["$txid", "$attempt"])
+        declarer.declareStream(Self.committedStream, fields: ["$txid", "$attempt"])
     }
 
     func open(context: TopologyContext, collector: any SpoutOutputCollector) throws {
@@ -149,10 +153,11 @@ final class MasterBatchCoordinator: Spout {
                     stream: Self.commitStream,
                     messageId: CoordinatorMessageId(txid: txid, attempt: attempt, phase: .commit)
                 )
-            case .persistCommitted(let txid):
+            case .persistCommitted(let txid, let attempt):
                 do {
                     guard let store, let state else { return }
                     try store.put(Self.storePath, Self.record(lastCommitted: txid, epoch: state.epoch))
+                    collector.emit([.int(txid), .int(attempt)], stream: Self.committedStream, messageId: nil)
                     let now = ContinuousClock.now
                     metrics.recordCommit(
                         txid: txid,

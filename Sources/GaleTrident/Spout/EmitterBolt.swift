@@ -3,8 +3,9 @@ import Logging
 
 /// Runs one ``BatchEmitter`` task of a ``TridentSpout``: on each batch tuple it emits the task's
 /// records of the batch (anchored to it, prefixed by txid and attempt), after storing the batch's
-/// metadata per txid in the ``TransactionalStore``; on each commit tuple it tells the emitter and
-/// forgets the metadata of older txids.
+/// metadata per txid in the ``TransactionalStore``; once a txid is committed and recorded (the
+/// coordinator's untracked `$committed` notice, so that emitters stay off the commit's critical
+/// path) it tells the emitter and forgets the metadata of older txids.
 ///
 /// A batch tuple of an attempt older than one this task already emitted for its txid, or of an
 /// older coordinator epoch than the newest seen (a tuple of a dead coordinator arriving late, over
@@ -91,16 +92,15 @@ final class EmitterBolt: Bolt {
                 }
                 if metadata != stored { try store.put(path, metadata.canonicalBytes) }
                 collector.ack(tuple)
-            case MasterBatchCoordinator.commitStream:
+            case MasterBatchCoordinator.committedStream:
                 attempts = attempts.filter { $0.key > txid }
                 if let bytes = try store.get("\(directory)/\(txid)") {
                     emitter.committed(txid: txid, metadata: try GaleValue(canonicalBytes: bytes))
                 }
-                // Keep this txid's metadata (the next batch starts where it ended) and the one before:
-                // the commit may still fail elsewhere, and a replay of this txid needs its previous
-                // (an opaque spout starts where txid - 1 ended).
+                // Keep this txid's metadata: the next batch starts where it ended (and a replay of the
+                // next batch needs it as its previous). Older ones are over: this txid is recorded.
                 for child in try store.children(directory) {
-                    if let old = Int64(child), old < txid - 1 { try store.delete("\(directory)/\(child)") }
+                    if let old = Int64(child), old < txid { try store.delete("\(directory)/\(child)") }
                 }
                 collector.ack(tuple)
             default:

@@ -119,7 +119,7 @@ extension TridentTopology {
                 )
             }
             .allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.batchStream)
-            .allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.commitStream)
+            .allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.committedStream)
         }
         for (segment, entry) in entries.enumerated() {
             var tasks = parallelism(of: members[segment])
