@@ -4,6 +4,7 @@ import GaleDaemons
 
 #if canImport(Glibc)
 import Glibc
+import Synchronization
 #endif
 
 /// A real cluster on loopback for one test: a ZooKeeper server of its own (so that the zxid it
@@ -124,7 +125,20 @@ final class ClusterHarness: @unchecked Sendable {
         try Self.run(gale, arguments + ["--nimbus", nimbus])
     }
 
+    /// Ports handed out by ``freePort()`` in this process.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A loopback port nothing listens on, never the same one twice in this process: the kernel
+    /// may hand a just-closed port out again at once, and a supervisor's slot once got the port
+    /// of another daemon's HTTP server (its worker could not listen, and its peer read HTTP).
     static func freePort() -> Int {
+        while true {
+            let port = unusedPort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+    }
+
+    private static func unusedPort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
