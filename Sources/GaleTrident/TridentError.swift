@@ -8,6 +8,9 @@ public enum TridentError: Error, CustomStringConvertible, Equatable {
     case batchTooLarge(stream: String, txid: Int64, records: Int, limit: Int)
     /// A topology with no stream, or an invalid setting.
     case invalidTopology(String)
+    /// A bolt task was started after a batch began (its worker restarted): what it had absorbed
+    /// of the batch is gone, so the batch must run again.
+    case batchStateLost(component: String, txid: Int64)
 
     public var description: String {
         switch self {
@@ -20,6 +23,9 @@ public enum TridentError: Error, CustomStringConvertible, Equatable {
                 + "(TridentConfig.maxBatchSize); the batch is failed, nothing is lost"
         case .invalidTopology(let reason):
             "invalid transactional topology: \(reason)"
+        case .batchStateLost(let component, let txid):
+            "bolt [\(component)] started after batch \(txid) began (a restart): its share of the batch is gone; "
+                + "the batch runs again"
         }
     }
 }

@@ -12,7 +12,9 @@ import Testing
         var failed = 0
         func emit(_ values: [GaleValue], stream: String, anchor: Tuple?) { emitted.append((stream, values)) }
         func emit(_ values: [GaleValue], stream: String, anchors: [Tuple]) { emitted.append((stream, values)) }
-        func emitDirect(task: Int, _ values: [GaleValue], stream: String, anchors: [Tuple]) {}
+        func emitDirect(task: Int, _ values: [GaleValue], stream: String, anchors: [Tuple]) {
+            emitted.append((stream, values))
+        }
         func ack(_ tuple: Tuple) { acked += 1 }
         func fail(_ tuple: Tuple) { failed += 1 }
         func reportError(_ error: any Error) {}
@@ -40,7 +42,8 @@ import Testing
             componentId: plan.componentId,
             taskId: 1,
             config: TopologyConfig(),
-            tasksByComponent: [plan.componentId: [1]],
+            // The state's bolt, which gets the partial counts as lists (one per task and batch).
+            tasksByComponent: [plan.componentId: [1], try #require(plan.bulkExports.values.first): [2]],
             outputStreams: []
         )
         try bolt.prepare(context: context, collector: collector)
@@ -55,7 +58,10 @@ import Testing
         let (bolt, plan, collector) = try Self.partialCountBolt()
         let input = try #require(plan.entry.parents.first).streamId
         let finish = MasterBatchCoordinator.finishStream
-        // Batch 7 runs again (attempt 2) after a failure; batch 8's first attempt is over.
+        let begin = MasterBatchCoordinator.batchStream
+        // Batch 8's first attempt began; then batch 7 runs again (attempt 2) after a failure.
+        bolt.execute(Self.tuple([.int(8), .int(1)], stream: begin))
+        bolt.execute(Self.tuple([.int(7), .int(2)], stream: begin))
         bolt.execute(Self.tuple([.int(7), .int(2), .string("a")], stream: input))
         bolt.execute(Self.tuple([.int(7), .int(2), .string("a")], stream: input))
         // The finish of batch 8's old attempt arrives late: it must not drop batch 7's state.
@@ -63,9 +69,29 @@ import Testing
         collector.emitted.removeAll()
         bolt.execute(Self.tuple([.int(7), .int(2), .int(1)], stream: finish))
         #expect(
-            collector.emitted.map(\.values) == [[.int(7), .int(2), .string("a"), .int(2)]],
+            collector.emitted.map(\.values) == [[.int(7), .int(2), .list([.string("a"), .int(2)])]],
             "batch 7 keeps its count"
         )
         #expect(collector.failed == 0)
+    }
+
+    /// A task started after a batch began (its worker was killed and restarted) holds nothing of
+    /// what its predecessor absorbed: it fails that batch's finish and commit, so that the batch
+    /// runs again, rather than finishing or committing it without its share.
+    @Test func aTaskStartedAfterABatchBeganFailsItsFinishAndCommit() throws {
+        let (bolt, plan, collector) = try Self.partialCountBolt()
+        let input = try #require(plan.entry.parents.first).streamId
+        // The predecessor absorbed batch 3; this task sees only some later tuple and the finish.
+        bolt.execute(Self.tuple([.int(3), .int(5), .string("b")], stream: input))
+        bolt.execute(Self.tuple([.int(3), .int(5), .int(1)], stream: MasterBatchCoordinator.finishStream))
+        #expect(collector.failed == 1, "the finish of an attempt this task did not see begin fails")
+        #expect(collector.emitted.isEmpty, "nothing of batch 3 is emitted")
+
+        // The replay (attempt 6) begins while the task runs: it finishes normally.
+        bolt.execute(Self.tuple([.int(3), .int(6)], stream: MasterBatchCoordinator.batchStream))
+        bolt.execute(Self.tuple([.int(3), .int(6), .string("b")], stream: input))
+        bolt.execute(Self.tuple([.int(3), .int(6), .int(1)], stream: MasterBatchCoordinator.finishStream))
+        #expect(collector.failed == 1)
+        #expect(collector.emitted.map(\.values) == [[.int(3), .int(6), .list([.string("b"), .int(1)])]])
     }
 }

@@ -130,7 +130,9 @@ import Testing
         #expect(states.snapshot(stateName: "reduced").mapValues(\.value) == expected)
         #expect(states.snapshot(stateName: "totals")[[.string("bob")]]?.txid == 2, "the last batch that touched bob")
 
-        // Another topology reads the state: same name, same partitions.
+        // Another topology reads the state: same name, same partitions. Its queries are routed by
+        // fields grouping; the partial sums reached the state's tasks in lists sent directly, to
+        // the same task per key, or a key would be read where it is not.
         let second = TridentTopology(name: "query-\(registry)")
         let totals = second.newStream("none", FixedBatchSpout(fields: ["user", "amount"], batches: []))
             .groupBy(["user"])
@@ -139,14 +141,18 @@ import Testing
         let answers = Collected()
         second.newStream(
             "questions",
-            FixedBatchSpout(fields: ["who"], batches: [[[.string("ann")], [.string("dan")]]])
+            FixedBatchSpout(
+                fields: ["who"],
+                batches: [[[.string("ann")], [.string("bob")], [.string("cid")], [.string("dan")]]]
+            )
         )
         .stateQuery(totals, keys: ["who"], output: "total")
         .sink("answers", answers)
         try await Self.run(second, batches: 1)
         #expect(
             answers.all[1]?.sorted { ($0[0].stringValue ?? "") < ($1[0].stringValue ?? "") } == [
-                [.string("ann"), .int(13)], [.string("dan"), .null],
+                [.string("ann"), .int(13)], [.string("bob"), .int(3)], [.string("cid"), .int(14)],
+                [.string("dan"), .null],
             ]
         )
     }

@@ -15,6 +15,12 @@ import Logging
 /// applies its attempt's complete share, which the state's txid check keeps from counting twice
 /// when the new attempt commits. So a commit never drops a newer attempt's state.
 ///
+/// A bolt that keeps batches also gets each batch tuple (the process phase's root), and fails a
+/// finish or commit of an attempt it did not see begin: it restarted since (its worker was
+/// killed), and the batch's tuples it had absorbed died with the old process, while the process
+/// tree, acked by that process, says they were all taken in. Going on would finish or commit the
+/// batch without them (a state partition missing a batch's share: seen once in a cluster test).
+///
 /// Threading: like every bolt, all of it runs on its task's serial queue.
 final class SegmentBolt: Bolt {
     private let plan: SegmentPlan
@@ -24,9 +30,15 @@ final class SegmentBolt: Bolt {
     private let keepsBatches: Bool
     private let commits: Bool
     private let finishLevel: Int
+    /// Values per entry of the lists of partial results the entry gets (0: plain tuples).
+    private let entryBulkWidth: Int
+    /// The entry's only child, when it combines the partial results by their key fields.
+    private let directPartials: (step: SegmentStep, combiner: any CombinerAggregator)?
     private var logger = Logger(label: "gale.trident.bolt")
     private var collector: (any OutputCollector)?
     private var batches: [Int64: BatchState] = [:]
+    /// The newest attempt of each open txid whose batch tuple this task saw.
+    private var begun: [Int64: Int64] = [:]
     /// Per step slot, the groups of the batch forgotten last (to size the next batch's).
     private var groupCapacities: [Int] = []
     /// The batch state a bolt that keeps nothing per batch passes around (never written).
@@ -52,6 +64,8 @@ final class SegmentBolt: Bolt {
         keepsBatches = plan.keepsBatches
         commits = plan.commits
         finishLevel = plan.finishLevel
+        entryBulkWidth = plan.entryBulkWidth
+        directPartials = Self.directPartials(entry: entry, width: plan.entryBulkWidth)
         scratch = BatchState(attempt: 0, slots: 0)
         self.topologyName = topologyName
         self.config = config
@@ -60,7 +74,11 @@ final class SegmentBolt: Bolt {
 
     func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {
         for node in plan.nodes where plan.exported.contains(node.id) {
-            declarer.declareStream(node.streamId, fields: Fields(["$txid", "$attempt"] + node.fields))
+            if plan.bulkExports[node.id] != nil {
+                declarer.declareStream(node.streamId, fields: ["$txid", "$attempt", "$entries"], direct: true)
+            } else {
+                declarer.declareStream(node.streamId, fields: Fields(["$txid", "$attempt"] + node.fields))
+            }
         }
     }
 
@@ -69,6 +87,13 @@ final class SegmentBolt: Bolt {
         logger[metadataKey: "component"] = "\(context.componentId)"
         logger[metadataKey: "task"] = "\(context.taskIndex)"
         let partitions = max(1, context.componentTasks.count)
+        for step in steps {
+            guard let component = step.bulkComponent else { continue }
+            step.bulkTargets = context.tasks(of: component)
+            guard !step.bulkTargets.isEmpty else {
+                throw TridentError.invalidTopology("bolt [\(component)] has no tasks to send partial results to")
+            }
+        }
         for node in plan.nodes {
             switch node.operation {
             case .persistentAggregate(let state, let factory, let kind, _, _, _, _),
@@ -116,15 +141,27 @@ final class SegmentBolt: Bolt {
         var control = false
         if tuple.source !== dataSource {
             let stream = tuple.sourceStreamId
-            control = stream == MasterBatchCoordinator.finishStream || stream == MasterBatchCoordinator.commitStream
+            control =
+                stream == MasterBatchCoordinator.finishStream || stream == MasterBatchCoordinator.commitStream
+                || stream == MasterBatchCoordinator.batchStream
             if !control { dataSource = tuple.source }
         }
         do {
             if !control {
-                if let batch = batch(txid: txid, attempt: attempt) { try feed(entry, tuple.values, batch) }
+                if let batch = batch(txid: txid, attempt: attempt) {
+                    if entryBulkWidth > 0 {
+                        try feedEntries(of: tuple, batch)
+                    } else {
+                        try feed(entry, tuple.values, batch)
+                    }
+                }
+            } else if tuple.sourceStreamId == MasterBatchCoordinator.batchStream {
+                begun[txid] = max(begun[txid] ?? attempt, attempt)
             } else if tuple.sourceStreamId == MasterBatchCoordinator.finishStream {
+                try checkBegun()
                 try finish(level: Int(tuple.values.count > 2 ? tuple.values[2].intValue ?? 0 : 0))
             } else {
+                try checkBegun()
                 try commit()
             }
             collector.ack(tuple)
@@ -281,7 +318,87 @@ final class SegmentBolt: Bolt {
             .map(\.record)
     }
 
+    // MARK: - Partial results in lists
+
+    /// The entry's only child when it is a persistent aggregate of partial results whose key is
+    /// an entry's first `width - 1` values and whose input is the last one.
+    private static func directPartials(
+        entry: SegmentStep,
+        width: Int
+    ) -> (step: SegmentStep, combiner: any CombinerAggregator)? {
+        guard width > 1, entry.children.count == 1, let child = entry.children.first,
+            case .persistPartials(let combiner) = child.kind,
+            child.keys == Array(SegmentStep.prefix..<SegmentStep.prefix + width - 1),
+            child.input == [SegmentStep.prefix + width - 1], child.exportedStream == nil
+        else { return nil }
+        return (child, combiner)
+    }
+
+    /// Sends a grouped combiner's results for the batch as one list per target task, each entry
+    /// its key values then its result, to the task that fields grouping on the key would pick
+    /// (so that a state query, routed by fields grouping, finds each key where it is stored).
+    private func sendBulk(_ step: SegmentStep, _ groups: [StateKey: GaleValue]) throws {
+        guard let stream = step.exportedStream, let collector else { return }
+        let targets = step.bulkTargets
+        var lists = [[GaleValue]](repeating: [], count: targets.count)
+        for (key, result) in groups {
+            var hash = GaleValue.hashSeed
+            for value in key { value.stableHash(into: &hash) }
+            let index = Int(truncatingIfNeeded: hash % UInt64(targets.count))
+            lists[index].append(contentsOf: key)
+            lists[index].append(result)
+        }
+        let anchors = anchor.map { [$0] } ?? []
+        for (index, list) in lists.enumerated() where !list.isEmpty {
+            collector.emitDirect(
+                task: targets[index],
+                [.int(txid), .int(attempt), .list(list)],
+                stream: stream,
+                anchors: anchors
+            )
+        }
+    }
+
+    /// Feeds each entry of a list of partial results (``sendBulk(_:_:)``) to the entry step as
+    /// if it had come alone.
+    private func feedEntries(of tuple: Tuple, _ batch: BatchState) throws {
+        guard tuple.values.count > 2, case .list(let items) = tuple.values[2], items.count % entryBulkWidth == 0 else {
+            throw TridentError.invalidTopology(
+                "bolt [\(plan.componentId)] got a list of partial results that is not made of \(entryBulkWidth)-value entries"
+            )
+        }
+        // The usual case, a persistent aggregate of the partial results by their key: combined
+        // straight from the list, without building each entry's values.
+        if let direct = directPartials {
+            let keyCount = entryBulkWidth - 1
+            var start = 0
+            while start < items.count {
+                let key = Array(items[start..<start + keyCount])
+                try combine(items[start + keyCount], into: direct.step, key: key, batch, direct.combiner)
+                start += entryBulkWidth
+            }
+            return
+        }
+        var start = 0
+        while start < items.count {
+            var values: [GaleValue] = []
+            values.reserveCapacity(SegmentStep.prefix + entryBulkWidth)
+            values.append(tuple.values[0])
+            values.append(tuple.values[1])
+            values.append(contentsOf: items[start..<start + entryBulkWidth])
+            try feed(entry, values, batch)
+            start += entryBulkWidth
+        }
+    }
+
     // MARK: - Finish and commit
+
+    /// Throws unless this task saw the current attempt (or a newer one) begin: otherwise it was
+    /// started after the attempt began, and what it absorbed of it before may be lost.
+    private func checkBegun() throws {
+        guard keepsBatches, (begun[txid] ?? Int64.min) < attempt else { return }
+        throw TridentError.batchStateLost(component: plan.componentId, txid: txid)
+    }
 
     /// Emits the results of the aggregations of `level` for the current batch.
     private func finish(level: Int) throws {
@@ -294,6 +411,8 @@ final class SegmentBolt: Bolt {
                 var outputs: [[GaleValue]] = []
                 try aggregator.complete(batch.aggregates[step.slot] ?? aggregator.begin()) { outputs.append($0) }
                 for output in outputs { try forward(step, prefixed(output), batch) }
+            case .groupCombine where !step.bulkTargets.isEmpty:
+                try sendBulk(step, batch.groups[step.slot])
             case .groupCombine:
                 for (key, state) in batch.groups[step.slot] {
                     var output = prefixed(key, extra: 1)
@@ -368,6 +487,7 @@ final class SegmentBolt: Bolt {
     /// it has begun here.
     private func forgetBatches(before horizon: Int64) {
         lastBatch = nil
+        begun = begun.filter { $0.key >= horizon }
         for (held, state) in batches where held < horizon || (held == txid && state.attempt <= attempt) {
             groupCapacities = state.groups.map(\.count)
             batches[held] = nil

@@ -13,6 +13,11 @@ struct SegmentPlan: @unchecked Sendable {
     let exported: Set<Int>
     /// The bolt's tasks.
     let parallelism: Int
+    /// Exported grouped combiners whose partial results go, per batch, as one list per target
+    /// task to the given component (``SegmentStep/bulkTargets``), by node id.
+    var bulkExports: [Int: String] = [:]
+    /// The values per entry of the lists the entry node receives (0: plain tuples).
+    var entryBulkWidth = 0
 
     /// The last finish phase in which an aggregation of this bolt emits (0: none).
     var finishLevel: Int { nodes.map(\.level).max() ?? 0 }

@@ -53,6 +53,10 @@ final class SegmentStep {
     let exportedStream: String?
     /// The state of a persistent aggregation or state query (opened in `prepare`).
     var state: MapState?
+    /// For a grouped combiner whose results leave in lists (``SegmentPlan/bulkExports``): the
+    /// component receiving them, and its tasks (set in `prepare`), which fields grouping picks from.
+    let bulkComponent: String?
+    var bulkTargets: [Int] = []
 
     init(
         kind: Kind,
@@ -61,7 +65,8 @@ final class SegmentStep {
         input: [Int],
         names: [String],
         keys: [Int],
-        exported: Bool
+        exported: Bool,
+        bulkComponent: String? = nil
     ) {
         self.kind = kind
         self.id = node.id
@@ -72,6 +77,7 @@ final class SegmentStep {
         self.keys = keys.map { $0 + Self.prefix }
         self.inputIsKey = !keys.isEmpty && input == keys
         self.exportedStream = exported ? node.streamId : nil
+        self.bulkComponent = bulkComponent
     }
 
     /// Values in a bolt carry the batch's txid and attempt first, as on the wire: a tuple's
@@ -142,7 +148,8 @@ final class SegmentStep {
                 input: input,
                 names: names,
                 keys: keys,
-                exported: plan.exported.contains(node.id)
+                exported: plan.exported.contains(node.id),
+                bulkComponent: plan.bulkExports[node.id]
             )
             steps.append(step)
             byId[node.id] = step

@@ -62,6 +62,22 @@ extension TridentTopology {
                 children[parent.id, default: []].append(node)
             }
         }
+        // The partial results of a grouped combiner (the first step of persistentAggregate) whose
+        // only consumer partitions them by its key fields cross in one tuple per target task and
+        // batch, a list of entries sent directly to the task fields grouping would pick: one
+        // tuple per key and task was most of what the state's bolt executed.
+        var bulkExports: [Int: Int] = [:]
+        for entry in entries {
+            guard case .partition(.fields(let keys)) = entry.operation, entry.parents.count == 1,
+                let source = entry.parents.first,
+                case .groupAggregate(_, _, _, let aggregator) = source.operation,
+                aggregator is CombinerAsAggregator,
+                Array(source.fields.prefix(keys.count)) == keys,
+                !nodes.contains(where: { $0 !== entry && $0.parents.contains { $0 === source } }),
+                let segment = segmentOf[entry.id]
+            else { continue }
+            bulkExports[source.id] = segment
+        }
         // A state query runs with as many tasks as its state has partitions.
         var stateParallelism: [String: Int] = [:]
         for (segment, nodes) in members.enumerated() {
@@ -128,7 +144,7 @@ extension TridentTopology {
                     tasks = partitions
                 }
             }
-            let plan = SegmentPlan(
+            var plan = SegmentPlan(
                 componentId: "b\(segment)",
                 entry: entry,
                 nodes: members[segment],
@@ -136,12 +152,23 @@ extension TridentTopology {
                 exported: exported,
                 parallelism: tasks
             )
+            for node in members[segment] {
+                if let target = bulkExports[node.id] { plan.bulkExports[node.id] = "b\(target)" }
+            }
+            if let source = entry.parents.first, bulkExports[source.id] != nil {
+                plan.entryBulkWidth = source.fields.count
+            }
             lastPlans.append(plan)
+            let built = plan
             let declarer = builder.setBolt(plan.componentId, parallelism: tasks) {
-                SegmentBolt(plan: plan, topologyName: topologyName, config: config, upstreamStreams: sinkStreams)
+                SegmentBolt(plan: built, topologyName: topologyName, config: config, upstreamStreams: sinkStreams)
             }
             for parent in entry.parents {
                 let source = componentId(of: parent)
+                if bulkExports[parent.id] != nil {
+                    declarer.directGrouping(source, stream: parent.streamId)
+                    continue
+                }
                 switch entry.operation {
                 case .partition(.fields(let fields)):
                     declarer.fieldsGrouping(source, stream: parent.streamId, fields: Fields(fields))
@@ -153,6 +180,10 @@ extension TridentTopology {
             }
             // Control tuples only where they matter: a bolt busy with the next batches' tuples
             // would hold up every commit until it reached the commit tuple in its queue.
+            if plan.keepsBatches {
+                // The batch tuple, so that each task knows which attempts began while it ran.
+                declarer.allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.batchStream)
+            }
             if plan.finishLevel > 0 {
                 declarer.allGrouping(MasterBatchCoordinator.componentId, stream: MasterBatchCoordinator.finishStream)
             }
