@@ -144,6 +144,24 @@ extension GaleValue {
     /// The FNV-1a offset basis.
     public static let hashSeed: UInt64 = 0xcbf2_9ce4_8422_2325
 
+    /// The hash fields grouping routes a tuple by: ``stableHash(into:)`` of the values at
+    /// `indices`, in order, from ``hashSeed``. Its remainder by the number of target tasks picks
+    /// the task (in task id order).
+    @inlinable
+    public static func fieldsHash(of values: [GaleValue], at indices: [Int]) -> UInt64 {
+        var hash = hashSeed
+        for index in indices { values[index].stableHash(into: &hash) }
+        return hash
+    }
+
+    /// ``fieldsHash(of:at:)`` of all of `values` (the grouping fields' values alone, in order).
+    @inlinable
+    public static func fieldsHash(of values: [GaleValue]) -> UInt64 {
+        var hash = hashSeed
+        for value in values { value.stableHash(into: &hash) }
+        return hash
+    }
+
     @inlinable
     static func mix(_ byte: UInt8, into hash: inout UInt64) {
         hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3

@@ -43,8 +43,7 @@ package final class TargetRoute {
             if next == tasks.count { next = 0 }
             body(t)
         case .fields(let indices):
-            var hash = GaleValue.hashSeed
-            for i in indices { values[i].stableHash(into: &hash) }
+            let hash = GaleValue.fieldsHash(of: values, at: indices)
             body(tasks[Int(truncatingIfNeeded: hash % UInt64(tasks.count))])
         case .all:
             for t in tasks { body(t) }
@@ -53,8 +52,7 @@ package final class TargetRoute {
         case .direct:
             break
         case .partialKey(let indices):
-            var hash = GaleValue.hashSeed
-            for i in indices { values[i].stableHash(into: &hash) }
+            let hash = GaleValue.fieldsHash(of: values, at: indices)
             let n = UInt64(tasks.count)
             let first = Int(truncatingIfNeeded: hash % n)
             let second = Int(truncatingIfNeeded: Self.rehash(hash) % n)

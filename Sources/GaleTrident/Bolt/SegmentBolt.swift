@@ -342,9 +342,7 @@ final class SegmentBolt: Bolt {
         let targets = step.bulkTargets
         var lists = [[GaleValue]](repeating: [], count: targets.count)
         for (key, result) in groups {
-            var hash = GaleValue.hashSeed
-            for value in key { value.stableHash(into: &hash) }
-            let index = Int(truncatingIfNeeded: hash % UInt64(targets.count))
+            let index = Int(truncatingIfNeeded: GaleValue.fieldsHash(of: key) % UInt64(targets.count))
             lists[index].append(contentsOf: key)
             lists[index].append(result)
         }
