@@ -98,7 +98,7 @@ let logger: Logger = {
     return logger
 }()
 
-func atLeastOnce() async throws -> Double {
+func atLeastOnce() async throws -> (rate: Double, cpu: Double) {
     let done = Done()
     let list = sentences
     let builder = TopologyBuilder(name: "wordcount-ack")
@@ -108,18 +108,23 @@ func atLeastOnce() async throws -> Double {
     builder.config.maxSpoutPending = 10_000
     let cluster = LocalCluster(logger: logger)
     let start = ContinuousClock.now
+    let startCPU = cpuSeconds()
     let running = try cluster.submit(try builder.build())
     _ = await running.waitUntil(timeout: .seconds(600), interval: .milliseconds(2)) {
         done.acked.load(ordering: .relaxed) >= list.count
     }
     let seconds = (ContinuousClock.now - start).inSeconds
+    let cpu = cpuSeconds() - startCPU
     await cluster.shutdown()
-    return Double(list.count) / seconds
+    return (Double(list.count) / seconds, cpu * 1_000_000 / Double(list.count))
 }
 
 // MARK: - Transactional word count
 
-func transactional(batchSize: Int, directory: String) async throws -> (rate: Double, metrics: CoordinatorMetrics) {
+func transactional(
+    batchSize: Int,
+    directory: String
+) async throws -> (rate: Double, cpu: Double, metrics: CoordinatorMetrics) {
     let name = "trident-wordcount-\(batchSize)-\(UUID().uuidString.prefix(6))"
     var config = TridentConfig()
     config.maxBatchesInFlight = inFlight
@@ -149,11 +154,21 @@ func transactional(batchSize: Int, directory: String) async throws -> (rate: Dou
     let metrics = CoordinatorMetrics.of(name)
     let cluster = LocalCluster(logger: logger)
     let start = ContinuousClock.now
+    let startCPU = cpuSeconds()
     let running = try cluster.submit(try topology.build())
     _ = await running.waitUntil(timeout: .seconds(600), interval: .milliseconds(2)) { metrics.lastCommitted >= batches }
     let seconds = (ContinuousClock.now - start).inSeconds
+    let cpu = cpuSeconds() - startCPU
     await cluster.shutdown()
-    return (Double(sentences.count) / seconds, metrics)
+    return (Double(sentences.count) / seconds, cpu * 1_000_000 / Double(sentences.count), metrics)
+}
+
+/// CPU time (user and system) this process has used so far, in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
 }
 
 func milliseconds(_ duration: Duration?) -> String {
@@ -169,25 +184,32 @@ defer { try? FileManager.default.removeItem(atPath: directory) }
 // 2-core machine).
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-var baselines: [Double] = []
+var baselines: [(rate: Double, cpu: Double)] = []
 for _ in 0..<3 { baselines.append(try await atLeastOnce()) }
-let baseline = median(baselines)
+baselines.sort { $0.rate < $1.rate }
+let baseline = baselines[1].rate
 print(
-    String(format: "mode=at-least-once sentences=%d sentences_per_sec=%.0f", sentenceCount, baseline)
-        + " runs=\(baselines.map { String(format: "%.0f", $0) }.joined(separator: ","))"
+    String(
+        format: "mode=at-least-once sentences=%d sentences_per_sec=%.0f cpu_us_per_sentence=%.2f",
+        sentenceCount,
+        baseline,
+        baselines[1].cpu
+    ) + " runs=\(baselines.map { String(format: "%.0f", $0.rate) }.joined(separator: ","))"
 )
 for batchSize in batchSizes {
-    var runs: [(rate: Double, metrics: CoordinatorMetrics)] = []
+    var runs: [(rate: Double, cpu: Double, metrics: CoordinatorMetrics)] = []
     for _ in 0..<3 { runs.append(try await transactional(batchSize: batchSize, directory: directory)) }
     runs.sort { $0.rate < $1.rate }
-    let (rate, metrics) = runs[1]
+    let (rate, cpu, metrics) = runs[1]
     print(
         String(
-            format: "mode=transactional batch=%d sentences=%d sentences_per_sec=%.0f ratio=%.2f ",
+            format:
+                "mode=transactional batch=%d sentences=%d sentences_per_sec=%.0f ratio=%.2f cpu_us_per_sentence=%.2f ",
             batchSize,
             sentenceCount,
             rate,
-            rate / baseline
+            rate / baseline,
+            cpu
         )
             + "commit_p50_ms=\(milliseconds(metrics.commitLatency(quantile: 0.5))) "
             + "commit_p99_ms=\(milliseconds(metrics.commitLatency(quantile: 0.99))) "

@@ -106,6 +106,77 @@ import Testing
         )
     }
 
+    /// Splits a line into `[word, length]` per word; the first time it sees the line "fail",
+    /// it throws after emitting (the batch runs again, and counts once).
+    final class SplitOnce: TridentFunction {
+        let thrown = Mutex(false)
+        struct Failure: Error {}
+
+        func execute(_ tuple: TridentTuple, emit: (_ values: [GaleValue]) -> Void) throws {
+            let line = tuple["line"].stringValue ?? ""
+            for word in line.split(separator: " ") { emit([.string(String(word)), .int(Int64(word.count))]) }
+            if line == "fail z",
+                thrown.withLock({ thrown in
+                    defer { thrown = true }
+                    return !thrown
+                })
+            {
+                throw Failure()
+            }
+        }
+    }
+
+    @Test func groupedCombinersAfterEachKeyOnItsInputAndOutputAndCountAFailedTupleOnce() async throws {
+        let name = "ops-\(UUID().uuidString.prefix(8))"
+        let topology = TridentTopology(name: name)
+        let lines: [[[GaleValue]]] = [
+            [[.string("ann"), .string("a bb a")], [.string("bob"), .string("bb")]],
+            [[.string("ann"), .string("fail z")], [.string("bob"), .string("a")]],
+        ]
+        let words = topology.newStream("lines", FixedBatchSpout(fields: ["user", "line"], batches: lines))
+            .each(["line"], SplitOnce(), output: ["word", "length"])
+        // Key from the input and the output, summing an output field.
+        let byUser = Collected()
+        words.groupBy(["user", "word"]).aggregate(["length"], Sum(), output: ["letters"]).sink("by-user", byUser)
+        // Key exactly the function's output.
+        let byWord = Collected()
+        words.groupBy(["word", "length"]).aggregate(["word"], Count(), output: ["n"]).sink("by-word", byWord)
+        try await Self.run(topology, batches: 2)
+
+        func sorted(_ records: [[GaleValue]]?) -> [[GaleValue]] {
+            (records ?? []).sorted {
+                $0.map(\.description).joined(separator: "/") < $1.map(\.description).joined(separator: "/")
+            }
+        }
+        #expect(
+            sorted(byUser.all[1])
+                == sorted([
+                    [.string("ann"), .string("a"), .int(2)], [.string("ann"), .string("bb"), .int(2)],
+                    [.string("bob"), .string("bb"), .int(2)],
+                ])
+        )
+        #expect(
+            sorted(byUser.all[2])
+                == sorted([
+                    [.string("ann"), .string("fail"), .int(4)], [.string("ann"), .string("z"), .int(1)],
+                    [.string("bob"), .string("a"), .int(1)],
+                ])
+        )
+        #expect(
+            sorted(byWord.all[1])
+                == sorted([
+                    [.string("a"), .int(1), .int(2)], [.string("bb"), .int(2), .int(2)],
+                ])
+        )
+        #expect(
+            sorted(byWord.all[2])
+                == sorted([
+                    [.string("fail"), .int(4), .int(1)], [.string("z"), .int(1), .int(1)],
+                    [.string("a"), .int(1), .int(1)],
+                ])
+        )
+    }
+
     struct SumReducer: ReducerAggregator {
         var initial: GaleValue { .int(0) }
         func reduce(_ state: GaleValue, _ tuple: TridentTuple) -> GaleValue {

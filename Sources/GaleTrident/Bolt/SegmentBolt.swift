@@ -205,18 +205,29 @@ final class SegmentBolt: Bolt {
         case .pass:
             try forward(step, values, batch)
         case .each(let function):
-            var outputs: [[GaleValue]] = []
+            // Each output goes on as it is emitted; the first error thrown on the way ends the
+            // tuple (the batch fails, and with it whatever this attempt combined).
+            var failure: (any Error)?
+            let combinesOnly = step.combinesOnly
             try function.execute(TridentTuple(fields: step.names, values: SegmentStep.select(values, step.input))) {
-                outputs.append($0)
+                output in
+                guard failure == nil else { return }
+                do {
+                    if combinesOnly {
+                        for child in step.children { try combineOutput(child, values, output, batch) }
+                    } else {
+                        // Sized once: appending to a copy of `values` reallocates it through a slower path.
+                        var extended: [GaleValue] = []
+                        extended.reserveCapacity(values.count + output.count)
+                        extended.append(contentsOf: values)
+                        extended.append(contentsOf: output)
+                        try forward(step, extended, batch)
+                    }
+                } catch {
+                    failure = error
+                }
             }
-            for output in outputs {
-                // Sized once: appending to a copy of `values` reallocates it through a slower path.
-                var extended: [GaleValue] = []
-                extended.reserveCapacity(values.count + output.count)
-                extended.append(contentsOf: values)
-                extended.append(contentsOf: output)
-                try forward(step, extended, batch)
-            }
+            if let failure { throw failure }
         case .map(let body):
             let output = try body(TridentTuple(fields: step.names, values: SegmentStep.select(values, step.input)))
             try forward(step, prefixed(output), batch)
@@ -237,11 +248,8 @@ final class SegmentBolt: Bolt {
                 TridentTuple(fields: step.names, values: SegmentStep.select(values, step.input))
             )
             batch.aggregates[step.slot] = state
-        case .groupCombine(let combiner), .persistCombine(let combiner):
-            let key = SegmentStep.select(values, step.keys)
-            let input = step.inputIsKey ? key : SegmentStep.select(values, step.input)
-            let value = try combiner.initial(TridentTuple(fields: step.names, values: input))
-            try combine(value, into: step, key: key, batch, combiner)
+        case .groupCombine, .persistCombine:
+            try combineOutput(step, values, [], batch)
         case .persistPartials(let combiner):
             let value = step.input.first.flatMap { $0 < values.count ? values[$0] : nil } ?? combiner.zero
             try combine(value, into: step, key: SegmentStep.select(values, step.keys), batch, combiner)
@@ -267,6 +275,26 @@ final class SegmentBolt: Bolt {
             extended.append(found ?? .null)
             try forward(step, extended, batch)
         }
+    }
+
+    /// Feeds a grouped or persistent combiner the tuple `values` followed by `output` (a
+    /// function's output, not joined to its input: ``SegmentStep/select(_:_:_:)``).
+    @inline(__always)
+    private func combineOutput(
+        _ step: SegmentStep,
+        _ values: [GaleValue],
+        _ output: [GaleValue],
+        _ batch: BatchState
+    ) throws {
+        let combiner: any CombinerAggregator
+        switch step.kind {
+        case .groupCombine(let c), .persistCombine(let c): combiner = c
+        default: return
+        }
+        let key = SegmentStep.select(values, output, step.keys)
+        let input = step.inputIsKey ? key : SegmentStep.select(values, output, step.input)
+        let value = try combiner.initial(TridentTuple(fields: step.names, values: input))
+        try combine(value, into: step, key: key, batch, combiner)
     }
 
     /// Combines `value` into `key`'s running result of `step` for the batch, in place (starting

@@ -48,7 +48,21 @@ final class SegmentStep {
     /// key serves as the input too.
     let inputIsKey: Bool
     /// The steps fed with this step's output within the bolt.
-    var children: [SegmentStep] = []
+    var children: [SegmentStep] = [] {
+        didSet {
+            combinesOnly =
+                exportedStream == nil && !children.isEmpty
+                && children.allSatisfy {
+                    switch $0.kind {
+                    case .groupCombine, .persistCombine: true
+                    default: false
+                    }
+                }
+        }
+    }
+    /// Every child combines per key and nothing leaves the bolt: an `each` step hands a
+    /// function's output to them without building its full output tuple (``select(_:_:_:)``).
+    private(set) var combinesOnly = false
     /// The stream this step's output leaves the bolt on, or `nil` when it stays inside.
     let exportedStream: String?
     /// The state of a persistent aggregation or state query (opened in `prepare`).
@@ -83,6 +97,27 @@ final class SegmentStep {
     /// Values in a bolt carry the batch's txid and attempt first, as on the wire: a tuple's
     /// values go through the operations and out again without being copied to add or drop them.
     static let prefix = 2
+
+    /// The values at `indices` of `head` followed by `tail`, without joining them; `tail` itself
+    /// when the indices are exactly its positions (a key that is a function's whole output).
+    @inline(__always)
+    static func select(_ head: [GaleValue], _ tail: [GaleValue], _ indices: [Int]) -> [GaleValue] {
+        if indices.count == tail.count, indices.first == head.count,
+            indices.last == head.count + tail.count - 1, indices.count <= 2
+        {
+            return tail
+        }
+        var selected: [GaleValue] = []
+        selected.reserveCapacity(indices.count)
+        for index in indices {
+            if index < head.count {
+                selected.append(head[index])
+            } else {
+                selected.append(index - head.count < tail.count ? tail[index - head.count] : .null)
+            }
+        }
+        return selected
+    }
 
     /// The values at `indices` of `values` (`.null` past its end).
     @inline(__always)

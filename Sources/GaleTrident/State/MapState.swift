@@ -89,11 +89,16 @@ public final class MapState {
     ) throws {
         var stored: [StoredValue?] = []
         stored.reserveCapacity(keys.count)
+        // Where each key hit the cache, to store its new value there without hashing it again.
+        var cached: [Dictionary<StateKey, StoredValue?>.Index?] = []
+        cached.reserveCapacity(keys.count)
         var misses: [StateKey] = []
         var missIndices: [Int] = []
         for (index, key) in keys.enumerated() {
-            if let cached = cache[key] {
-                stored.append(cached)
+            let hit = cache.index(forKey: key)
+            cached.append(hit)
+            if let hit {
+                stored.append(cache.values[hit])
             } else {
                 stored.append(nil)
                 misses.append(key)
@@ -127,8 +132,16 @@ public final class MapState {
         }
         try backing.commit(entries, txid: txid)
         if cacheLimit > 0 {
-            if cache.count + misses.count > cacheLimit { cache.removeAll(keepingCapacity: true) }
-            for (key, value) in zip(keys, finals) { cache.updateValue(value, forKey: key) }
+            if cache.count + misses.count > cacheLimit {
+                cache.removeAll(keepingCapacity: true)
+                for (key, value) in zip(keys, finals) { cache[key] = value }
+            } else {
+                // Hits first: inserting the misses may move every entry.
+                for (index, hit) in cached.enumerated() {
+                    if let hit { cache.values[hit] = finals[index] }
+                }
+                for index in missIndices { cache[keys[index]] = finals[index] }
+            }
         }
     }
 
