@@ -43,6 +43,47 @@ import Testing
         #expect(state.acked(txid: 1, attempt: a, phase: .finish(level: 2)) == [.emitCommit(txid: 1, attempt: a)])
     }
 
+    @Test func countsTheFailuresOfABatchInARowUntilItCommits() throws {
+        var state = BatchCoordinatorState(lastCommitted: 0, epoch: 1, maxInFlight: 2, finishLevels: 0)
+        _ = state.poll()
+        #expect(state.repeatedFailures == 0)
+        for expected in 1...3 {
+            state.failed(txid: 1, attempt: try #require(state.attempt(of: 1)), phase: .process)
+            #expect(state.repeatedFailures == expected)
+            _ = state.poll()
+        }
+        // Another batch failing starts a new count.
+        state.failed(txid: 2, attempt: try #require(state.attempt(of: 2)), phase: .process)
+        #expect(state.repeatedFailures == 1)
+        _ = state.poll()
+        state.failed(txid: 2, attempt: try #require(state.attempt(of: 2)), phase: .process)
+        #expect(state.repeatedFailures == 2)
+        _ = state.poll()
+        // Committing batch 1 does not end batch 2's run of failures; committing batch 2 does.
+        let a1 = try #require(state.attempt(of: 1))
+        _ = state.acked(txid: 1, attempt: a1, phase: .process)
+        _ = state.acked(txid: 1, attempt: a1, phase: .commit)
+        #expect(state.repeatedFailures == 2)
+        let a2 = try #require(state.attempt(of: 2))
+        _ = state.acked(txid: 2, attempt: a2, phase: .process)
+        _ = state.acked(txid: 2, attempt: a2, phase: .commit)
+        #expect(state.lastCommitted == 2)
+        #expect(state.repeatedFailures == 0)
+    }
+
+    @Test func aBatchFailingAgainWaitsLongerEachTimeUpToTheLimit() {
+        var config = TridentConfig()
+        config.retryDelay = .milliseconds(100)
+        config.maxRetryDelay = .seconds(1)
+        #expect(config.retryDelay(afterFailures: 0) == .zero)
+        #expect(config.retryDelay(afterFailures: 1) == .zero, "a first failure runs again at once")
+        #expect(config.retryDelay(afterFailures: 2) == .milliseconds(100))
+        #expect(config.retryDelay(afterFailures: 3) == .milliseconds(200))
+        #expect(config.retryDelay(afterFailures: 5) == .milliseconds(800))
+        #expect(config.retryDelay(afterFailures: 6) == .seconds(1))
+        #expect(config.retryDelay(afterFailures: Int.max) == .seconds(1))
+    }
+
     @Test func aFailureRestartsThatBatchAndEveryLaterOneWithNewAttempts() throws {
         var state = BatchCoordinatorState(lastCommitted: 0, epoch: 1, maxInFlight: 3, finishLevels: 0)
         _ = state.poll()

@@ -46,6 +46,40 @@ import Testing
         #expect(try KafkaBatchMetadata.decodeIfKafka(.map(["index": .int(3)])) == nil)
     }
 
+    @Test func aReplayWhoseFirstOffsetsTheLogNoLongerHoldsIsNamed() {
+        let stored = KafkaBatchMetadata(
+            topic: "input",
+            groupID: "group",
+            partitions: [
+                0: KafkaPartitionBatch(start: 10, end: 25),
+                1: KafkaPartitionBatch(start: 40, end: 60),
+                2: KafkaPartitionBatch(start: 7, end: 7),
+            ]
+        )
+        func deleted(_ earliest: [Int32: Int64]) -> KafkaTridentError? {
+            KafkaTridentEmitter.deletedRange(of: stored, earliest: earliest, partitions: [2, 1, 0], txid: 9)
+        }
+        #expect(deleted([0: 10, 1: 0, 2: 0]) == nil, "every range starts within the log")
+        #expect(deleted([:]) == nil, "earliest offsets unknown: the replay polls")
+        #expect(deleted([2: 100]) == nil, "an empty range needs no record")
+        #expect(
+            deleted([0: 11, 1: 50])
+                == .replayRecordsDeleted(
+                    topic: "input",
+                    partition: 0,
+                    start: 10,
+                    end: 25,
+                    earliest: 11,
+                    txid: 9
+                ),
+            "the lowest partition first"
+        )
+        let message = deleted([1: 61])?.description ?? ""
+        #expect(message.contains("[input][1] offsets 40..<60 are no longer in the log"))
+        #expect(message.contains("starts at offset 61"))
+        #expect(message.contains("opaque"))
+    }
+
     @Test(arguments: [
         GaleValue.map(["topic": "t", "group": "g"]),
         .map(["topic": "t", "group": "g", "partitions": .map(["x": .map(["start": 0, "end": 1])])]),

@@ -50,6 +50,9 @@ package struct BatchCoordinatorState: Sendable {
     package private(set) var lastCommitted: Int64
     /// The coordinator's incarnation, persisted and raised on every start.
     package let epoch: Int64
+    /// How many times in a row the batch that failed last failed (without committing between).
+    package private(set) var repeatedFailures = 0
+    private var lastFailedTxid: Int64 = 0
     private var attempts: Int64 = 0
     private var batches: [Int64: Batch] = [:]
     /// The next txid to open.
@@ -110,6 +113,7 @@ package struct BatchCoordinatorState: Sendable {
         case .commit:
             batches[txid] = nil
             lastCommitted = txid
+            if txid >= lastFailedTxid { repeatedFailures = 0 }
             actions.append(.persistCommitted(txid: txid, attempt: attempt))
             startCommitIfDue(into: &actions)
         }
@@ -120,6 +124,11 @@ package struct BatchCoordinatorState: Sendable {
     /// start again (``poll(ready:)`` reopens them, in order, with new attempts).
     package mutating func failed(txid: Int64, attempt: Int64, phase: Phase) {
         guard let batch = batches[txid], batch.attempt == attempt, batch.phase == phase else { return }
+        if txid == lastFailedTxid {
+            repeatedFailures += 1
+        } else {
+            (lastFailedTxid, repeatedFailures) = (txid, 1)
+        }
         for open in batches.keys where open >= txid { batches[open] = nil }
         nextTxid = min(nextTxid, txid)
     }

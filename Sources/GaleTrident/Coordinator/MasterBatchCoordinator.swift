@@ -37,6 +37,8 @@ final class MasterBatchCoordinator: Spout {
     /// Actions not yet performed because recording a commit failed; retried first.
     private var deferred: [BatchCoordinatorState.Action] = []
     private var lastOpened = ContinuousClock.now - .seconds(3600)
+    /// Nothing opens before this after a batch failed repeatedly (``TridentConfig/retryDelay``).
+    private var retryAt: ContinuousClock.Instant?
     /// When each open batch was opened (first attempt) and when its commit began.
     private var openedAt: [Int64: ContinuousClock.Instant] = [:]
     private var commitStartedAt: [Int64: ContinuousClock.Instant] = [:]
@@ -93,6 +95,10 @@ final class MasterBatchCoordinator: Spout {
             guard deferred.isEmpty else { return }
         }
         let now = ContinuousClock.now
+        if let retryAt {
+            guard now >= retryAt else { return }
+            self.retryAt = nil
+        }
         var opened = 0
         let interval = config.batchEmitInterval
         let spouts = spouts
@@ -118,10 +124,18 @@ final class MasterBatchCoordinator: Spout {
     func fail(_ messageId: any Sendable) {
         guard let id = messageId as? CoordinatorMessageId, var state else { return }
         guard state.attempt(of: id.txid) == id.attempt else { return }
-        logger.warning("batch \(id.txid) failed in phase \(id.phase); it and the later open batches start again")
         metrics.recordReplay()
         state.failed(txid: id.txid, attempt: id.attempt, phase: id.phase)
         self.state = state
+        let delay = config.retryDelay(afterFailures: state.repeatedFailures)
+        if delay > .zero {
+            retryAt = .now + delay
+            logger.warning(
+                "batch \(id.txid) failed in phase \(id.phase), \(state.repeatedFailures) times in a row; it and the later open batches start again in \(delay)"
+            )
+        } else {
+            logger.warning("batch \(id.txid) failed in phase \(id.phase); it and the later open batches start again")
+        }
         // Deferred emits of the failed batches are moot; a pending commit record is not.
         deferred.removeAll {
             if case .persistCommitted = $0 { return false }

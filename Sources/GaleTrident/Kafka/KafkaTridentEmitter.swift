@@ -158,6 +158,20 @@ final class KafkaTridentEmitter: BatchEmitter {
             bounds[partition] = range.end
             if !range.isEmpty { seeks[partition] = range.start }
         }
+        if !truncating {
+            // Records gone from the log never come back: say so at once rather than after
+            // `replayTimeout` of polling.
+            var earliest: [Int32: Int64] = [:]
+            for partition in seeks.keys {
+                // Unknown when the broker does not answer: the polling below decides then.
+                if let low = try? consumer.queryWatermarks(topic: config.topic, partition: partition).low {
+                    earliest[partition] = low
+                }
+            }
+            if let deleted = Self.deletedRange(of: stored, earliest: earliest, partitions: seeks.keys, txid: txid) {
+                throw deleted
+            }
+        }
         var assembler = KafkaBatchAssembler(starts: starts, bounds: bounds, skipRepeats: config.skipRepeats)
         try position(at: seeks)
         let deadline = ContinuousClock.now + config.replayTimeout
@@ -186,6 +200,31 @@ final class KafkaTridentEmitter: BatchEmitter {
             metadata.partitions[partition] = range
         }
         return metadata
+    }
+
+    /// The error for the first of `partitions` (ascending) whose non-empty range in `stored`
+    /// starts before the partition's `earliest` offset, or `nil` when the log still holds every
+    /// range's start (or its earliest offset is unknown).
+    static func deletedRange(
+        of stored: KafkaBatchMetadata,
+        earliest: [Int32: Int64],
+        partitions: some Sequence<Int32>,
+        txid: Int64
+    ) -> KafkaTridentError? {
+        for partition in partitions.sorted() {
+            guard let range = stored.partitions[partition], !range.isEmpty, let low = earliest[partition],
+                range.start < low
+            else { continue }
+            return .replayRecordsDeleted(
+                topic: stored.topic,
+                partition: partition,
+                start: range.start,
+                end: range.end,
+                earliest: low,
+                txid: txid
+            )
+        }
+        return nil
     }
 
     /// Seeks the partitions in `offsets` that do not stand there already; returns whether it did.
