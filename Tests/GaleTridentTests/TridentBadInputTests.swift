@@ -96,6 +96,8 @@ import Testing
     final class Switch: Sendable {
         let on = Mutex(true)
         let failures = Mutex(0)
+        /// When each failure happened.
+        let times = Mutex<[ContinuousClock.Instant]>([])
     }
 
     struct FlakyCount: CombinerAggregator {
@@ -103,6 +105,7 @@ import Testing
         func initial(_ tuple: TridentTuple) throws -> GaleValue {
             if tuple["word"] == .string("b"), failing.on.withLock({ $0 }) {
                 failing.failures.withLock { $0 += 1 }
+                failing.times.withLock { $0.append(.now) }
                 throw AggregationError(description: "cannot count [b] yet")
             }
             return .int(1)
@@ -145,7 +148,10 @@ import Testing
         let name = "throwing-\(UUID().uuidString.prefix(8))"
         let states = MemoryStateFactory(registry: name)
         let failing = Switch()
-        let topology = TridentTopology(name: name)
+        var config = TridentConfig()
+        config.retryDelay = .milliseconds(50)
+        config.maxRetryDelay = .milliseconds(100)
+        let topology = TridentTopology(name: name, config: config)
         topology.topologyConfig.messageTimeoutSeconds = 5
         let batches: [[[GaleValue]]] = [[[.string("a")]], [[.string("a")], [.string("b")]], [[.string("a")]]]
         topology.newStream("words", FixedBatchSpout(fields: ["word"], batches: batches))
@@ -153,8 +159,14 @@ import Testing
             .persistentAggregate("counts", states, ["word"], FlakyCount(failing: failing), output: "count")
         let cluster = LocalCluster(logger: Logger(label: "test"))
         let running = try cluster.submit(try topology.build())
-        let stuck = await running.waitUntil(timeout: .seconds(20)) { failing.failures.withLock { $0 } >= 3 }
+        let stuck = await running.waitUntil(timeout: .seconds(20)) { failing.failures.withLock { $0 } >= 5 }
         #expect(stuck)
+        // A first failure runs again at once; the next ones wait 50 ms, then 100 ms (the limit).
+        let times = failing.times.withLock { $0 }
+        try #require(times.count >= 5)
+        #expect(times[2] - times[1] >= .milliseconds(50), "\(times[2] - times[1])")
+        #expect(times[3] - times[2] >= .milliseconds(100), "\(times[3] - times[2])")
+        #expect(times[4] - times[3] >= .milliseconds(100), "\(times[4] - times[3])")
         let first = await running.waitUntil(timeout: .seconds(20)) { ((try? Self.committed(name)) ?? 0) >= 1 }
         #expect(first)
         #expect(try Self.committed(name) == 1, "batch 2 keeps failing; batch 3 waits behind it")
