@@ -50,13 +50,21 @@ extension GaleValue {
     ///   ``canonicalMaximumDepth``.
     package func depthCheckedCanonicalBytes() throws(StateError) -> [UInt8] {
         var bytes: [UInt8] = []
+        try appendDepthCheckedCanonicalBytes(to: &bytes)
+        return bytes
+    }
+
+    /// Appends ``depthCheckedCanonicalBytes()`` to `bytes` (many values encoded into one buffer,
+    /// without an array each).
+    ///
+    /// - Throws: As ``depthCheckedCanonicalBytes()``; `bytes` may then hold part of the value.
+    package func appendDepthCheckedCanonicalBytes(to bytes: inout [UInt8]) throws(StateError) {
         guard CanonicalWriter.append(self, to: &bytes, depth: 0) else {
             throw .storage(
                 "a \(typeName) value nests lists and maps deeper than \(Self.canonicalMaximumDepth) levels"
                     + " and cannot be stored"
             )
         }
-        return bytes
     }
 
     /// Decodes a value from its canonical encoding.
@@ -114,7 +122,15 @@ private enum CanonicalWriter {
             return true
         case .string(let string):
             bytes.append(CanonicalTag.string)
-            appendLengthPrefixed(normalizedUTF8(string), to: &bytes)
+            // ASCII (normalized already) straight from the string's storage.
+            var copy = string
+            let ascii = copy.withUTF8 { utf8 in
+                guard !utf8.contains(where: { $0 >= 0x80 }) else { return false }
+                appendVarint(UInt64(utf8.count), to: &bytes)
+                bytes.append(contentsOf: utf8)
+                return true
+            }
+            if !ascii { appendLengthPrefixed(normalizedUTF8(string), to: &bytes) }
             return true
         case .bytes(let raw):
             bytes.append(CanonicalTag.bytes)
