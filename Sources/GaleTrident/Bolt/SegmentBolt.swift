@@ -307,12 +307,18 @@ final class SegmentBolt: Bolt {
         _ batch: BatchState,
         _ combiner: any CombinerAggregator
     ) throws {
-        if let index = batch.groups[step.slot].index(forKey: key) {
-            let combined = try combiner.combine(batch.groups[step.slot].values[index], value)
-            batch.groups[step.slot].values[index] = combined
-        } else {
-            batch.groups[step.slot][key] = try combiner.combine(combiner.zero, value)
-        }
+        // One hash lookup, hit or miss (a miss leaves `zero` behind if `combine` throws; the
+        // batch then fails, and its next attempt starts from new state).
+        try Self.combine(&batch.groups[step.slot][key, default: combiner.zero], value, combiner)
+    }
+
+    @inline(__always)
+    private static func combine(
+        _ result: inout GaleValue,
+        _ value: GaleValue,
+        _ combiner: any CombinerAggregator
+    ) throws {
+        result = try combiner.combine(result, value)
     }
 
     /// `[txid, attempt]` followed by `values`, `extra` more allowed for.
