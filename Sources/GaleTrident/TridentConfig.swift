@@ -9,8 +9,8 @@ public struct TridentConfig: Sendable {
     /// How long the coordinator waits before running a batch that failed twice in a row again;
     /// each further failure of that batch doubles the wait, up to ``maxRetryDelay``. (A first
     /// failure runs again at once.) A batch that cannot succeed (its records deleted from a
-    /// Kafka log, a state that cannot be opened) is then retried a few times a minute, not in a
-    /// tight loop.
+    /// Kafka log, an aggregator that keeps throwing) is then retried a few times a minute, not in
+    /// a tight loop.
     public var retryDelay: Duration = .milliseconds(100)
     /// The longest wait between two tries of a failing batch.
     public var maxRetryDelay: Duration = .seconds(10)
