@@ -219,8 +219,9 @@ struct Local: AsyncParsableCommand {
             topology = try topology.with(config: config)
             topologies.append(topology)
         }
-        var logger = Logger(label: "gale.local")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        // Every logger of the run (the components' and their clients' included) logs at --log-level.
+        ProcessLogging.setLevel(Logger.Level(rawValue: logLevel) ?? .warning)
+        let logger = Logger(label: "gale.local")
 
         let cluster = LocalCluster(logger: logger)
         let clock = ContinuousClock()

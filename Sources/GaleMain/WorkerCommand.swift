@@ -43,8 +43,9 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try Self.readSpec(assignment)
+        // Every logger of the worker (its tasks' and clients' included) logs at --log-level.
+        ProcessLogging.setLevel(Logger.Level(rawValue: logLevel) ?? .info)
         var logger = Logger(label: "gale.worker")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         logger[metadataKey: "worker"] = "\(spec.workerId)"
         let topology = try Self.topology(for: spec)
         let layout = WorkerLayout(

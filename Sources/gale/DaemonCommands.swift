@@ -28,10 +28,11 @@ struct DaemonOptions: ParsableArguments {
         }
     }
 
+    /// The daemon's logger; every logger the process creates from now on (its ZooKeeper
+    /// client's included) logs at `--log-level` too.
     func logger(_ label: String) -> Logger {
-        var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        return logger
+        ProcessLogging.setLevel(Logger.Level(rawValue: logLevel) ?? .info)
+        return Logger(label: label)
     }
 
     var session: Duration { .milliseconds(Int64(sessionTimeout * 1000)) }

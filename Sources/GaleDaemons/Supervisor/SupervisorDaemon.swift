@@ -333,7 +333,8 @@ public final class SupervisorDaemon: Sendable {
                     let launch = WorkerLaunch(
                         id: workerId,
                         executable: binary,
-                        arguments: ["worker", "--assignment", specPath],
+                        // Workers log at the supervisor's level (the spec path stays last).
+                        arguments: ["worker", "--log-level", logger.logLevel.rawValue, "--assignment", specPath],
                         environment: [:],
                         workingDirectory: directory,
                         logFile: "\(options.dataDirectory)/logs/\(workerId).log"
