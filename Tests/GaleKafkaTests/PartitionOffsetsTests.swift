@@ -111,6 +111,18 @@ import Testing
         #expect(!offsets.wantsCommitNow)
     }
 
+    @Test func aCommitIsWantedOnceHalfTheWindowIsTakenAndACommitWouldFreeSome() {
+        var offsets = tracker(maxUncommitted: 4)
+        offsets.emitted(0)
+        offsets.emitted(1)
+        #expect(!offsets.wantsCommitNow, "half taken, but nothing is committable")
+        offsets.acked(0)
+        #expect(offsets.wantsCommitNow, "half taken, one record committable")
+        #expect(!offsets.shouldPause, "well before the partition would pause")
+        offsets.markCommitted(offsets.committable)
+        #expect(!offsets.wantsCommitNow, "one uncommitted of four")
+    }
+
     @Test func failuresAreRetriedWithBackoffThenExhausted() {
         var offsets = tracker()
         offsets.emitted(0)

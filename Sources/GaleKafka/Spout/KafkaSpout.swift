@@ -215,7 +215,8 @@ public final class KafkaSpout: Spout {
             }
         }
         for event in assembler.expire(now: now) { handle(event) }
-        // Commit early, too (at most every 10 ms), when that would let a full or paused partition go on.
+        // Commit early, too (at most every 10 ms), once a partition's window is half taken (so
+        // that it does not fill and pause), or when that would let a paused partition go on.
         if now - lastCommit >= config.commitInterval
             || (now - lastCommit >= .milliseconds(10)
                 && (partitions.contains(where: \.wantsCommitNow)

@@ -18,7 +18,9 @@
 /// **Back-pressure.** ``shouldPause`` is true while ``maxUncommitted`` or more fetched records are
 /// not committed yet (pending, done behind a pending one, or committable but not committed), so
 /// a crash replays at most ``maxUncommitted`` records. ``wantsCommitNow`` tells the spout to commit
-/// at once rather than at its next interval when committing would let the partition go on.
+/// at once rather than at its next interval once half the window is taken and a commit would free
+/// some of it, so that a partition read steadily never fills and pauses (a pause drops what
+/// librdkafka prefetched, and fetching again was seen to take half a second).
 ///
 /// Every operation costs O(log n) in the number of tracked records, or amortised O(1).
 public struct PartitionOffsets: Sendable {
@@ -139,8 +141,8 @@ public struct PartitionOffsets: Sendable {
     /// Whether the spout should pause fetching this partition: ``uncommittedCount`` reached ``maxUncommitted``.
     public var shouldPause: Bool { uncommittedCount >= maxUncommitted }
 
-    /// Whether the partition is paused (``shouldPause``) by records that a commit would release.
-    public var wantsCommitNow: Bool { settled > 0 && shouldPause }
+    /// Whether half of ``maxUncommitted`` or more is taken and a commit would release some of it.
+    public var wantsCommitNow: Bool { settled > 0 && uncommittedCount >= (maxUncommitted + 1) / 2 }
 
     /// Records not yet done.
     public var pendingCount: Int { pending }
