@@ -173,7 +173,7 @@ import Glibc
 
         // Second run, same group: it resumes from the committed offsets.
         let second = LocalCluster(logger: Logger(label: "test"))
-        _ = try second.submit(
+        let resumed = try second.submit(
             try Self.pipeline(
                 name: "resume",
                 input: input,
@@ -184,8 +184,19 @@ import Glibc
             )
         )
         var copies: [String: Int] = [:]
-        try await Self.readAll(topic: output, timeout: 300, until: { _ in copies.count >= count }) { record in
-            if let key = record.key { copies[String(decoding: key, as: UTF8.self), default: 0] += 1 }
+        do {
+            try await Self.readAll(topic: output, timeout: 300, until: { _ in copies.count >= count }) { record in
+                if let key = record.key { copies[String(decoding: key, as: UTF8.self), default: 0] += 1 }
+            }
+        } catch {
+            // What the spouts and bolts say, to tell a stuck partition from a lost record.
+            let missing = (0..<count).map(String.init).filter { copies[$0] == nil }
+            let components = resumed.stats().components.map { component in
+                "\(component.id): acked \(component.acked), failed \(component.failed), pending \(component.pending), "
+                    + "errors \(component.recentErrors.map(\.message)), \(component.details ?? [])"
+            }
+            Issue.record("\(missing.count) ids missing (e.g. \(missing.prefix(5))); \(components)")
+            throw error
         }
         #expect(copies.count == count, "no record is lost")
         let duplicates = copies.values.reduce(0) { $0 + $1 - 1 }
