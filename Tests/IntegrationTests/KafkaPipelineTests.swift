@@ -71,6 +71,17 @@ import Glibc
         }
     }
 
+    /// For a run that stopped short: which ids are missing and what each component reports
+    /// (the spouts' partition positions, held records and pauses), to tell a stuck partition from
+    /// a lost record.
+    static func diagnosis(missing: [String], _ running: RunningTopology) -> Comment {
+        let components = running.stats().components.map { component in
+            "\(component.id): acked \(component.acked), failed \(component.failed), pending \(component.pending), "
+                + "errors \(component.recentErrors.map(\.message)), \(component.details ?? [])"
+        }
+        return "\(missing.count) ids missing (e.g. \(missing.prefix(5))); \(components)"
+    }
+
     static func committed(topic: String, group: String, partitions: [Int32]) throws -> [Int32: Int64] {
         var config = KafkaConfig(bootstrapServers: [try brokers])
         config.groupID = group
@@ -127,8 +138,13 @@ import Glibc
             try Self.pipeline(name: "pipe", input: input, output: output, group: group, failRate: 0.05)
         )
         var seen = Set<String>()
-        try await Self.readAll(topic: output, timeout: 300, until: { _ in seen.count >= count }) { record in
-            if let key = record.key { seen.insert(String(decoding: key, as: UTF8.self)) }
+        do {
+            try await Self.readAll(topic: output, timeout: 300, until: { _ in seen.count >= count }) { record in
+                if let key = record.key { seen.insert(String(decoding: key, as: UTF8.self)) }
+            }
+        } catch {
+            Issue.record(Self.diagnosis(missing: (0..<count).map(String.init).filter { !seen.contains($0) }, running))
+            throw error
         }
         #expect(seen.count == count)
         let expected = last.mapValues { $0 + 1 }
@@ -189,13 +205,7 @@ import Glibc
                 if let key = record.key { copies[String(decoding: key, as: UTF8.self), default: 0] += 1 }
             }
         } catch {
-            // What the spouts and bolts say, to tell a stuck partition from a lost record.
-            let missing = (0..<count).map(String.init).filter { copies[$0] == nil }
-            let components = resumed.stats().components.map { component in
-                "\(component.id): acked \(component.acked), failed \(component.failed), pending \(component.pending), "
-                    + "errors \(component.recentErrors.map(\.message)), \(component.details ?? [])"
-            }
-            Issue.record("\(missing.count) ids missing (e.g. \(missing.prefix(5))); \(components)")
+            Issue.record(Self.diagnosis(missing: (0..<count).map(String.init).filter { copies[$0] == nil }, resumed))
             throw error
         }
         #expect(copies.count == count, "no record is lost")
