@@ -98,8 +98,9 @@ final class SegmentStep {
     /// values go through the operations and out again without being copied to add or drop them.
     static let prefix = 2
 
-    /// The values at `indices` of `head` followed by `tail`, without joining them; `tail` itself
-    /// when the indices are exactly its positions (a key that is a function's whole output).
+    /// The values at `indices` of `head` followed by `tail`, without joining them (`.null` past
+    /// their end); `tail` itself when the indices are exactly its positions (a key that is a
+    /// function's whole output).
     @inline(__always)
     static func select(_ head: [GaleValue], _ tail: [GaleValue], _ indices: [Int]) -> [GaleValue] {
         if indices.count == tail.count, indices.first == head.count,
@@ -107,29 +108,22 @@ final class SegmentStep {
         {
             return tail
         }
+        @inline(__always)
+        func value(at index: Int) -> GaleValue {
+            if index < head.count { return head[index] }
+            return index - head.count < tail.count ? tail[index - head.count] : .null
+        }
+        if indices.count == 1 { return [value(at: indices[0])] }
         var selected: [GaleValue] = []
         selected.reserveCapacity(indices.count)
-        for index in indices {
-            if index < head.count {
-                selected.append(head[index])
-            } else {
-                selected.append(index - head.count < tail.count ? tail[index - head.count] : .null)
-            }
-        }
+        for index in indices { selected.append(value(at: index)) }
         return selected
     }
 
     /// The values at `indices` of `values` (`.null` past its end).
     @inline(__always)
     static func select(_ values: [GaleValue], _ indices: [Int]) -> [GaleValue] {
-        if indices.count == 1 {
-            let index = indices[0]
-            return [index < values.count ? values[index] : .null]
-        }
-        var selected: [GaleValue] = []
-        selected.reserveCapacity(indices.count)
-        for index in indices { selected.append(index < values.count ? values[index] : .null) }
-        return selected
+        select(values, [], indices)
     }
 
     /// The steps of `plan`, in graph order, with the entry's step first.
