@@ -217,6 +217,37 @@ struct KafkaClientTests {
         #expect(again.first?.value == Self.bytes("value-5"))
     }
 
+    /// The check behind a replay's "records deleted" error: a reported log start past an offset
+    /// the log holds is found wrong by reading; an offset past the end of the log (nothing to
+    /// read) or not below the reported start is not. (The test broker cannot delete records, so
+    /// a log that really starts later is not seen here.)
+    @Test func aReportedLogStartPastRecordsTheLogHoldsIsFoundWrongByReading() async throws {
+        let topic = Self.uniqueName("logstart")
+        try await createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(config: config())
+        let config = config()
+        let (holds, pastEnd, notBelow) = try await onBlockingThread {
+            for index in 0..<10 {
+                try producer.produce(topic: topic, partition: 0, value: Self.bytes("value-\(index)"))
+            }
+            try producer.flush(timeout: .seconds(30))
+            func probe(_ offset: Int64, below start: Int64) -> Bool {
+                KafkaConsumer.logHoldsRecords(
+                    topic: topic,
+                    partition: 0,
+                    from: offset,
+                    below: start,
+                    config: config,
+                    timeout: .seconds(2)
+                )
+            }
+            return (probe(2, below: 6), probe(12, below: 20), probe(4, below: 4))
+        }
+        #expect(holds, "offset 2 is read back although the start is said to be 6")
+        #expect(!pastEnd, "nothing to read past the end")
+        #expect(!notBelow)
+    }
+
     // MARK: - Committed offsets
 
     @Test func committedOffsetsAreFetchedBackByANewConsumerOfTheGroup() async throws {

@@ -84,7 +84,7 @@ import Testing
         let consumer = try KafkaConsumer(config: config)
         defer { consumer.close() }
         let partitions = try consumer.topicMetadata(topic).partitions.map(\.id)
-        try consumer.assign(partitions.map { KafkaTopicPartition(topic: topic, partition: $0, offset: .beginning) })
+        try consumer.assign(partitions.map { KafkaTopicPartition(topic: topic, partition: $0, offset: .zero) })
         var result: [RecordSummary] = []
         let deadline = ContinuousClock.now + timeout
         var quietPolls = 0
@@ -365,7 +365,7 @@ import Testing
         config.groupID = nil
         let reader = try KafkaConsumer(config: config)
         defer { reader.close() }
-        try reader.assign([KafkaTopicPartition(topic: deadLetters, partition: 0, offset: .beginning)])
+        try reader.assign([KafkaTopicPartition(topic: deadLetters, partition: 0, offset: .zero)])
         var letters: [KafkaRecord] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while letters.isEmpty && ContinuousClock.now < deadline {

@@ -43,7 +43,8 @@ import Glibc
         return last
     }
 
-    /// Reads every partition of `topic` from the beginning until `until` holds for what was read.
+    /// Reads every partition of `topic` from offset 0 until `until` holds for what was read (from
+    /// offset 0, not from the log start the broker reports: see ``KafkaOffset/zero``).
     /// Polls without blocking and sleeps with `Task.sleep` between empty polls, so a long read
     /// holds no thread of the cooperative pool.
     static func readAll(
@@ -55,7 +56,7 @@ import Glibc
         let consumer = try KafkaConsumer(config: KafkaConfig(bootstrapServers: [try brokers]))
         defer { consumer.close() }
         let partitions = try consumer.topicMetadata(topic).partitions.map(\.id)
-        try consumer.assign(partitions.map { KafkaTopicPartition(topic: topic, partition: $0, offset: .beginning) })
+        try consumer.assign(partitions.map { KafkaTopicPartition(topic: topic, partition: $0, offset: .zero) })
         var records: [KafkaRecord] = []
         let deadline = Date().addingTimeInterval(timeout)
         while !until(records) {

@@ -31,7 +31,7 @@ import Glibc
         defer { consumer.close() }
         guard let metadata = try? consumer.topicMetadata(topic) else { return [] }
         try consumer.assign(
-            metadata.partitions.map { KafkaTopicPartition(topic: topic, partition: $0.id, offset: .beginning) }
+            metadata.partitions.map { KafkaTopicPartition(topic: topic, partition: $0.id, offset: .zero) }
         )
         var keys = Set<String>()
         while true {

@@ -28,7 +28,7 @@ import Testing
         defer { consumer.close() }
         let metadata = try consumer.topicMetadata(topic)
         try consumer.assign(
-            metadata.partitions.map { KafkaTopicPartition(topic: topic, partition: $0.id, offset: .beginning) }
+            metadata.partitions.map { KafkaTopicPartition(topic: topic, partition: $0.id, offset: .zero) }
         )
         var count = 0
         while true {

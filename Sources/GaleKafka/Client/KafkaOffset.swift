@@ -16,8 +16,15 @@ public struct KafkaOffset: RawRepresentable, Hashable, Comparable, Sendable, Cus
         self.rawValue = value
     }
 
-    /// The partition's first available record.
+    /// The partition's first available record, as the broker reports it (ListOffsets earliest).
     public static let beginning = KafkaOffset(-2)
+    /// Offset 0, where Gale assigns a partition it reads from its first record, with
+    /// `auto.offset.reset` `earliest`: a log that starts later (records deleted by retention)
+    /// answers the fetch with OFFSET_OUT_OF_RANGE and the consumer resets to its real start.
+    /// Unlike ``beginning`` it does not trust the broker's reported log start, which the test
+    /// broker (Tansu 0.6) was seen to put after records it holds when the first two batches of a
+    /// partition were written at once.
+    public static let zero = KafkaOffset(0)
     /// The end of the partition: only records produced from now on.
     public static let end = KafkaOffset(-1)
     /// The group's committed offset (falling back to `auto.offset.reset`).

@@ -121,9 +121,9 @@ public final class KafkaSpout: Spout {
             }
             let start: KafkaOffset
             switch config.firstPollOffset {
-            case .earliest: start = .beginning
+            case .earliest: start = .zero
             case .latest: start = .end
-            case .committedOrEarliest: start = stored.map { KafkaOffset($0) } ?? .beginning
+            case .committedOrEarliest: start = stored.map { KafkaOffset($0) } ?? .zero
             case .committedOrLatest: start = stored.map { KafkaOffset($0) } ?? .end
             }
             let first = start.isLogical ? 0 : start.rawValue
