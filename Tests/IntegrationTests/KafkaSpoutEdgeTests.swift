@@ -98,6 +98,69 @@ import Testing
 
     static func group() -> String { "g-\(UUID().uuidString.prefix(8))" }
 
+    /// A topic whose first batches two producers wrote at once, attempt after attempt, until the
+    /// broker reports a log start past offset 0 for one of its partitions (Tansu 0.6 does for
+    /// about one partition in 1,000 such writes); `nil` when none of `attempts` topics did (a
+    /// broker without that race). Returns the topic, the partition, its reported start, and each
+    /// partition's record count (every record `ID,TEXT` with a unique id).
+    static func topicWithMisreportedStart(
+        attempts: Int = 400
+    ) async throws -> (topic: String, partition: Int32, start: Int64, counts: [Int32: Int])? {
+        let brokers = try brokers
+        let partitions: Int32 = 16
+        let perPartition = 5
+        return try await onBlockingThread { () throws -> (String, Int32, Int64, [Int32: Int])? in
+            let client = KafkaConfig(bootstrapServers: [brokers])
+            let admin = try KafkaAdmin(config: client)
+            var config = client
+            config.linger = .milliseconds(2)
+            let producers = try (0..<2).map { _ in try KafkaProducer(config: config) }
+            defer { for producer in producers { try? producer.close(timeout: .seconds(5)) } }
+            let consumer = try KafkaConsumer(config: client)
+            defer { consumer.close() }
+            for attempt in 0..<attempts {
+                let topic = "edge-start-\(UUID().uuidString.prefix(8))"
+                try admin.createTopic(topic, partitions: partitions)
+                // Each producer learns the topic's partitions first, so both write at once.
+                for producer in producers { _ = try producer.queryWatermarks(topic: topic, partition: 0) }
+                let go = Atomic<Bool>(false)
+                let group = DispatchGroup()
+                let failure = Mutex<(any Error)?>(nil)
+                for (index, producer) in producers.enumerated() {
+                    DispatchQueue.global().async(group: group) {
+                        while !go.load(ordering: .acquiring) {}
+                        do {
+                            for partition in 0..<partitions {
+                                for n in 0..<perPartition {
+                                    let id = "\(attempt)-\(index)-\(partition)-\(n)"
+                                    try producer.produce(
+                                        topic: topic,
+                                        partition: partition,
+                                        value: Array("\(id),text \(id)".utf8)
+                                    )
+                                }
+                            }
+                            try producer.flush(timeout: .seconds(30))
+                        } catch {
+                            failure.withLock { $0 = error }
+                        }
+                    }
+                }
+                go.store(true, ordering: .releasing)
+                group.wait()
+                if let error = failure.withLock({ $0 }) { throw error }
+                for partition in 0..<partitions {
+                    let low = try consumer.queryWatermarks(topic: topic, partition: partition).low
+                    if low > 0 {
+                        let counts = Dictionary(uniqueKeysWithValues: (0..<partitions).map { ($0, 2 * perPartition) })
+                        return (topic, partition, low, counts)
+                    }
+                }
+            }
+            return nil
+        }
+    }
+
     // MARK: - Transaction markers
 
     @Test func transactionMarkerGapsAreSkippedAndCommitsReachTheLastOffsetPlusOne() async throws {
@@ -227,6 +290,34 @@ import Testing
 
     /// The other side of the check above: Tansu reports the last batch's base offset as the high
     /// watermark, so a committed offset inside the log may lie above it; it must be kept.
+    /// A spout reading from the first record reads a partition from offset 0, not from the log
+    /// start the broker reports: on the test broker that start can be past records the log holds
+    /// (the first two batches of a partition written at once), which a spout starting at
+    /// "beginning" skipped.
+    @Test func aPartitionWhoseReportedStartIsPastRecordsItHoldsIsReadFromOffsetZero() async throws {
+        let misreported = try await Self.topicWithMisreportedStart()
+        let (topic, partition, start, counts) = try #require(
+            misreported,
+            "no partition reported a start past 0 in 400 topics: the broker may not have the race"
+        )
+        let total = counts.values.reduce(0, +)
+        let group = Self.group()
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        var spout = try Self.spoutConfig(topic: topic, group: group)
+        spout.firstPollOffset = .earliest
+        _ = try cluster.submit(try Self.topology("edge-start", spout: spout, recorder: recorder))
+        let expected = counts.mapValues { Int64($0) }
+        let committed = try await Self.waitForCommits(topic: topic, group: group, expected)
+        await cluster.shutdown()
+        #expect(start > 0)
+        #expect(committed == expected, "every partition committed to its end")
+        #expect(
+            recorder.ids.count == total,
+            "every record delivered, those below partition \(partition)'s reported start \(start) too"
+        )
+    }
+
     @Test func committedOffsetInsideTheLogIsKeptEvenAboveTheReportedHighWatermark() async throws {
         let input = try KafkaPipelineTests.topic("edge-inrange", partitions: 1)
         let lines = (0..<50).map { "\($0),record \($0)" }

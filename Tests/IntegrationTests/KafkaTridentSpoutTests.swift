@@ -65,6 +65,41 @@ import Testing
         (first..<(first + count)).map { "\($0)|\($0),text \($0)" }
     }
 
+    /// On a partition whose reported log start is past records it holds (the test broker, after
+    /// its first two batches were written at once), the first batch starts at offset 0 and a
+    /// transactional replay of it reads its records again rather than calling them deleted.
+    @Test func aPartitionWhoseReportedStartIsPastItsRecordsIsReadAndReplayedFromOffsetZero() async throws {
+        let misreported = try await KafkaSpoutEdgeTests.topicWithMisreportedStart()
+        let (topic, partition, start, counts) = try #require(
+            misreported,
+            "no partition reported a start past 0 in 400 topics: the broker may not have the race"
+        )
+        let ends = counts.mapValues { Int64($0) }
+        var settings = try Self.config(topic: topic)
+        settings.replayTimeout = .seconds(10)
+        let config = settings
+        let (batches, replay) = try await onBlockingThread { () throws -> ([Batch], Batch) in
+            let emitter = try Self.emitter(config)
+            defer { emitter.close() }
+            var batches: [Batch] = []
+            var txid: Int64 = 1
+            while batches.last?.ends != ends, txid < 50 {
+                batches.append(try Self.emit(emitter, txid, previous: batches.last))
+                txid += 1
+            }
+            // The first batch that read the partition, replayed (txid n is batches[n - 1]).
+            let index = try #require(batches.firstIndex { $0.positions.contains { $0[0] == Int64(partition) } })
+            return (batches, try Self.emit(emitter, Int64(index + 1), stored: batches[index]))
+        }
+        #expect(start > 0)
+        let read = batches.flatMap(\.positions).filter { $0[0] == Int64(partition) }.map { $0[1] }
+        #expect(read.sorted() == Array(0..<Int64(counts[partition] ?? 0)), "offset 0 on, below the reported start too")
+        let replayed = replay.positions.filter { $0[0] == Int64(partition) }.map { $0[1] }
+        let original = batches.first { $0.positions.contains { $0[0] == Int64(partition) } }
+        #expect(replayed == original?.positions.filter { $0[0] == Int64(partition) }.map { $0[1] })
+        #expect(replayed.first == 0, "the replay reads from offset 0 again")
+    }
+
     @Test func transactionalReplaysEmitTheSameRecordsInTheSameOrderAndBatchesFollowOn() async throws {
         let topic = try KafkaPipelineTests.topic("trident-spout-txn", partitions: 3)
         let (_, ends) = try await TridentKafkaTests.produce(topic: topic, lines: Self.lines(3_000))
