@@ -12,6 +12,13 @@ import GaleKafka
 import GaleRuntime
 import Logging
 
+// Components log warnings and errors only: the spout's info lines would mix with the numbers.
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .warning
+    return handler
+}
+
 func option(_ name: String) -> String? {
     let args = CommandLine.arguments
     guard let index = args.firstIndex(of: name), index + 1 < args.count else { return nil }
