@@ -59,15 +59,21 @@ public final class KafkaSpout: Spout {
         /// The offsets of a payload reassembled from chunks; empty for a plain record, whose
         /// only offset is its message id's (no array to allocate per record).
         var chunkOffsets: [Int64]
-        var record: KafkaRecord
+        /// The record, for its dead-letter copy; `nil` unless exhausted records are dead-lettered
+        /// (holding it costs a release of its topic, key, value and headers per acked record).
+        var record: KafkaRecord?
 
         /// Every offset of the tuple whose message id is `id`.
         func offsets(_ id: KafkaMessageId) -> [Int64] { chunkOffsets.isEmpty ? [id.offset] : chunkOffsets }
     }
 
+    /// Whether in-flight tuples keep their record (for ``KafkaSpoutConfig/afterRetries`` `.deadLetter`).
+    private let keepsRecords: Bool
+
     /// A spout reading as `config` says.
     public init(_ config: KafkaSpoutConfig) {
         self.config = config
+        if case .deadLetter = config.afterRetries { keepsRecords = true } else { keepsRecords = false }
         self.assembler = ChunkAssembler(configuration: .init(memoryBudget: config.chunkMemoryBudget))
     }
 
@@ -362,7 +368,7 @@ public final class KafkaSpout: Spout {
             return
         }
         inFlight.insert(
-            InFlight(values: values, chunkOffsets: chunkOffsets, record: record),
+            InFlight(values: values, chunkOffsets: chunkOffsets, record: keepsRecords ? record : nil),
             partition: id.partition,
             offset: id.offset
         )
@@ -400,9 +406,9 @@ public final class KafkaSpout: Spout {
             deadLetterPending[id] = entry.offsets(id)
             let record = KafkaProducerRecord(
                 topic: topic,
-                key: entry.record.key,
-                value: entry.record.value,
-                headers: entry.record.headers + [
+                key: entry.record?.key,
+                value: entry.record?.value,
+                headers: (entry.record?.headers ?? []) + [
                     KafkaHeader(name: "gale-error", value: Array(reason.utf8)),
                     KafkaHeader(name: "gale-source", value: Array("\(config.topic)/\(id)".utf8)),
                 ]
