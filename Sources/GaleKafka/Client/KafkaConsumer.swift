@@ -14,6 +14,8 @@ import Synchronization
 /// cooperative thread. Deinitializing the consumer closes it and destroys the librdkafka handle.
 public final class KafkaConsumer: Sendable {
     let client: RDKafkaClient
+    /// The consumer queue (the one ``poll(maxRecords:timeout:)`` serves), for batch consumption.
+    private nonisolated(unsafe) let queue: OpaquePointer
     private let closed = Atomic<Bool>(false)
     /// An error met by a poll that had already collected records, thrown by the next poll.
     private let pendingError = Mutex<KafkaError?>(nil)
@@ -25,10 +27,17 @@ public final class KafkaConsumer: Sendable {
         client = try RDKafkaClient.make(role: .consumer, config: config, logger: logger)
         // Error events and logs go to the consumer queue, served by poll().
         _ = rd_kafka_poll_set_consumer(client.handle)
+        // Every consumer has a group id (a placeholder without ``KafkaConfig/groupID``), so
+        // librdkafka has a consumer queue.
+        guard let queue = rd_kafka_queue_get_consumer(client.handle) else {
+            throw KafkaError(code: .invalidState, message: "consumer: librdkafka has no consumer queue")
+        }
+        self.queue = queue
     }
 
     deinit {
         close()
+        rd_kafka_queue_destroy(queue)
     }
 
     /// Leaves the assignment and stops fetching; later calls fail. Idempotent. Resources are
@@ -132,36 +141,65 @@ public final class KafkaConsumer: Sendable {
         if let pending {
             throw pending
         }
+        var state = PollState()
+        state.records.reserveCapacity(Swift.min(Swift.max(maxRecords, 0), 1_024))
+        // The first message may wait up to `timeout`; the rest are taken in batches without
+        // waiting: one queue lock and one clock read per batch rather than per message.
+        let wait = timeout.timeoutMilliseconds
+        if wait != 0, maxRecords > 0 {
+            guard let message = rd_kafka_consumer_poll(client.handle, wait) else { return [] }
+            take(message, into: &state)
+            rd_kafka_message_destroy(message)
+        }
+        while state.records.count < maxRecords {
+            let room = Swift.min(maxRecords - state.records.count, Self.batchSize)
+            let count = withUnsafeTemporaryAllocation(
+                of: UnsafeMutablePointer<rd_kafka_message_t>?.self,
+                capacity: room
+            ) { messages -> Int in
+                let count = rd_kafka_consume_batch_queue(queue, 0, messages.baseAddress, room)
+                for index in 0..<Swift.max(count, 0) {
+                    guard let message = messages[index] else { continue }
+                    take(message, into: &state)
+                    rd_kafka_message_destroy(message)
+                }
+                return count
+            }
+            if count < room { break }
+        }
+        if let failure = state.failure {
+            // Records taken in the same batch as the error are returned; the error waits for the
+            // next call. Alone, it is thrown now.
+            guard !state.records.isEmpty else { throw failure }
+            pendingError.withLock { $0 = failure }
+        }
+        return state.records
+    }
+
+    /// Messages taken per ``rd_kafka_consume_batch_queue`` call.
+    private static let batchSize = 256
+
+    /// What one ``poll(maxRecords:timeout:)`` collected.
+    private struct PollState {
         var records: [KafkaRecord] = []
-        records.reserveCapacity(Swift.min(Swift.max(maxRecords, 0), 1_024))
-        var wait = timeout.timeoutMilliseconds
-        // The topic name of the last message's topic handle: one String per poll, not per record.
+        var failure: KafkaError?
+        /// The topic name of the last message's topic handle: one String per poll, not per record.
         var topicHandle: OpaquePointer?
         var topic = ""
-        while records.count < maxRecords {
-            guard let message = rd_kafka_consumer_poll(client.handle, wait) else { break }
-            defer { rd_kafka_message_destroy(message) }
-            wait = 0
-            let error = message.pointee.err
-            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                if message.pointee.rkt != topicHandle {
-                    topicHandle = message.pointee.rkt
-                    topic = topicHandle.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-                }
-                records.append(Self.record(from: message, topic: topic))
-                continue
+    }
+
+    /// Adds a message's record to `state`, or notes its error (the first one).
+    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into state: inout PollState) {
+        let error = message.pointee.err
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            if message.pointee.rkt != state.topicHandle {
+                state.topicHandle = message.pointee.rkt
+                state.topic = state.topicHandle.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
             }
-            if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                continue
-            }
-            let failure = Self.error(from: message)
-            if records.isEmpty {
-                throw failure
-            }
-            pendingError.withLock { $0 = failure }
-            break
+            state.records.append(Self.record(from: message, topic: state.topic))
+        } else if error != RD_KAFKA_RESP_ERR__PARTITION_EOF, state.failure == nil {
+            state.failure = Self.error(from: message)
         }
-        return records
     }
 
     /// A record copied out of a message librdkafka owns.
