@@ -129,8 +129,10 @@ public final class KafkaConsumer: Sendable {
     /// - Throws: a ``KafkaError`` the consumer reported (for example
     ///   ``KafkaError/Code/unknownTopicOrPartition`` for an assigned partition that does not
     ///   exist, or ``KafkaError/Code/brokerUnreachable``). Unless it ``KafkaError/isFatal``, the
-    ///   consumer keeps its assignment and the next poll continues. An error met after records
-    ///   were collected is thrown by the next call, so no record is lost.
+    ///   consumer keeps its assignment and the next poll continues. An error met by a poll that
+    ///   also took records (messages are taken in batches, and records after the error come with
+    ///   those before it) is thrown by the next call, so no record is lost; of several errors in
+    ///   one poll, the first is reported.
     public func poll(maxRecords: Int, timeout: Duration) throws(KafkaError) -> [KafkaRecord] {
         try checkOpen("poll")
         let pending = pendingError.withLock { error in
