@@ -102,16 +102,17 @@ import Glibc
 
     /// Waits until `group` has committed each partition's last offset + 1 (`last`): every record
     /// is acked, so every output record is written.
-    static func waitForCommits(topic: String, group: String, last: [Int32: Int64], timeout: Double) async throws {
+    static func waitForCommits(topic: String, group: String, last: [Int32: Int64], timeout: Duration) async throws {
         let expected = last.mapValues { $0 + 1 }
-        let deadline = Date().addingTimeInterval(timeout)
-        var committed: [Int32: Int64] = [:]
-        while Date() < deadline {
-            committed = try Self.committed(topic: topic, group: group, partitions: Array(last.keys))
-            if committed == expected { return }
-            try await Task.sleep(for: .milliseconds(200))
+        let committed = try await KafkaSpoutEdgeTests.waitForCommits(
+            topic: topic,
+            group: group,
+            expected,
+            timeout: timeout
+        )
+        guard committed == expected else {
+            throw SmokeTestFailure("committed offsets \(committed), expected \(expected) within \(timeout)")
         }
-        throw SmokeTestFailure("committed offsets \(committed), expected \(expected) within \(timeout) s")
     }
 
     static func committed(topic: String, group: String, partitions: [Int32]) throws -> [Int32: Int64] {
@@ -174,7 +175,7 @@ import Glibc
         // on the test broker (Tansu 0.6 shows a later batch before an earlier one is stored).
         var seen = Set<String>()
         do {
-            try await Self.waitForCommits(topic: input, group: group, last: last, timeout: 300)
+            try await Self.waitForCommits(topic: input, group: group, last: last, timeout: .seconds(300))
             try await Self.readAll(topic: output, timeout: 60, until: { _ in seen.count >= count }) { record in
                 if let key = record.key { seen.insert(String(decoding: key, as: UTF8.self)) }
             }
@@ -230,7 +231,7 @@ import Glibc
         // Read once the input is committed to its end (see the test above).
         var copies: [String: Int] = [:]
         do {
-            try await Self.waitForCommits(topic: input, group: group, last: last, timeout: 300)
+            try await Self.waitForCommits(topic: input, group: group, last: last, timeout: .seconds(300))
             try await Self.readAll(topic: output, timeout: 60, until: { _ in copies.count >= count }) { record in
                 if let key = record.key { copies[String(decoding: key, as: UTF8.self), default: 0] += 1 }
             }

@@ -61,6 +61,18 @@ import Testing
         )
     }
 
+    /// New batches from txid 1 on, each after the one before it, until every partition is read
+    /// to its end in `ends` (empty batches are fine) or `limit` batches were emitted.
+    static func emitUntil(_ ends: [Int32: Int64], _ emitter: any BatchEmitter, limit: Int64) throws -> [Batch] {
+        var batches: [Batch] = []
+        var txid: Int64 = 1
+        while batches.last?.ends != ends, txid < limit {
+            batches.append(try emit(emitter, txid, previous: batches.last))
+            txid += 1
+        }
+        return batches
+    }
+
     static func lines(_ count: Int, from first: Int = 0) -> [String] {
         (first..<(first + count)).map { "\($0)|\($0),text \($0)" }
     }
@@ -81,12 +93,7 @@ import Testing
         let (batches, replay) = try await onBlockingThread { () throws -> ([Batch], Batch) in
             let emitter = try Self.emitter(config)
             defer { emitter.close() }
-            var batches: [Batch] = []
-            var txid: Int64 = 1
-            while batches.last?.ends != ends, txid < 50 {
-                batches.append(try Self.emit(emitter, txid, previous: batches.last))
-                txid += 1
-            }
+            let batches = try Self.emitUntil(ends, emitter, limit: 50)
             // The first batch that read the partition, replayed (txid n is batches[n - 1]).
             let index = try #require(batches.firstIndex { $0.positions.contains { $0[0] == Int64(partition) } })
             return (batches, try Self.emit(emitter, Int64(index + 1), stored: batches[index]))
@@ -107,13 +114,7 @@ import Testing
         let (batches, replays) = try await onBlockingThread { () throws -> ([Batch], [Batch]) in
             let emitter = try Self.emitter(config)
             defer { emitter.close() }
-            var batches: [Batch] = []
-            var txid: Int64 = 1
-            // Until every partition is read to its end (empty batches are fine).
-            while batches.last?.ends != ends, txid < 100 {
-                batches.append(try Self.emit(emitter, txid, previous: batches.last))
-                txid += 1
-            }
+            let batches = try Self.emitUntil(ends, emitter, limit: 100)
             // Replays of batches 1 and 2, then of the last one, each after the one before it.
             let replays = [
                 try Self.emit(emitter, 1, stored: batches[0]),

@@ -170,18 +170,17 @@ public final class KafkaSpout: Spout {
         do {
             let high = max(0, try consumer.queryWatermarks(topic: config.topic, partition: partition).high)
             guard offset > high else { return false }
-            var probeConfig = config.client
-            probeConfig.groupID = nil
-            let probe = try KafkaConsumer(config: probeConfig, logger: logger)
-            defer { probe.close() }
-            let start = KafkaTopicPartition(topic: config.topic, partition: partition, offset: KafkaOffset(high))
-            try probe.assign([start])
             var end = high
-            let deadline = ContinuousClock.now + Self.endProbeTimeout
-            while end < offset && ContinuousClock.now < deadline {
-                for record in try probe.poll(maxRecords: 1_024, timeout: .milliseconds(100)) {
-                    end = max(end, record.offset + 1)
-                }
+            try KafkaConsumer.probe(
+                topic: config.topic,
+                partition: partition,
+                from: high,
+                config: config.client,
+                timeout: Self.endProbeTimeout,
+                logger: logger
+            ) { record in
+                end = max(end, record.offset + 1)
+                return end < offset
             }
             return end < offset
         } catch {
