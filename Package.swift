@@ -57,6 +57,7 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(name: "CPosixSpawn"),
         .systemLibrary(
             name: "CZooKeeper",
             providers: [.apt(["libzookeeper-mt-dev"])]
@@ -117,6 +118,7 @@ let package = Package(
             dependencies: [
                 "Gale",
                 "GaleCoordination",
+                "CPosixSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -246,7 +248,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "CRdKafka", "CZooKeeper", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons", "GaleKafka",
+                "CRdKafka", "CZooKeeper", "CPosixSpawn", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons", "GaleKafka",
                 "GaleTrident",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import CPosixSpawn
 import Foundation
 import GaleCoordination
 import GaleDaemons
@@ -76,6 +77,8 @@ final class ClusterHarness: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The test process's sockets stay out of the daemons (the fd test compares theirs).
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

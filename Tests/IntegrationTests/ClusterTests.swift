@@ -197,7 +197,17 @@ import Glibc
         #expect(cluster.workerPids().count == 2)
     }
 
-    @Test func restartedSupervisorAdoptsItsRunningWorkersWithoutDuplicates() async throws {
+    /// The socket inodes open in process `pid` (`socket:[N]` links under `/proc/PID/fd`).
+    static func sockets(of pid: pid_t) -> Set<String> {
+        let dir = "/proc/\(pid)/fd"
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return Set(
+            fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\($0)") }
+                .filter { $0.hasPrefix("socket:") }
+        )
+    }
+
+    @Test func restartedSupervisorBindsItsPortAgainAndAdoptsItsWorkersWhichHoldNoneOfItsSockets() async throws {
         let cluster = try ClusterHarness("adopt")
         defer { cluster.tearDown() }
         try await Self.startCluster(cluster)
@@ -207,7 +217,17 @@ import Glibc
         let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
         let workers = Set(cluster.workerPids(of: "s1"))
         #expect(workers.count == 1)
-        // The supervisor dies without stopping its worker and comes back at once.
+        // A worker gets stdin, stdout and stderr from its supervisor and nothing else: none of
+        // the supervisor's sockets (its heartbeat listener, ZooKeeper and nimbus connections).
+        let supervisorSockets = Self.sockets(of: s1.pid)
+        #expect(supervisorSockets.count >= 2, "the supervisor listens and talks to ZooKeeper")
+        for worker in workers {
+            let shared = Self.sockets(of: worker).intersection(supervisorSockets)
+            #expect(shared.isEmpty, "worker \(worker) holds its supervisor's sockets \(shared)")
+        }
+        let heartbeatPort = try String(contentsOfFile: s1.dir + "/heartbeat-port", encoding: .utf8)
+        // The supervisor dies without stopping its worker and comes back at once, on the same
+        // heartbeat port (no worker holds the old listener open).
         kill(s1.pid, SIGKILL)
         cluster.reap(s1.pid, grace: 5)
         try cluster.startSupervisor("s1")
@@ -218,6 +238,9 @@ import Glibc
         }
         #expect(Set(cluster.workerPids(of: "s1")) == workers, "the running worker was adopted, not started again")
         #expect(cluster.workersById().values.allSatisfy { $0 == 1 })
+        #expect(try String(contentsOfFile: s1.dir + "/heartbeat-port", encoding: .utf8) == heartbeatPort)
+        let log = try String(contentsOfFile: cluster.root + "/s1.log", encoding: .utf8)
+        #expect(!log.contains("cannot listen for heartbeats"), "the restarted supervisor bound its port again")
         try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
     }
 

@@ -1,3 +1,4 @@
+import CPosixSpawn
 import Dispatch
 import Foundation
 import Gale
@@ -289,7 +290,11 @@ public final class WorkerProcessManager: Sendable {
     }
 
     /// posix_spawn with a clean signal mask, default dispositions, its own process group, stdin
-    /// from /dev/null and output appended to the log file.
+    /// from /dev/null, output appended to the log file, and no other descriptor: every descriptor
+    /// from 3 up is closed in the child, whatever its close-on-exec flag. The supervisor's
+    /// heartbeat listener, its ZooKeeper connection (opened by the C client without
+    /// close-on-exec) and any other socket would otherwise stay open in every worker, and a
+    /// restarted supervisor could not bind its heartbeat port again while they run.
     static func spawn(_ launch: WorkerLaunch) throws -> pid_t {
         let fm = FileManager.default
         guard fm.isExecutableFile(atPath: launch.executable) else {
@@ -306,6 +311,7 @@ public final class WorkerProcessManager: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, launch.logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
