@@ -30,15 +30,12 @@ public final class ZooKeeperClient: @unchecked Sendable {
     public init(_ config: ZooKeeperConfig, logger: Logger) throws(ZooKeeperError) {
         self.config = config
         self.logger = logger
-        Self.quietCLibrary
         let (handle, session) = try connect()
         self.handle = handle
         self.session = session
     }
 
     deinit { close() }
-
-    private static let quietCLibrary: Void = { zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR) }()
 
     private var connectSeconds: Double {
         config.connectTimeout.inSeconds
@@ -52,7 +49,18 @@ public final class ZooKeeperClient: @unchecked Sendable {
                 + config.sessionTimeout.components.attoseconds / 1_000_000_000_000_000
         )
         errno = 0
-        guard let handle = zookeeper_init(config.connectString, sessionWatcher, timeoutMs, nil, context, 0) else {
+        ZooKeeperCLog.applyProcessLevel()
+        guard
+            let handle = zookeeper_init2(
+                config.connectString,
+                sessionWatcher,
+                timeoutMs,
+                nil,
+                context,
+                0,
+                ZooKeeperCLog.callback
+            )
+        else {
             Unmanaged<SessionBox>.fromOpaque(context).release()
             throw .other(
                 code: Int32(errno),
