@@ -136,7 +136,7 @@ struct SupervisorCommand: AsyncParsableCommand {
 
     @OptionGroup var daemon: DaemonOptions
 
-    @Option(help: "A nimbus HOST:PORT, used when ZooKeeper names no leader.")
+    @Option(help: "Nimbus HOST:PORT[,HOST:PORT...] to try after the nimbus processes ZooKeeper's election names.")
     var nimbus: String?
 
     @Option(help: "Worker ports this supervisor offers, comma separated.")
@@ -169,8 +169,8 @@ struct SupervisorCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try parsedSlots()
-        if let nimbus, Endpoint(nimbus) == nil {
-            throw ValidationError("invalid --nimbus '\(nimbus)': expected HOST:PORT")
+        if let nimbus, case .failure(let error) = NimbusClient.parseAddresses(nimbus) {
+            throw ValidationError("\(error)")
         }
         guard orphanTimeout > 0, orphanTimeout.isFinite else {
             throw ValidationError("--orphan-timeout must be positive")
@@ -184,7 +184,7 @@ struct SupervisorCommand: AsyncParsableCommand {
             supervisor = try SupervisorDaemon(
                 options: SupervisorOptions(
                     zookeeper: daemon.zookeeper,
-                    nimbus: nimbus.flatMap(Endpoint.init),
+                    nimbus: nimbus.flatMap { try? NimbusClient.parseAddresses($0).get() } ?? [],
                     host: host,
                     slots: try parsedSlots(),
                     dataDirectory: dataDir,

@@ -28,15 +28,21 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `--nimbus` and `--json`, shared by the client commands.
+/// `--nimbus` and `--timeout`, shared by the client commands.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "The nimbus HTTP address HOST:PORT (default: $GALE_NIMBUS or the config file).")
+    @Option(
+        help: ArgumentHelp(
+            "The nimbus HTTP addresses HOST:PORT[,HOST:PORT...] (default: $GALE_NIMBUS or the config file).",
+            discussion: "With several, each is tried in turn and the leader is followed."
+        )
+    )
     var nimbus: String?
 
-    @Option(help: "Seconds to wait for nimbus.")
+    @Option(help: "Seconds to wait for each nimbus.")
     var timeout: Double = 30
 
-    func address() throws -> String {
+    /// The nimbus addresses from `--nimbus`, else `GALE_NIMBUS`, else `nimbus=` in the config file.
+    func addresses() throws -> [Endpoint] {
         let environment = ProcessInfo.processInfo.environment
         var candidates: [(String, String)] = []
         if let nimbus { candidates.append((nimbus, "--nimbus")) }
@@ -49,12 +55,12 @@ struct ClientOptions: ParsableArguments {
             }
         }
         guard let (value, source) = candidates.first else {
-            throw CLIError("no nimbus address: pass --nimbus HOST:PORT or set GALE_NIMBUS")
+            throw CLIError("no nimbus address: pass --nimbus HOST:PORT[,HOST:PORT...] or set GALE_NIMBUS")
         }
-        guard Endpoint(value) != nil else {
-            throw CLIError("invalid nimbus address '\(value)' from \(source): expected HOST:PORT")
+        switch NimbusClient.parseAddresses(value) {
+        case .success(let endpoints): return endpoints
+        case .failure(let error): throw CLIError("\(error) (from \(source))")
         }
-        return value
     }
 
     func validate() throws {
@@ -63,36 +69,25 @@ struct ClientOptions: ParsableArguments {
         }
     }
 
-    /// Sends a request to nimbus, following a follower's answer to the leader once.
+    /// Sends a request to the nimbus leader (see ``NimbusClient``); an error answer is thrown
+    /// as its message.
     func call(_ method: String, _ path: String, body: [UInt8] = []) async throws -> HTTPResponse {
-        let client = HTTPClient(timeout: .milliseconds(Int64(timeout * 1000)))
-        var address = try self.address()
-        for attempt in 0..<2 {
-            let response: HTTPResponse
-            do {
-                response = try await client.send(
-                    method,
-                    address: address,
-                    path: path,
-                    body: body,
-                    headers: body.isEmpty ? [] : [(name: "content-type", value: "application/json")]
-                )
-            } catch {
-                throw CLIError("nimbus unreachable: \(error)")
-            }
-            if response.status == 409, attempt == 0,
-                let body = try? JSONDecoder().decode(NimbusAPI.ErrorBody.self, from: Data(response.body)),
-                let leader = body.leader
-            {
-                address = leader
-                continue
-            }
-            guard (200..<300).contains(response.status) else {
-                throw CLIError(response.errorMessage ?? "nimbus answered \(response.status)")
-            }
-            return response
+        let client = NimbusClient(addresses: try addresses(), timeout: .milliseconds(Int64(timeout * 1000)))
+        let response: HTTPResponse
+        do {
+            response = try await client.send(
+                method,
+                path: path,
+                body: body,
+                headers: body.isEmpty ? [] : [(name: "content-type", value: "application/json")]
+            )
+        } catch {
+            throw CLIError("\(error)")
         }
-        throw CLIError("nimbus keeps redirecting to another leader")
+        guard (200..<300).contains(response.status) else {
+            throw CLIError(response.errorMessage ?? "nimbus answered \(response.status)")
+        }
+        return response
     }
 
     func get<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
@@ -188,6 +183,12 @@ struct Submit: AsyncParsableCommand {
         )
         let submitted = try await client.post(NimbusAPI.SubmitResponse.self, "/api/v1/topologies", request)
         print("submitted \(submitted.name) as \(submitted.id) (binary sha256 \(blob.digest), \(blob.size) bytes)")
+        if let replicas = blob.replicas {
+            print("binary stored on \(replicas.count) nimbus: \(replicas.joined(separator: ", "))")
+        }
+        for (peer, reason) in (blob.notReplicated ?? [:]).sorted(by: { $0.key < $1.key }) {
+            print("warning: nimbus \(peer) did not take the binary (\(reason)); it fetches it from the others later")
+        }
     }
 
     /// Runs `binary describe` and parses its JSON.
@@ -247,7 +248,8 @@ struct List: AsyncParsableCommand {
         if topologies.isEmpty { return print("no topologies") }
         let rows = topologies.map { t in
             [
-                t.name, t.id, t.status.rawValue, "\(t.runningWorkers)/\(t.assignedWorkers)/\(t.requestedWorkers)",
+                t.name, t.id, t.status.rawValue + (t.problems.isEmpty ? "" : " (see problems)"),
+                "\(t.runningWorkers)/\(t.assignedWorkers)/\(t.requestedWorkers)",
                 "\(t.tasks)", Table.duration(t.uptimeSeconds),
             ]
         }
@@ -257,6 +259,9 @@ struct List: AsyncParsableCommand {
                 rows: rows
             )
         )
+        for t in topologies {
+            for problem in t.problems { print("problem: \(t.name): \(problem)") }
+        }
     }
 }
 
@@ -308,6 +313,7 @@ struct Status: AsyncParsableCommand {
                 rows: workers
             )
         )
+        for problem in status.problems { print("problem: \(problem)") }
         for error in status.errors { print("error: \(error)") }
     }
 }

@@ -11,11 +11,13 @@ public struct Endpoint: Hashable, Sendable, Codable, Comparable, CustomStringCon
         self.port = port
     }
 
-    /// Parses `host:port`; `nil` when the text is not one.
+    /// Parses `host:port`; `nil` when the text is not one (a host holds no space or comma).
     public init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":") else { return nil }
         let host = String(text[..<colon])
-        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "," }),
+            let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port)
+        else {
             return nil
         }
         self.init(host: host, port: port)

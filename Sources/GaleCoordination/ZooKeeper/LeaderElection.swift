@@ -95,17 +95,24 @@ public final class LeaderElection: @unchecked Sendable {
 
     /// The identity of the current leader (the lowest node's data).
     public func leaderIdentity() throws(ZooKeeperError) -> String? {
+        try Self.identities(client: client, path: path).first
+    }
+
+    /// The identities of every candidate under `path`, the leader first, then in the order
+    /// they would take over.
+    public static func identities(client: ZooKeeperClient, path: String) throws(ZooKeeperError) -> [String] {
         let candidates = try client.children(path).filter { $0.hasPrefix("leader-") }.sorted {
-            Self.sequence($0) < Self.sequence($1)
+            sequence($0) < sequence($1)
         }
+        var result: [String] = []
         for candidate in candidates {
             do {
-                return String(decoding: try client.get("\(path)/\(candidate)").data, as: UTF8.self)
+                result.append(String(decoding: try client.get("\(path)/\(candidate)").data, as: UTF8.self))
             } catch .noNode {
                 continue
             }
         }
-        return nil
+        return result
     }
 
     /// Leaves the election.

@@ -30,6 +30,18 @@ public enum NimbusAPI {
     public struct BlobResponse: Sendable, Codable {
         public var digest: String
         public var size: Int
+        /// The nimbus processes that hold the blob now (the leader first).
+        public var replicas: [String]?
+        /// Live followers the leader could not push it to, with their answers (they fetch it
+        /// later from the leader).
+        public var notReplicated: [String: String]?
+
+        public init(digest: String, size: Int, replicas: [String]? = nil, notReplicated: [String: String]? = nil) {
+            self.digest = digest
+            self.size = size
+            self.replicas = replicas
+            self.notReplicated = notReplicated
+        }
     }
 
     /// Answer of a submit.
@@ -49,6 +61,9 @@ public enum NimbusAPI {
         public var tasks: Int
         public var epoch: Int
         public var uptimeSeconds: Double
+        /// What keeps the topology from running as submitted (e.g. a binary no nimbus or no
+        /// supervisor can get); empty when nothing does.
+        public var problems: [String]
     }
 
     /// One worker in a topology's status.
@@ -57,7 +72,8 @@ public enum NimbusAPI {
         public var host: String
         public var port: Int
         public var tasks: [Int]
-        /// `running`, `starting`, `stale`, `failed` or `unknown` (no report yet).
+        /// `running`, `starting`, `stale`, `failed`, `no-binary` (its supervisor cannot get the
+        /// topology's binary) or `unknown` (no report yet).
         public var state: String
         public var pid: Int32?
         public var uptimeSeconds: Double
@@ -79,6 +95,8 @@ public enum NimbusAPI {
         public var workers: [WorkerRow]
         /// Supervisor-level errors about this topology (downloads, launches).
         public var errors: [String]
+        /// What keeps the topology from running as submitted; empty when nothing does.
+        public var problems: [String]
     }
 
     /// `POST /api/v1/topologies/<name>/kill`.
@@ -117,11 +135,20 @@ public enum NimbusAPI {
         public var lastReportAgeSeconds: Double?
     }
 
-    /// An error answer: `{"error": ..., "leader": ...}`.
+    /// An error answer: `{"error": ..., "leader": ..., "notLeader": ...}`.
     public struct ErrorBody: Sendable, Codable {
         public var error: String
-        /// On a follower: the leader's `host:port`.
+        /// On a follower: the leader's `host:port` (`nil` while no leader is elected).
         public var leader: String?
+        /// `true` when the answer comes from a nimbus that is not the leader (status 409): the
+        /// request belongs to ``leader``.
+        public var notLeader: Bool?
+
+        public init(error: String, leader: String? = nil, notLeader: Bool? = nil) {
+            self.error = error
+            self.leader = leader
+            self.notLeader = notLeader
+        }
     }
 
     /// Sums per-component statistics of several workers (each worker reports its own tasks).

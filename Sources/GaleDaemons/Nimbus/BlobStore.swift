@@ -19,9 +19,14 @@ public final class BlobStore: Sendable {
     }
 
     /// Stores `bytes` and returns their digest. Storing the same bytes twice is a no-op.
-    /// - Throws: when the file cannot be written.
-    public func put(_ bytes: [UInt8]) throws -> String {
+    /// - Parameter expected: when given, the digest the bytes must have (a replica pushed or
+    ///   fetched by digest); other bytes are refused.
+    /// - Throws: ``BlobStoreError/digestMismatch(expected:actual:)``, or when the file cannot be
+    ///   written.
+    @discardableResult
+    public func put(_ bytes: [UInt8], expected: String? = nil) throws -> String {
         let digest = SHA256Digest.hex(of: bytes)
+        if let expected, expected != digest { throw BlobStoreError.digestMismatch(expected: expected, actual: digest) }
         let path = self.path(of: digest)
         if FileManager.default.fileExists(atPath: path) { return digest }
         let temporary = "\(path).\(UUID().uuidString).tmp"
@@ -62,10 +67,13 @@ public final class BlobStore: Sendable {
 /// A blob that could not be stored.
 public enum BlobStoreError: Error, CustomStringConvertible {
     case writeFailed(path: String, reason: String)
+    case digestMismatch(expected: String, actual: String)
 
     public var description: String {
         switch self {
         case .writeFailed(let path, let reason): "cannot write blob \(path): \(reason)"
+        case .digestMismatch(let expected, let actual):
+            "the bytes sent for blob \(expected) have SHA-256 \(actual); not stored"
         }
     }
 }

@@ -28,20 +28,30 @@ extension Nimbus {
                 headers: [(name: "content-type", value: "text/plain; version=0.0.4")],
                 body: Array(prometheusText().utf8)
             )
+        } else if let c = match("GET", "api/v1/blobs/*") {
+            // Any nimbus serves the binaries it holds (to supervisors and to other nimbus).
+            response = download(c[0])
+        } else if let c = match("PUT", "api/v1/blobs/*") {
+            // A replica pushed by the leader; stored only under its own digest.
+            response = storeReplica(c[0], request.body)
+        } else if parts.starts(with: ["api", "v1"]), !zookeeperConnected {
+            response = .error(
+                503,
+                "ZooKeeper (\(options.zookeeper)) is unavailable: nimbus \(identity) cannot read or change the cluster's state until it is back"
+            )
         } else if parts.starts(with: ["api", "v1"]), !isLeader {
             let leader = leaderIdentity()
             response = .json(
                 NimbusAPI.ErrorBody(
                     error: "nimbus \(identity) is not the leader"
                         + (leader.map { "; the leader is \($0)" } ?? "; no leader is elected yet"),
-                    leader: leader
+                    leader: leader,
+                    notLeader: true
                 ),
                 status: 409
             )
         } else if match("POST", "api/v1/blobs") != nil {
-            response = upload(request.body)
-        } else if let c = match("GET", "api/v1/blobs/*") {
-            response = download(c[0])
+            response = await upload(request.body)
         } else if match("POST", "api/v1/supervisors/report") != nil {
             do {
                 record(try request.decodeJSON(SupervisorReport.self))
@@ -104,12 +114,39 @@ extension Nimbus {
 
     // MARK: - Blobs
 
-    private func upload(_ body: [UInt8]) -> HTTPResponse {
+    /// Stores an upload, then pushes it to every live follower before answering, so that the
+    /// binary survives the loss of this nimbus.
+    private func upload(_ body: [UInt8]) async -> HTTPResponse {
         guard !body.isEmpty else { return .error(400, "empty upload: send the topology binary as the body") }
+        let digest: String
         do {
-            let digest = try blobs.put(body)
-            logger.info("stored blob \(digest) (\(body.count) bytes)")
+            digest = try blobs.put(body)
+        } catch {
+            return .error(500, "\(error)")
+        }
+        let (stored, failed) = await replication.push(body, digest: digest, to: peers())
+        let notTo = failed.isEmpty ? "" : "; not to \(failed.map { "\($0.key) (\($0.value))" }.sorted())"
+        logger.info("stored blob \(digest) (\(body.count) bytes), replicated to \(stored.count) other nimbus\(notTo)")
+        return .json(
+            NimbusAPI.BlobResponse(
+                digest: digest,
+                size: body.count,
+                replicas: [identity] + stored,
+                notReplicated: failed
+            ),
+            status: 201
+        )
+    }
+
+    private func storeReplica(_ digest: String, _ body: [UInt8]) -> HTTPResponse {
+        guard BlobStore.isDigest(digest) else { return .error(400, "'\(digest)' is not a SHA-256 digest") }
+        do {
+            try blobs.put(body, expected: digest)
+            logger.info("stored replica of blob \(digest) (\(body.count) bytes)")
             return .json(NimbusAPI.BlobResponse(digest: digest, size: body.count), status: 201)
+        } catch let error as BlobStoreError {
+            if case .digestMismatch = error { return .error(400, "\(error)") }
+            return .error(500, "\(error)")
         } catch {
             return .error(500, "\(error)")
         }
@@ -298,8 +335,25 @@ extension Nimbus {
             runningWorkers: running,
             tasks: record.description.taskIds.values.reduce(0) { $0 + $1.count },
             epoch: assignment?.epoch ?? 0,
-            uptimeSeconds: Date().timeIntervalSince1970 - record.submittedAt
+            uptimeSeconds: Date().timeIntervalSince1970 - record.submittedAt,
+            problems: problems(record, reports: reports)
         )
+    }
+
+    /// What keeps `record` from running: its binary missing here, or workers whose supervisor
+    /// cannot get it.
+    private func problems(_ record: TopologyRecord, reports: [Endpoint: WorkerReport]) -> [String] {
+        var result: [String] = []
+        if let why = replication.missing(record.binaryDigest) {
+            result.append("binary \(record.binaryDigest) is not on the leader nimbus \(identity): \(why)")
+        }
+        let stranded = reports.values.filter { $0.state == "no-binary" }.map(\.workerId).sorted()
+        if !stranded.isEmpty {
+            result.append(
+                "\(stranded.count) worker(s) cannot get the binary from any nimbus: \(stranded.joined(separator: ", ")) (see errors)"
+            )
+        }
+        return result
     }
 
     private func summaries() throws(NimbusAPIError) -> [NimbusAPI.TopologySummary] {
@@ -346,7 +400,8 @@ extension Nimbus {
             uptimeSeconds: Date().timeIntervalSince1970 - record.submittedAt,
             components: NimbusAPI.merge(parts, order: order),
             workers: rows,
-            errors: Array(errors.suffix(10))
+            errors: Array(errors.suffix(10)),
+            problems: problems(record, reports: workerReports)
         )
     }
 

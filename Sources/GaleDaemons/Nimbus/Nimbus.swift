@@ -45,6 +45,11 @@ public struct NimbusOptions: Sendable {
 /// slots, serves status. One of several nimbus processes is leader (ZooKeeper election); the
 /// others refuse API calls with an error naming the leader.
 ///
+/// Every nimbus keeps every submitted binary, so that any of them can lead: the leader pushes an
+/// uploaded binary to each live follower before it acknowledges the upload, and every nimbus
+/// (``BlobReplication``) fetches the binaries of the topologies in ZooKeeper that it lacks from
+/// the other nimbus processes. Any nimbus serves the binaries it holds (`GET /api/v1/blobs/…`).
+///
 /// ZooKeeper holds topologies and assignments; nimbus writes to it only when something changes
 /// (a submit, a kill, a reassignment), never in steady state. Supervisor reports (worker
 /// heartbeats and statistics) arrive over HTTP and live in memory.
@@ -60,6 +65,7 @@ public final class Nimbus: Sendable {
     private let election: Mutex<LeaderElection?> = Mutex(nil)
     private let timer = TimerSlot()
     private let metrics = Mutex(Metrics())
+    let replication: BlobReplication
 
     struct State {
         /// Latest report per supervisor id, with its arrival time.
@@ -89,6 +95,7 @@ public final class Nimbus: Sendable {
         config.connectTimeout = .seconds(10)
         self.zk = try ZooKeeperClient(config, logger: logger)
         for path in ClusterPaths.parents { try zk.ensurePath(path) }
+        self.replication = BlobReplication(blobs: blobs, logger: logger)
     }
 
     /// Starts the HTTP API, enters the election and starts scheduling.
@@ -126,6 +133,9 @@ public final class Nimbus: Sendable {
         timer.setEventHandler { [self] in reconcile() }
         timer.resume()
         self.timer.set(timer)
+        replication.start { [self] in
+            (wanted: Set(((try? topologies()) ?? []).map(\.binaryDigest)), peers: peers())
+        }
         logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
         return port
     }
@@ -134,6 +144,7 @@ public final class Nimbus: Sendable {
     public func stop() async {
         timer.cancel()
         queue.sync {}
+        await replication.stop()
         election.withLock {
             $0?.stop()
             $0 = nil
@@ -148,6 +159,13 @@ public final class Nimbus: Sendable {
     }
 
     var isLeader: Bool { election.withLock { $0?.isLeader ?? false } }
+
+    /// The API addresses of the other nimbus processes in the election, the leader first.
+    func peers() -> [Endpoint] {
+        let me = identity
+        let all = (try? LeaderElection.identities(client: zk, path: ClusterPaths.nimbus)) ?? []
+        return all.filter { $0 != me }.compactMap(Endpoint.init)
+    }
 
     func wake() { queue.async { [self] in reconcile() } }
 

@@ -8,8 +8,8 @@ import Synchronization
 public struct SupervisorOptions: Sendable {
     /// ZooKeeper connect string.
     public var zookeeper: String
-    /// A nimbus to use when ZooKeeper names no leader.
-    public var nimbus: Endpoint?
+    /// Nimbus processes to try after those ZooKeeper's election names.
+    public var nimbus: [Endpoint]
     /// The host this supervisor's workers listen on.
     public var host: String
     /// Worker ports offered.
@@ -31,7 +31,7 @@ public struct SupervisorOptions: Sendable {
 
     public init(
         zookeeper: String,
-        nimbus: Endpoint? = nil,
+        nimbus: [Endpoint] = [],
         host: String = "127.0.0.1",
         slots: [Int],
         dataDirectory: String,
@@ -85,6 +85,8 @@ public final class SupervisorDaemon: Sendable {
         var launchedAt: [String: Date] = [:]
         var errors: [String] = []
         var failedDownloads: [String: Date] = [:]
+        /// Workers assigned here that cannot start because no nimbus served their binary.
+        var withoutBinary: [String: WorkerReport] = [:]
         var armed: Set<String> = []
         var heartbeatPort = 0
     }
@@ -283,6 +285,7 @@ public final class SupervisorDaemon: Sendable {
     func syncOnce() async {
         var desired: [String: Desired] = [:]
         var active: [String: Bool] = [:]
+        var withoutBinary: [String: WorkerReport] = [:]
         do {
             let key = "children:" + ClusterPaths.assignments
             let ids: [String]
@@ -300,7 +303,25 @@ public final class SupervisorDaemon: Sendable {
                 active[topologyId] = topology.status == .active
                 let mine = assignment.workers.filter { $0.supervisorId == id }
                 guard !mine.isEmpty else { continue }
-                guard let binary = await binary(for: topology) else { continue }
+                guard let binary = await binary(for: topology) else {
+                    for worker in mine {
+                        let workerId = "\(topologyId)-\(worker.endpoint.port)"
+                        withoutBinary[workerId] = WorkerReport(
+                            workerId: workerId,
+                            topologyId: topologyId,
+                            epoch: assignment.epoch,
+                            endpoint: worker.endpoint,
+                            pid: nil,
+                            state: "no-binary",
+                            restarts: 0,
+                            lastExit: nil,
+                            uptimeSeconds: 0,
+                            heartbeatAgeSeconds: nil,
+                            stats: nil
+                        )
+                    }
+                    continue
+                }
                 for worker in mine {
                     let workerId = "\(topologyId)-\(worker.endpoint.port)"
                     var spec = WorkerLaunchSpec(
@@ -350,6 +371,7 @@ public final class SupervisorDaemon: Sendable {
             let previous = s.desired
             s.desired = desired
             s.active = active
+            s.withoutBinary = withoutBinary
             for id in s.heartbeats.keys where desired[id] == nil { s.heartbeats[id] = nil }
             for (id, d) in desired where previous[id]?.launch != d.launch { s.launchedAt[id] = Date() }
             return previous
@@ -423,50 +445,57 @@ public final class SupervisorDaemon: Sendable {
         if let failed = state.withLock({ $0.failedDownloads[digest] }), Date().timeIntervalSince(failed) < 5 {
             return nil
         }
-        guard let nimbus = nimbusAddress() else {
-            note("cannot download the binary of \(topology.id): no nimbus leader known")
+        let candidates = nimbusCandidates()
+        guard !candidates.isEmpty else {
+            note(
+                "cannot download the binary of \(topology.id): no nimbus is known (none in ZooKeeper's election, no --nimbus)"
+            )
             return nil
         }
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let temporary = "\(path).download"
-            _ = try await client.download(address: nimbus.description, path: "/api/v1/blobs/\(digest)", to: temporary)
-            let actual = try SHA256Digest.hex(ofFile: temporary)
-            guard actual == digest else {
-                try? FileManager.default.removeItem(atPath: temporary)
-                state.withLock { $0.failedDownloads[digest] = Date() }
-                note(
-                    "digest mismatch for the binary of \(topology.id): expected \(digest), downloaded \(actual); not launching it"
+        var failures: [String] = []
+        for nimbus in candidates {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let temporary = "\(path).download"
+                _ = try await client.download(
+                    address: nimbus.description,
+                    path: "/api/v1/blobs/\(digest)",
+                    to: temporary
                 )
-                return nil
+                let actual = try SHA256Digest.hex(ofFile: temporary)
+                guard actual == digest else {
+                    try? FileManager.default.removeItem(atPath: temporary)
+                    failures.append("\(nimbus): digest mismatch (downloaded \(actual))")
+                    note(
+                        "digest mismatch for the binary of \(topology.id) from \(nimbus): expected \(digest), downloaded \(actual); not launching it"
+                    )
+                    continue
+                }
+                chmod(temporary, 0o755)
+                guard rename(temporary, path) == 0 else {
+                    note("cannot install the binary of \(topology.id) at \(path): \(String(cString: strerror(errno)))")
+                    return nil
+                }
+                logger.info("downloaded the binary of \(topology.id) from \(nimbus) (sha256 verified)")
+                state.withLock { _ = $0.failedDownloads.removeValue(forKey: digest) }
+                return path
+            } catch {
+                failures.append("\(nimbus): \(error)")
             }
-            chmod(temporary, 0o755)
-            guard rename(temporary, path) == 0 else {
-                note("cannot install the binary of \(topology.id) at \(path): \(String(cString: strerror(errno)))")
-                return nil
-            }
-            logger.info("downloaded the binary of \(topology.id) from \(nimbus) (sha256 verified)")
-            return path
-        } catch {
-            state.withLock { $0.failedDownloads[digest] = Date() }
-            note("cannot download the binary of \(topology.id) from \(nimbus): \(error)")
-            return nil
         }
+        state.withLock { $0.failedDownloads[digest] = Date() }
+        if !failures.contains(where: { $0.contains("digest mismatch") }) {
+            note("cannot download the binary of \(topology.id) from any nimbus: \(failures.joined(separator: "; "))")
+        }
+        return nil
     }
 
-    /// The nimbus leader's address from the election nodes, else the configured one.
-    func nimbusAddress() -> Endpoint? {
-        if let children = try? zk.children(ClusterPaths.nimbus),
-            let first = children.sorted(by: { sequence(of: $0) < sequence(of: $1) }).first,
-            let data = try? zk.get("\(ClusterPaths.nimbus)/\(first)").data,
-            let endpoint = Endpoint(String(decoding: data, as: UTF8.self))
-        {
-            return endpoint
-        }
-        return options.nimbus
+    /// The nimbus processes in ZooKeeper's election (the leader first), then the configured ones.
+    func nimbusCandidates() -> [Endpoint] {
+        let elected = ((try? LeaderElection.identities(client: zk, path: ClusterPaths.nimbus)) ?? [])
+            .compactMap(Endpoint.init)
+        return elected + options.nimbus.filter { !elected.contains($0) }
     }
-
-    private func sequence(of node: String) -> String { String(node.suffix(10)) }
 
     private func note(_ message: String) {
         logger.error("\(message)")
@@ -482,23 +511,27 @@ public final class SupervisorDaemon: Sendable {
         var failures = 0
         while !Task.isCancelled {
             let report = makeReport()
-            if let nimbus = nimbusAddress() {
+            let candidates = nimbusCandidates()
+            if !candidates.isEmpty {
+                let nimbus = NimbusClient(addresses: candidates, timeout: .seconds(30))
                 do {
-                    let response = try await client.postJSON(
-                        address: nimbus.description,
+                    let body = try ClusterJSON.encode(report)
+                    let response = try await nimbus.send(
+                        "POST",
                         path: "/api/v1/supervisors/report",
-                        report
+                        body: body,
+                        headers: [(name: "content-type", value: "application/json")]
                     )
                     if response.status >= 300 {
                         logger.warning(
-                            "nimbus \(nimbus) refused the report: \(response.errorMessage ?? "status \(response.status)")"
+                            "nimbus refused the report: \(response.errorMessage ?? "status \(response.status)")"
                         )
                     }
                     failures = 0
                 } catch {
                     failures += 1
                     if failures == 1 || failures % 30 == 0 {
-                        logger.warning("cannot report to nimbus \(nimbus): \(error)")
+                        logger.warning("cannot report to nimbus: \(error)")
                     }
                 }
             }
@@ -542,7 +575,7 @@ public final class SupervisorDaemon: Sendable {
                 host: options.host,
                 slots: options.slots,
                 uptimeSeconds: now.timeIntervalSince(startedAt),
-                workers: workers,
+                workers: workers + s.withoutBinary.values.sorted { $0.workerId < $1.workerId },
                 errors: s.errors
             )
         }

@@ -1,0 +1,134 @@
+import Foundation
+import GaleCoordination
+import Logging
+import Synchronization
+
+/// Keeps every nimbus holding every binary a topology needs: pushes a new upload to the other
+/// nimbus processes, and fetches the binaries it lacks from them.
+///
+/// A follower that was down when a binary was uploaded, or a nimbus started later with an
+/// empty data directory, fetches it within a few seconds of starting (every
+/// ``syncInterval``); a follower that becomes leader serves every binary it fetched. What no
+/// live nimbus holds cannot be fetched: ``missing`` names it, and nimbus shows it in the
+/// topology's status.
+final class BlobReplication: Sendable {
+    /// What to hold and whom to ask: the digests of the topologies in ZooKeeper, and the other
+    /// nimbus processes' API addresses.
+    typealias Targets = @Sendable () -> (wanted: Set<String>, peers: [Endpoint])
+
+    let blobs: BlobStore
+    let logger: Logger
+    let http = HTTPClient(timeout: .seconds(120))
+    let syncInterval: Duration
+    private let loop = Mutex<Task<Void, Never>?>(nil)
+    /// Wanted digests no peer could serve, with each peer's answer.
+    private let missingBlobs = Mutex<[String: String]>([:])
+
+    init(blobs: BlobStore, logger: Logger, syncInterval: Duration = .seconds(2)) {
+        self.blobs = blobs
+        self.logger = logger
+        self.syncInterval = syncInterval
+    }
+
+    /// Starts fetching missing binaries every ``syncInterval``.
+    func start(targets: @escaping Targets) {
+        let task = Task { [self] in
+            while !Task.isCancelled {
+                let (wanted, peers) = targets()
+                await fetchMissing(wanted: wanted, peers: peers)
+                try? await Task.sleep(for: syncInterval)
+            }
+        }
+        loop.withLock { $0 = task }
+    }
+
+    func stop() async {
+        let task = loop.withLock { t in
+            defer { t = nil }
+            return t
+        }
+        task?.cancel()
+        await task?.value
+    }
+
+    /// Why a wanted binary is not on this nimbus, or `nil` when it is (or is not wanted).
+    func missing(_ digest: String) -> String? {
+        guard blobs.existingPath(of: digest) == nil else { return nil }
+        return missingBlobs.withLock { $0[digest] } ?? "not fetched from the other nimbus processes yet"
+    }
+
+    /// Fetches each wanted digest this nimbus lacks from the first peer that has it (verified).
+    func fetchMissing(wanted: Set<String>, peers: [Endpoint]) async {
+        missingBlobs.withLock { $0 = $0.filter { wanted.contains($0.key) } }
+        for digest in wanted.sorted() where BlobStore.isDigest(digest) && blobs.existingPath(of: digest) == nil {
+            var answers: [String] = []
+            for peer in peers {
+                do {
+                    let response = try await http.get(address: peer.description, path: "/api/v1/blobs/\(digest)")
+                    guard response.status == 200 else {
+                        answers.append("\(peer): \(response.errorMessage ?? "HTTP \(response.status)")")
+                        continue
+                    }
+                    try blobs.put(response.body, expected: digest)
+                    logger.info("fetched blob \(digest) (\(response.body.count) bytes) from nimbus \(peer)")
+                    answers = []
+                    break
+                } catch {
+                    answers.append("\(peer): \(error)")
+                }
+            }
+            guard !answers.isEmpty || peers.isEmpty else {
+                missingBlobs.withLock { _ = $0.removeValue(forKey: digest) }
+                continue
+            }
+            let why =
+                peers.isEmpty
+                ? "no other nimbus is running to fetch it from"
+                : "no other nimbus could serve it (\(answers.joined(separator: "; ")))"
+            let first = missingBlobs.withLock { m in
+                defer { m[digest] = why }
+                return m[digest] == nil
+            }
+            if first { logger.error("blob \(digest) of a submitted topology is not on this nimbus: \(why)") }
+        }
+    }
+
+    /// Pushes a freshly stored blob to `peers` at once (each verifies its digest).
+    /// - Returns: the peers that stored it, and the others with their answers.
+    func push(
+        _ bytes: [UInt8],
+        digest: String,
+        to peers: [Endpoint]
+    ) async -> (
+        stored: [String], failed: [String: String]
+    ) {
+        await withTaskGroup(of: (String, String?).self) { group in
+            for peer in peers {
+                group.addTask { [http] in
+                    do {
+                        let response = try await http.send(
+                            "PUT",
+                            address: peer.description,
+                            path: "/api/v1/blobs/\(digest)",
+                            body: bytes,
+                            headers: [(name: "content-type", value: "application/octet-stream")]
+                        )
+                        return (
+                            peer.description,
+                            (200..<300).contains(response.status)
+                                ? nil : response.errorMessage ?? "HTTP \(response.status)"
+                        )
+                    } catch {
+                        return (peer.description, "\(error)")
+                    }
+                }
+            }
+            var stored: [String] = []
+            var failed: [String: String] = [:]
+            for await (peer, error) in group {
+                if let error { failed[peer] = error } else { stored.append(peer) }
+            }
+            return (stored.sorted(), failed)
+        }
+    }
+}
