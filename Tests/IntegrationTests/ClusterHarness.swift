@@ -160,9 +160,14 @@ final class ClusterHarness: @unchecked Sendable {
 
     // MARK: - Daemons
 
-    func startNimbus(port: Int? = nil, workerTimeout: Double = 30) async throws {
+    func startNimbus(port: Int? = nil, workerTimeout: Double = 30, sessionTimeout: Double = 4) async throws {
         if nimbusPort == 0 { nimbusPort = port ?? Self.freePort() }
-        nimbusPid = try spawnNimbus(port: nimbusPort, name: "nimbus", workerTimeout: workerTimeout)
+        nimbusPid = try spawnNimbus(
+            port: nimbusPort,
+            name: "nimbus",
+            workerTimeout: workerTimeout,
+            sessionTimeout: sessionTimeout
+        )
         try await waitUntil("nimbus answers /api/v1/health as leader", timeout: 30) {
             let result = try? self.cli(["list"])
             return result?.status == 0
@@ -170,12 +175,12 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// Starts a nimbus process on `port` with data directory and log named `name`.
-    func spawnNimbus(port: Int, name: String, workerTimeout: Double = 30) throws -> pid_t {
+    func spawnNimbus(port: Int, name: String, workerTimeout: Double = 30, sessionTimeout: Double = 4) throws -> pid_t {
         try Self.spawn(
             gale,
             [
                 "nimbus", "--zookeeper", zooKeeper, "--port", String(port), "--data-dir", root + "/" + name,
-                "--session-timeout", "4", "--worker-timeout", String(workerTimeout),
+                "--session-timeout", String(sessionTimeout), "--worker-timeout", String(workerTimeout),
             ],
             log: root + "/\(name).log"
         )

@@ -322,6 +322,78 @@ import Glibc
         #expect(Set(cluster.workerPids()) == pidsBefore, "workers kept running through the nimbus change")
     }
 
+    @Test func afterTheLeaderNimbusDiesANewLeaderServesTheBinaryToASupervisorThatNeverHadIt() async throws {
+        let cluster = try ClusterHarness("failover")
+        defer { cluster.tearDown() }
+        // The first leader's session outlives a stop long enough to see the election from the CLI.
+        try await cluster.startNimbus(sessionTimeout: 20)
+        let followerPort = ClusterHarness.freePort()
+        cluster.extraPids.append(try cluster.spawnNimbus(port: followerPort, name: "nimbus2"))
+        let both = "127.0.0.1:\(cluster.nimbusPort),127.0.0.1:\(followerPort)"
+        try await cluster.waitUntil("the follower is in the election", timeout: 30) {
+            let health = try ClusterHarness.run(cluster.gale, ["supervisors", "--nimbus", "127.0.0.1:\(followerPort)"])
+            return health.status == 0
+        }
+        try cluster.startSupervisor("s1", slots: 1)
+        try await cluster.waitUntil("s1 is registered", timeout: 30) {
+            try cluster.cli(["supervisors", "--json"]).output.contains("\"s1\"")
+        }
+        // Submitted through the list of both nimbus processes: the upload is on both before it
+        // is acknowledged.
+        let messages = 3000
+        let submitted = try ClusterHarness.run(
+            cluster.gale,
+            [
+                "submit", cluster.topologyBinary, "--name", cluster.name, "--workers", "1", "--nimbus", both,
+                "--config", "test.messages=\(messages)", "--config", "test.rate=100", "--config",
+                "test.output=\(cluster.output)",
+            ]
+        )
+        #expect(submitted.status == 0, "\(submitted.output)")
+        #expect(submitted.output.contains("binary stored on 2 nimbus"), "\(submitted.output)")
+        try await cluster.waitForWorkers(1)
+        let digest = try cluster.status().binaryDigest
+        #expect(FileManager.default.fileExists(atPath: "\(cluster.root)/nimbus2/blobs/\(digest)"))
+        // A nimbus started later fetches the binary from the others.
+        cluster.extraPids.append(try cluster.spawnNimbus(port: ClusterHarness.freePort(), name: "nimbus3"))
+        try await cluster.waitUntil("the third nimbus fetched the binary", timeout: 30) {
+            FileManager.default.fileExists(atPath: "\(cluster.root)/nimbus3/blobs/\(digest)")
+        }
+
+        // The leader hangs: until its session expires the followers still name it, and the CLI
+        // says an election is under way instead of naming the silent leader as unreachable.
+        kill(cluster.nimbusPid, SIGSTOP)
+        let during = try ClusterHarness.run(
+            cluster.gale,
+            ["list", "--nimbus", "127.0.0.1:\(followerPort)", "--timeout", "2"]
+        )
+        #expect(during.status == 1)
+        #expect(during.output.contains("no nimbus leader yet (election in progress)"), "\(during.output)")
+        kill(cluster.nimbusPid, SIGKILL)
+        cluster.reap(cluster.nimbusPid, grace: 5)
+        cluster.nimbusPid = 0
+        try await cluster.waitUntil("a new leader answers through the address list", timeout: 60) {
+            try ClusterHarness.run(cluster.gale, ["list", "--nimbus", both]).status == 0
+        }
+
+        // s1 and its worker die; s2 never had the binary and gets it from the new leader.
+        try cluster.startSupervisor("s2", slots: 1)
+        let s1 = try #require(cluster.supervisors.first { $0.id == "s1" })
+        let s1Workers = cluster.workerPids(of: "s1")
+        kill(s1.pid, SIGKILL)
+        for pid in s1Workers { kill(pid, SIGKILL) }
+        cluster.reap(s1.pid, grace: 5)
+        cluster.supervisors.removeAll { $0.id == "s1" }
+        try await cluster.waitUntil("the worker runs on s2", timeout: 90) {
+            let result = try ClusterHarness.run(cluster.gale, ["status", cluster.name, "--json", "--nimbus", both])
+            guard result.status == 0 else { return false }
+            let status = try JSONDecoder().decode(NimbusAPI.TopologyStatusResponse.self, from: Data(result.output.utf8))
+            return status.workers.count == 1 && status.workers[0].supervisorId == "s2"
+                && status.workers[0].state == "running" && status.problems.isEmpty
+        }
+        try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+    }
+
     @Test func rebalanceFromTwoToFourWorkersAndBackThenKillRemovesEverything() async throws {
         let cluster = try ClusterHarness("rebalance")
         defer { cluster.tearDown() }
