@@ -9,6 +9,8 @@ public enum TopologyError: Error, Sendable, Equatable, CustomStringConvertible {
     case nonPositiveParallelism(component: String, value: Int)
     case nonPositiveTasks(component: String, value: Int)
     case unknownComponent(String, referencedBy: String)
+    /// A rescale names a component the topology does not have.
+    case noSuchComponent(String, topology: String, components: [String])
     case unknownStream(component: String, stream: String, referencedBy: String)
     case unknownField(component: String, stream: String, field: String, referencedBy: String)
     case emptyGroupingFields(component: String, stream: String, referencedBy: String)
@@ -38,6 +40,8 @@ public enum TopologyError: Error, Sendable, Equatable, CustomStringConvertible {
             "component [\(component)] has \(value) tasks; it must have at least 1"
         case .unknownComponent(let id, let referencedBy):
             "bolt [\(referencedBy)] subscribes to unknown component [\(id)]"
+        case .noSuchComponent(let id, let topology, let components):
+            "topology [\(topology)] has no component [\(id)]; its components are \(components.map { "[\($0)]" }.joined(separator: ", "))"
         case .unknownStream(let component, let stream, let referencedBy):
             "bolt [\(referencedBy)] subscribes to stream [\(stream)] that component [\(component)] does not declare"
         case .unknownField(let component, let stream, let field, let referencedBy):

@@ -153,6 +153,7 @@ final class Registry: Sendable {
 struct Root: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "topology") },
+        // `gale submit` runs only files holding this text.
         abstract: "A Gale topology binary.",
         subcommands: [Describe.self, Local.self, Worker.self]
     )
@@ -177,7 +178,10 @@ struct Local: AsyncParsableCommand {
     @Option(help: "The topology to run, when the binary holds several.")
     var topology: String?
 
-    @Option(help: "Run for this many seconds, then drain and stop (default: until SIGINT or SIGTERM).")
+    @Option(
+        parsing: .unconditional,
+        help: "Run for this many seconds, then drain and stop (default: until SIGINT or SIGTERM)."
+    )
     var seconds: Double?
 
     @Option(

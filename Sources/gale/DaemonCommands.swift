@@ -10,7 +10,7 @@ struct DaemonOptions: ParsableArguments {
     @Option(help: "ZooKeeper connect string HOST:PORT[,HOST:PORT...].")
     var zookeeper: String
 
-    @Option(help: "ZooKeeper session timeout in seconds.")
+    @Option(parsing: .unconditional, help: "ZooKeeper session timeout in seconds.")
     var sessionTimeout: Double = 10
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -79,7 +79,7 @@ struct NimbusCommand: AsyncParsableCommand {
 
     @OptionGroup var daemon: DaemonOptions
 
-    @Option(help: "HTTP port of the API.")
+    @Option(parsing: .unconditional, help: "HTTP port of the API.")
     var port: Int
 
     @Option(help: "Host to listen on and advertise.")
@@ -88,7 +88,7 @@ struct NimbusCommand: AsyncParsableCommand {
     @Option(help: "Directory for topology binaries.")
     var dataDir: String
 
-    @Option(help: "Seconds of missing worker heartbeats before nimbus moves a worker.")
+    @Option(parsing: .unconditional, help: "Seconds of missing worker heartbeats before nimbus moves a worker.")
     var workerTimeout: Double = 30
 
     func validate() throws {
@@ -151,7 +151,7 @@ struct SupervisorCommand: AsyncParsableCommand {
     @Option(help: "Supervisor id (default: kept in the data directory).")
     var id: String?
 
-    @Option(help: "Seconds a worker survives without reaching its supervisor.")
+    @Option(parsing: .unconditional, help: "Seconds a worker survives without reaching its supervisor.")
     var orphanTimeout: Double = 20
 
     @Flag(help: "On SIGTERM leave the workers running for the next supervisor to adopt.")

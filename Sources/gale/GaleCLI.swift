@@ -38,7 +38,7 @@ struct ClientOptions: ParsableArguments {
     )
     var nimbus: String?
 
-    @Option(help: "Seconds to wait for each nimbus.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for each nimbus.")
     var timeout: Double = 30
 
     /// The nimbus addresses from `--nimbus`, else `GALE_NIMBUS`, else `nimbus=` in the config file.
@@ -141,7 +141,7 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "Which topology of the binary, when it holds several.")
     var topology: String?
 
-    @Option(help: "Number of worker processes (default: topology.workers of the topology).")
+    @Option(parsing: .unconditional, help: "Number of worker processes (default: topology.workers of the topology).")
     var workers: Int?
 
     @Option(name: .customLong("config"), help: "A setting as key=value (repeatable).")
@@ -155,6 +155,7 @@ struct Submit: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let bytes = try Self.readTopologyBinary(binary)
         let description = try Self.describe(binary, topology: topology)
         var config: [String: String] = [:]
         for setting in settings {
@@ -167,12 +168,9 @@ struct Submit: AsyncParsableCommand {
             }
             config[key] = value
         }
-        guard let bytes = FileManager.default.contents(atPath: binary) else {
-            throw CLIError("cannot read \(binary)")
-        }
         let blob = try client.decode(
             NimbusAPI.BlobResponse.self,
-            try await client.call("POST", "/api/v1/blobs", body: Array(bytes))
+            try await client.call("POST", "/api/v1/blobs", body: bytes)
         )
         let request = NimbusAPI.SubmitRequest(
             name: name ?? description.name,
@@ -191,22 +189,59 @@ struct Submit: AsyncParsableCommand {
         }
     }
 
-    /// Runs `binary describe` and parses its JSON.
-    static func describe(_ binary: String, topology: String?) throws -> TopologyDescription {
+    /// Text every topology binary holds (the abstract of its command line, in GaleMain's
+    /// `TopologyCommand`): a file without it is not run.
+    static let topologyBinaryMarker = Array("A Gale topology binary.".utf8)
+
+    /// The bytes of `path` once it is known to be an executable ELF file built with Gale: submit
+    /// runs `FILE describe`, so it runs nothing else.
+    static func readTopologyBinary(_ path: String) throws -> [UInt8] {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: binary, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw CLIError("\(binary): no such file")
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIError("\(path): no such file")
         }
-        guard fm.isExecutableFile(atPath: binary) else {
-            throw CLIError("\(binary) is not executable, so it is not a Gale topology binary")
+        guard !isDirectory.boolValue else {
+            throw CLIError(
+                "\(path) is a directory, not a topology binary (give the executable, e.g. .build/release/NAME)"
+            )
         }
+        guard fm.isExecutableFile(atPath: path) else {
+            throw CLIError("\(path) is not executable, so it is not a Gale topology binary")
+        }
+        guard let data = fm.contents(atPath: path) else {
+            throw CLIError("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard data.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else {
+            throw CLIError("\(path) is not an ELF executable, so it is not a Gale topology binary")
+        }
+        guard data.range(of: Data(topologyBinaryMarker)) != nil else {
+            throw CLIError(
+                "\(path) is not a Gale topology binary (it does not link GaleMain's TopologyCommand); it was not run"
+            )
+        }
+        return Array(data)
+    }
+
+    /// Runs `binary describe` in an empty temporary directory and parses its JSON.
+    static func describe(_ binary: String, topology: String?) throws -> TopologyDescription {
+        let scratch = NSTemporaryDirectory() + "gale-describe-\(UUID().uuidString)"
+        do {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError("cannot create a directory to run `\(binary) describe` in: \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["describe"] + (topology.map { ["--topology", $0] } ?? [])
+        process.currentDirectoryURL = URL(fileURLWithPath: scratch)
         let output = Pipe()
+        // A file, not a pipe: the child never blocks on a full stderr while stdout is read.
+        let errorsPath = scratch + "/stderr"
+        _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: errorsPath) ?? FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         do {
             try process.run()
@@ -218,9 +253,17 @@ struct Submit: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(30)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         while process.isRunning, Date() < deadline { usleep(10_000) }
+        let errorText = (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? ""
         if process.isRunning {
             process.terminate()
             throw CLIError("\(binary) did not answer `describe` within 30 s, so it is not a Gale topology binary")
+        }
+        // The binary's own answer to a wrong or missing --topology names its topologies.
+        if process.terminationStatus != 0,
+            let line = errorText.split(separator: "\n").first(where: { $0.hasPrefix("Error: ") }),
+            line.contains("--topology") || line.contains("unknown topology")
+        {
+            throw CLIError("\(binary): \(line.dropFirst("Error: ".count))")
         }
         guard process.terminationStatus == 0,
             let description = try? JSONDecoder().decode(TopologyDescription.self, from: data),
@@ -350,13 +393,16 @@ struct Kill: AsyncParsableCommand {
     )
 
     @Argument(help: "Topology name or id.") var name: String
-    @Option(help: "Seconds between deactivation and removal (default: the topology's message timeout).")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds between deactivation and removal (default: the topology's message timeout)."
+    )
     var wait: Double?
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
         if let wait, !(wait >= 0) || !wait.isFinite {
-            throw ValidationError("--wait must be a non-negative number of seconds")
+            throw ValidationError("--wait must be a non-negative number of seconds, got \(wait)")
         }
     }
 
@@ -404,7 +450,7 @@ struct Rebalance: AsyncParsableCommand {
     )
 
     @Argument(help: "Topology name or id.") var name: String
-    @Option(help: "New number of workers.") var workers: Int?
+    @Option(parsing: .unconditional, help: "New number of workers.") var workers: Int?
     @Option(help: "component=tasks (repeatable).") var parallelism: [String] = []
     @OptionGroup var client: ClientOptions
 

@@ -26,6 +26,24 @@ import Testing
         return try builder.build()
     }
 
+    @Test func rescalingANamedComponentChangesItsTasksAndAnUnknownOneIsNamedWithTheTopologysComponents() throws {
+        let topology = try Self.threeComponentTopology()
+        let description = try topology.describe().rescaled(["split": 5])
+        #expect(description.components.first { $0.id == "split" }?.tasks == 5)
+        #expect(try topology.rescaled(["count": 1]).components.first { $0.id == "count" }?.tasks == 1)
+        let expected = TopologyError.noSuchComponent(
+            "nosuch",
+            topology: "described",
+            components: ["sentences", "split", "count"]
+        )
+        #expect(throws: expected) { try topology.describe().rescaled(["nosuch": 3]) }
+        #expect(throws: expected) { try topology.rescaled(["nosuch": 3]) }
+        #expect(
+            "\(expected)"
+                == "topology [described] has no component [nosuch]; its components are [sentences], [split], [count]"
+        )
+    }
+
     @Test func describeListsComponentsStreamsGroupingsParallelismAndConfig() throws {
         let description = try Self.threeComponentTopology().describe()
         #expect(description.v == 1)

@@ -425,15 +425,38 @@ import Glibc
         defer { cluster.tearDown() }
         try await cluster.startNimbus()
 
+        // Usage errors exit 64 (EX_USAGE), every other mistake 1; each is one line naming it.
         let notTopology = try cluster.cli(["submit", "/bin/true"])
-        #expect(notTopology.status != 0)
+        #expect(notTopology.status == 1)
         #expect(notTopology.output.contains("not a Gale topology binary"))
+        // Submit runs `FILE describe` only for a Gale binary: touch is never run (it would
+        // create a file named describe).
+        let touch = try cluster.cli(["submit", "/usr/bin/touch"])
+        #expect(touch.status == 1 && touch.output.contains("not a Gale topology binary"), "\(touch.output)")
+        #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/describe"))
         let missing = try cluster.cli(["submit", cluster.root + "/nope"])
-        #expect(missing.status != 0 && missing.output.contains("no such file"))
+        #expect(missing.status == 1 && missing.output.contains("no such file"))
+        let directory = try cluster.cli(["submit", cluster.root])
+        #expect(directory.status == 1 && directory.output.contains("is a directory"), "\(directory.output)")
+        let several = try cluster.cli(["submit", cluster.binDirectory + "/kafka-stages"])
+        #expect(several.status == 1, "\(several.output)")
+        #expect(several.output.contains("3 topologies (parse, enrich, aggregate); choose one with --topology"))
         let unknown = try cluster.cli(["status", "nope"])
-        #expect(unknown.status != 0 && unknown.output.contains("unknown topology 'nope'"))
+        #expect(unknown.status == 1 && unknown.output.contains("unknown topology 'nope'"))
         let badFlag = try cluster.cli(["rebalance", "nope", "--workers", "0"])
-        #expect(badFlag.status != 0 && badFlag.output.contains("--workers must be positive"))
+        #expect(badFlag.status == 64 && badFlag.output.contains("--workers must be positive"))
+        let negativeWait = try cluster.cli(["kill", "nope", "--wait", "-1"])
+        #expect(negativeWait.status == 64, "\(negativeWait.output)")
+        #expect(negativeWait.output.contains("--wait must be a non-negative number of seconds, got -1"))
+        let negativeSeconds = try ClusterHarness.run(cluster.topologyBinary, ["local", "--seconds", "-1"])
+        #expect(negativeSeconds.status == 64, "\(negativeSeconds.output)")
+        #expect(negativeSeconds.output.contains("--seconds must be a positive number, got -1"))
+        let badDataDir = try ClusterHarness.run(
+            cluster.gale,
+            ["nimbus", "--zookeeper", cluster.zooKeeper, "--port", "0", "--data-dir", "/proc/nope"]
+        )
+        #expect(badDataDir.status == 1)
+        #expect(badDataDir.output.contains("cannot use data directory /proc/nope: No such file or directory"))
         let badConfig = try cluster.cli(["submit", cluster.topologyBinary, "--config", "topology.workers=zero"])
         #expect(badConfig.status != 0 && badConfig.output.contains("topology.workers"))
 
@@ -443,11 +466,17 @@ import Glibc
         let started = Date()
         let noZooKeeper = try ClusterHarness.run(
             cluster.gale,
-            ["nimbus", "--zookeeper", "127.0.0.1:\(closed)", "--port", "0", "--data-dir", cluster.root + "/nz"],
+            [
+                "nimbus", "--zookeeper", "127.0.0.1:\(closed)", "--port", "0", "--data-dir", cluster.root + "/nz",
+                "--log-level", "critical",
+            ],
             timeout: 60
         )
         #expect(noZooKeeper.status != 0)
         #expect(noZooKeeper.output.contains("127.0.0.1:\(closed)"))
+        // The ZooKeeper C client logs through swift-log at the process's level: nothing at critical.
+        #expect(!noZooKeeper.output.contains("ZOO_"), "\(noZooKeeper.output)")
+        #expect(noZooKeeper.output.split(separator: "\n").count == 1, "\(noZooKeeper.output)")
         #expect(Date().timeIntervalSince(started) < 30)
 
         // A binary whose stored blob no longer matches its digest is never launched.
@@ -463,6 +492,24 @@ import Glibc
             try cluster.status().errors.contains { $0.contains("digest mismatch") }
         }
         #expect(cluster.workerPids().isEmpty)
+        let stranded = try cluster.status()
+        #expect(stranded.workers.map(\.state) == ["no-binary"])
+        #expect(stranded.problems.contains { $0.contains("cannot get the binary") }, "\(stranded.problems)")
+        let noSuchComponent = try cluster.cli(["rebalance", cluster.name, "--parallelism", "nosuch=3"])
+        #expect(noSuchComponent.status == 1)
+        #expect(
+            noSuchComponent.output.contains(
+                "topology '\(cluster.name)' has no component 'nosuch'; its components are sentences, split, count"
+            ),
+            "\(noSuchComponent.output)"
+        )
         #expect(try cluster.cli(["kill", cluster.name, "--wait", "0"]).status == 0)
+
+        // Without ZooKeeper, nimbus answers at once that ZooKeeper is unavailable.
+        cluster.stopZooKeeper()
+        try await cluster.waitUntil("nimbus says ZooKeeper is unavailable", timeout: 30) {
+            let list = try cluster.cli(["list", "--timeout", "5"])
+            return list.status == 1 && list.output.contains("ZooKeeper (\(cluster.zooKeeper)) is unavailable")
+        }
     }
 }

@@ -26,13 +26,13 @@ extension TopologyDescription {
     }
 
     /// A copy with other task counts (and matching parallelism) for the named components.
-    /// - Throws: ``TopologyError/unknownComponent(_:referencedBy:)`` or
+    /// - Throws: ``TopologyError/noSuchComponent(_:topology:components:)`` or
     ///   ``TopologyError/nonPositiveTasks(component:value:)``.
     public func rescaled(_ tasks: [String: Int]) throws(TopologyError) -> TopologyDescription {
         var copy = self
         for (id, count) in tasks {
             guard let index = copy.components.firstIndex(where: { $0.id == id }) else {
-                throw .unknownComponent(id, referencedBy: "rebalance")
+                throw .noSuchComponent(id, topology: name, components: components.map(\.id))
             }
             guard count > 0 else { throw .nonPositiveTasks(component: id, value: count) }
             copy.components[index].tasks = count
@@ -46,13 +46,13 @@ extension Topology {
     /// A copy in which the named components run `tasks[id]` tasks (one executor each), validated.
     ///
     /// Cluster mode uses this to apply `gale rebalance --parallelism` to the topology a binary builds.
-    /// - Throws: ``TopologyError/unknownComponent(_:referencedBy:)`` or
+    /// - Throws: ``TopologyError/noSuchComponent(_:topology:components:)`` or
     ///   ``TopologyError/nonPositiveTasks(component:value:)``.
     public func rescaled(_ tasks: [String: Int]) throws(TopologyError) -> Topology {
         var components = self.components
         for (id, count) in tasks {
             guard let index = components.firstIndex(where: { $0.id == id }) else {
-                throw .unknownComponent(id, referencedBy: "rebalance")
+                throw .noSuchComponent(id, topology: name, components: self.components.map(\.id))
             }
             guard count > 0 else { throw .nonPositiveTasks(component: id, value: count) }
             components[index].tasks = count

@@ -7,10 +7,10 @@ public final class BlobStore: Sendable {
     public let directory: String
 
     /// Opens (creating) `directory`.
-    /// - Throws: when the directory cannot be created.
+    /// - Throws: ``DataDirectoryError`` naming the path and the reason it cannot be created.
     public init(directory: String) throws {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DataDirectory.create(directory)
     }
 
     /// `true` when `text` is a lowercase hex SHA-256 digest (so it is safe as a file name).

@@ -295,6 +295,12 @@ extension Nimbus {
             record.description.config.workers = workers
         }
         if let parallelism = request.parallelism, !parallelism.isEmpty {
+            let known = record.description.components.map(\.id)
+            if let unknown = parallelism.keys.sorted().first(where: { !known.contains($0) }) {
+                throw .badRequest(
+                    "topology '\(name)' has no component '\(unknown)'; its components are \(known.joined(separator: ", "))"
+                )
+            }
             do {
                 record.description = try record.description.rescaled(parallelism)
             } catch {

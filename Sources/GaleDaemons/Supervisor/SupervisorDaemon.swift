@@ -96,9 +96,8 @@ public final class SupervisorDaemon: Sendable {
     public init(options: SupervisorOptions, logger: Logger) throws {
         self.options = options
         self.logger = logger
-        let fm = FileManager.default
         for dir in ["", "/topologies", "/workers", "/logs", "/processes"] {
-            try fm.createDirectory(atPath: options.dataDirectory + dir, withIntermediateDirectories: true)
+            try DataDirectory.create(options.dataDirectory + dir)
         }
         if let id = options.id {
             self.id = id
