@@ -43,13 +43,17 @@ public enum TopologyCommand {
     /// `gale.zookeeper.servers` (the cluster's ZooKeeper) and `gale.topology.id`.
     /// - Parameters:
     ///   - arguments: the command line after the executable's name.
+    ///   - settingsHelp: the settings `topologies` reads, shown by `BINARY --help` and
+    ///     `BINARY local --help` (for example "--brokers HOST:PORT (kafka.brokers) ...").
     ///   - localReport: prints extra results of a local run (for example the top words).
     ///   - topologies: builds the binary's topologies; a build error is printed and exits 1.
     public static func main(
         arguments: [String]?,
+        settingsHelp: String? = nil,
         localReport: LocalReport? = nil,
         topologies: ([String: String]) throws -> [Topology]
     ) async -> Never {
+        Registry.settingsHelp.withLock { $0 = settingsHelp }
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
         let built: [Topology]
         do {
@@ -120,6 +124,8 @@ private func writeToStandardError(_ string: String) {
 /// The topologies of this binary, for the subcommands.
 final class Registry: Sendable {
     static let shared = Registry()
+    /// What `TopologyCommand.main` was told about the binary's settings, for `--help`.
+    static let settingsHelp = Mutex<String?>(nil)
     private let state = Mutex<(topologies: [Topology], report: TopologyCommand.LocalReport?)>(([], nil))
 
     func set(_ topologies: [Topology], report: TopologyCommand.LocalReport?) {
@@ -151,12 +157,15 @@ final class Registry: Sendable {
 }
 
 struct Root: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "topology") },
-        // `gale submit` runs only files holding this text.
-        abstract: "A Gale topology binary.",
-        subcommands: [Describe.self, Local.self, Worker.self]
-    )
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "topology") },
+            // `gale submit` runs only files holding this text.
+            abstract: "A Gale topology binary.",
+            discussion: Registry.settingsHelp.withLock { $0 } ?? "",
+            subcommands: [Describe.self, Local.self, Worker.self]
+        )
+    }
 }
 
 struct Describe: ParsableCommand {
@@ -173,7 +182,12 @@ struct Describe: ParsableCommand {
 }
 
 struct Local: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the topology in this process (no servers).")
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            abstract: "Run the topology in this process (no servers).",
+            discussion: Registry.settingsHelp.withLock { $0 } ?? ""
+        )
+    }
 
     @Option(help: "The topology to run, when the binary holds several.")
     var topology: String?

@@ -112,4 +112,15 @@ func translatedArguments() -> [String] {
     return result
 }
 
-await TopologyCommand.main(arguments: translatedArguments()) { settings in try makeStages(settings) }
+let settingsHelp = """
+    Settings: the flags of `local`, or --config key=value (as `gale submit` takes):
+      --brokers HOST:PORT  kafka.brokers    default 127.0.0.1:9092
+      --input TOPIC        stages.input     ID,TEXT lines; kafka-stages-input
+      --output TOPIC       stages.output    default kafka-stages-output
+                           stages.pipeline  group prefix; default kafka-stages
+    Between stages: TOPIC.parsed, TOPIC.enriched. Missing topics are created.
+    """
+
+await TopologyCommand.main(arguments: translatedArguments(), settingsHelp: settingsHelp) { settings in
+    try makeStages(settings)
+}
