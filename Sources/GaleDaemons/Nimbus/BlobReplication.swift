@@ -19,6 +19,8 @@ final class BlobReplication: Sendable {
     let blobs: BlobStore
     let logger: Logger
     let http = HTTPClient(timeout: .seconds(120))
+    /// Pushes wait less: a follower that hangs delays a submission by at most this.
+    let pushHTTP = HTTPClient(timeout: .seconds(30))
     let syncInterval: Duration
     private let loop = Mutex<Task<Void, Never>?>(nil)
     /// Wanted digests no peer could serve, with each peer's answer.
@@ -104,9 +106,9 @@ final class BlobReplication: Sendable {
     ) {
         await withTaskGroup(of: (String, String?).self) { group in
             for peer in peers {
-                group.addTask { [http] in
+                group.addTask { [pushHTTP] in
                     do {
-                        let response = try await http.send(
+                        let response = try await pushHTTP.send(
                             "PUT",
                             address: peer.description,
                             path: "/api/v1/blobs/\(digest)",
