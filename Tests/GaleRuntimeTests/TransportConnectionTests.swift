@@ -123,6 +123,23 @@ func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
         }
     }
 
+    /// Before the handshake only a hello-sized frame is accepted: a longer one closes the
+    /// connection at its length field, without waiting for (or buffering) its body.
+    @Test func anOversizedFrameBeforeTheHandshakeClosesTheConnectionAtOnce() async throws {
+        try await Self.withTwoWorkers { cluster, _, log, n in
+            let target = cluster.workers[0]
+            let connection = try RawConnection(port: target.port)
+            // Only the length field of a frame far below maxFrameBytes, but larger than any hello.
+            let length = UInt32(WireFormat.maxHandshakeFrameBytes + 1)
+            connection.send(withUnsafeBytes(of: length.littleEndian) { Array($0) })
+            let (reply, closed) = connection.readUntilClosed()
+            #expect(closed, "closed without the body")
+            #expect(reply.isEmpty)
+            #expect(target.transportStats().corruptFrames == 1)
+            try await Self.expectStillWorking(cluster, log, n)
+        }
+    }
+
     @Test(arguments: ["topology", "epoch", "build", "magic"])
     func aMismatchingHandshakeIsRefused(_ what: String) async throws {
         try await Self.withTwoWorkers { cluster, hello, log, n in

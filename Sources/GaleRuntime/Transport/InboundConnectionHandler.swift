@@ -6,6 +6,10 @@ import Synchronization
 /// `refuse`, then decodes `batch` frames into the local tasks' inboxes and applies `control`
 /// frames to backpressure.
 ///
+/// Before its `hello` is accepted, a connection may send only a handshake-sized frame
+/// (``WireFormat/maxHandshakeFrameBytes``): a longer one is refused at its length field, before
+/// its body is read, so a stranger cannot make the worker allocate ``TransportOptions/maxFrameBytes``.
+///
 /// A corrupt, truncated or oversized frame, or a frame that does not belong, closes this
 /// connection only (the peer reconnects). When the connection ends, every pause its peer asked
 /// for is lifted, so no task stays paused by a peer that is gone.
@@ -25,7 +29,9 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     init(core: TransportCore) {
         self.core = core
-        self.splitter = FrameSplitter(maxFrameBytes: core.options.maxFrameBytes)
+        // Until a hello is accepted, only a handshake-sized frame: a stranger cannot make this
+        // worker buffer up to maxFrameBytes.
+        self.splitter = FrameSplitter(maxFrameBytes: WireFormat.maxHandshakeFrameBytes)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -109,6 +115,7 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
                 return
             }
             peer = hello
+            splitter.maxFrameBytes = core.options.maxFrameBytes
             core.logger.info(
                 "inbound connection from peer established",
                 metadata: ["peer": "\(hello.address)", "remote": "\(remote)"]

@@ -3,6 +3,10 @@ public struct TransportOptions: Sendable {
     /// The largest frame accepted or sent, in bytes; a bigger incoming frame closes the connection.
     /// A batch is split into frames of about half this size; a single envelope larger than this is
     /// dropped (and replayed by the acking timeout). Default 64 MiB.
+    ///
+    /// This applies once a connection's handshake is done; before, an accepted connection may
+    /// send only a frame of a few KiB (a `hello`), so a peer that has not identified itself
+    /// cannot make the worker allocate up to this much.
     public var maxFrameBytes: Int = 64 * 1024 * 1024
     /// Longest a TCP connect to a peer may take. Default 2 s.
     public var connectTimeout: Duration = .seconds(2)
