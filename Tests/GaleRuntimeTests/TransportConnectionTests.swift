@@ -39,6 +39,32 @@ final class RawConnection {
         }
     }
 
+    /// Reads one frame (waiting up to the 10 s receive timeout). - Returns: its type and body, or
+    /// `nil` when the peer closed first.
+    func readFrame() -> (type: UInt8, body: [UInt8])? {
+        func read(_ count: Int) -> [UInt8]? {
+            var bytes = [UInt8](repeating: 0, count: count)
+            var offset = 0
+            while offset < count {
+                let n = bytes[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard n > 0 else { return nil }
+                offset += n
+            }
+            return bytes
+        }
+        guard let header = read(5) else { return nil }
+        let length = header.prefix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard let body = read(length - 1) else { return nil }
+        return (header[4], body)
+    }
+
+    /// `true` unless the peer has closed the connection (or reset it); does not wait.
+    var isOpen: Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    }
+
     /// Reads until the peer closes (or the 10 s receive timeout). - Returns: the bytes and whether
     /// the connection was closed by the peer.
     func readUntilClosed() -> (bytes: [UInt8], closed: Bool) {
@@ -78,6 +104,35 @@ func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
             )
             try await body(cluster, hello, log, n)
         }
+    }
+
+    /// One inactive worker running the whole word count with `options`, and its handshake.
+    static func withOneWorker(
+        _ options: TransportOptions,
+        _ body: (ClusterWorker, _ hello: Handshake) async throws -> Void
+    ) async throws {
+        let topology = try WordCount.topology(name: "limits", sentences: 10, log: WordCountLog())
+        let cluster = TestCluster(topology: topology, workers: 1)
+        let worker = try await ClusterWorker(
+            topology: topology,
+            layout: cluster.layout(0),
+            logger: TestCluster.logger,
+            activate: false,
+            options: options
+        )
+        let hello = Handshake(
+            topologyId: cluster.topologyId,
+            epoch: 1,
+            digest: WireSources(plan: TopologyPlan(topology: topology)).digest,
+            address: WorkerAddress(host: "127.0.0.1", port: 1)
+        )
+        do {
+            try await body(worker, hello)
+        } catch {
+            await worker.shutdown(drainTimeout: .zero)
+            throw error
+        }
+        await worker.shutdown(drainTimeout: .zero)
     }
 
     /// The worker still completes the whole word count after `attack` hit its listener.
@@ -137,6 +192,54 @@ func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
             #expect(reply.isEmpty)
             #expect(target.transportStats().corruptFrames == 1)
             try await Self.expectStillWorking(cluster, log, n)
+        }
+    }
+
+    /// A connection that sends nothing is closed once the handshake deadline passes; one whose
+    /// hello was accepted stays open past it.
+    @Test func aConnectionThatSendsNoHelloIsClosedAfterTheHandshakeDeadline() async throws {
+        var options = TestCluster.options
+        options.inboundHandshakeDeadline = .milliseconds(200)
+        try await Self.withOneWorker(options) { worker, hello in
+            let peer = try RawConnection(port: worker.port)
+            peer.send(hello.frame(as: .hello))
+            #expect(peer.readFrame()?.type == WireFormat.FrameType.welcome.rawValue)
+            // Connected after the peer, so its deadline passes after the peer's would have.
+            let silent = try RawConnection(port: worker.port)
+            let (reply, closed) = silent.readUntilClosed()
+            #expect(closed, "the silent connection is closed")
+            #expect(reply.isEmpty)
+            #expect(peer.isOpen, "the peer's connection outlives its deadline")
+            let stats = worker.transportStats()
+            #expect(stats.handshakeDeadlinesMissed == 1)
+            #expect(stats.corruptFrames == 0)
+            try await require("the closed connection no longer waits for its handshake") {
+                worker.transportStats().pendingHandshakes == 0
+            }
+        }
+    }
+
+    /// Connections waiting for their hello are capped; a connection beyond the cap is closed at
+    /// once, and a completed handshake frees a place.
+    @Test func connectionsWaitingForTheirHandshakeAreCapped() async throws {
+        var options = TestCluster.options
+        options.maxPendingHandshakes = 2
+        try await Self.withOneWorker(options) { worker, hello in
+            let a = try RawConnection(port: worker.port)
+            let b = try RawConnection(port: worker.port)
+            try await require("two connections wait") { worker.transportStats().pendingHandshakes == 2 }
+            let c = try RawConnection(port: worker.port)
+            #expect(c.readUntilClosed().closed, "a third is closed")
+            #expect(worker.transportStats().handshakesOverLimit == 1)
+            a.send(hello.frame(as: .hello))
+            #expect(a.readFrame()?.type == WireFormat.FrameType.welcome.rawValue)
+            try await require("a welcomed connection no longer waits") {
+                worker.transportStats().pendingHandshakes == 1
+            }
+            let d = try RawConnection(port: worker.port)
+            try await require("the freed place is taken") { worker.transportStats().pendingHandshakes == 2 }
+            #expect(d.isOpen && b.isOpen && a.isOpen)
+            #expect(worker.transportStats().handshakesOverLimit == 1)
         }
     }
 

@@ -10,6 +10,11 @@ import Synchronization
 /// (``WireFormat/maxHandshakeFrameBytes``): a longer one is refused at its length field, before
 /// its body is read, so a stranger cannot make the worker allocate ``TransportOptions/maxFrameBytes``.
 ///
+/// A connection that has not sent an acceptable `hello` within
+/// ``TransportOptions/inboundHandshakeDeadline`` is closed, and at most
+/// ``TransportOptions/maxPendingHandshakes`` connections may wait for their handshake at once
+/// (one more is closed as soon as it is accepted).
+///
 /// A corrupt, truncated or oversized frame, or a frame that does not belong, closes this
 /// connection only (the peer reconnects). When the connection ends, every pause its peer asked
 /// for is lifted, so no task stays paused by a peer that is gone.
@@ -26,6 +31,10 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
     /// Tasks the peer reported overloaded on this connection (their pauses are in force here).
     private var overloadedTasks: Set<Int> = []
     private var failed = false
+    /// Whether this connection counts among the core's connections waiting for their handshake.
+    private var awaitingHandshake = false
+    /// Closes the connection if its hello has not been accepted by then.
+    private var handshakeDeadline: Scheduled<Void>?
 
     init(core: TransportCore) {
         self.core = core
@@ -36,12 +45,44 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     func channelActive(context: ChannelHandlerContext) {
         remote = context.channel.remoteAddress.map { "\($0)" } ?? "?"
-        if !core.register(context.channel) { context.close(promise: nil) }
+        switch core.register(context.channel) {
+        case .accepted:
+            awaitingHandshake = true
+            let core = self.core
+            let channel = context.channel
+            let remote = self.remote
+            let deadline = core.options.inboundHandshakeDeadline
+            // Runs on this channel's event loop, like the handler, so it is cancelled before it
+            // runs once the hello is accepted or the connection closes.
+            handshakeDeadline = context.eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+                core.counters.handshakeDeadlinesMissed.add(1, ordering: .relaxed)
+                core.logger.warning(
+                    "closing an inbound connection that sent no acceptable hello in time",
+                    metadata: ["remote": "\(remote)", "deadline": "\(deadline)"]
+                )
+                channel.close(promise: nil)
+            }
+        case .closing:
+            context.close(promise: nil)
+        case .tooManyPendingHandshakes(let pending):
+            failed = true
+            core.counters.handshakesOverLimit.add(1, ordering: .relaxed)
+            core.logger.warning(
+                "closing an inbound connection: too many connections wait for their handshake",
+                metadata: [
+                    "remote": "\(remote)", "pending": "\(pending)", "limit": "\(core.options.maxPendingHandshakes)",
+                ]
+            )
+            context.close(promise: nil)
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        core.unregister(context.channel)
+        handshakeDeadline?.cancel()
+        handshakeDeadline = nil
+        core.unregister(context.channel, awaitingHandshake: awaitingHandshake)
+        awaitingHandshake = false
         releasePauses()
         splitter.reset()
         if let peer {
@@ -116,6 +157,12 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
             }
             peer = hello
             splitter.maxFrameBytes = core.options.maxFrameBytes
+            handshakeDeadline?.cancel()
+            handshakeDeadline = nil
+            if awaitingHandshake {
+                awaitingHandshake = false
+                core.handshakeCompleted()
+            }
             core.logger.info(
                 "inbound connection from peer established",
                 metadata: ["peer": "\(hello.address)", "remote": "\(remote)"]
@@ -153,6 +200,8 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     private func refuse(_ reason: String, from address: String, context: ChannelHandlerContext) {
         failed = true
+        handshakeDeadline?.cancel()  // closed once the refuse frame is written
+        handshakeDeadline = nil
         core.counters.handshakesRefused.add(1, ordering: .relaxed)
         core.logger.error(
             "refused a peer's handshake",

@@ -88,6 +88,7 @@ final class Transport: Sendable {
         var stats = core.counters.snapshot()
         stats.connectedPeers = links.values.filter(\.isConnected).count
         stats.pendingBytes = pendingBytes
+        stats.pendingHandshakes = core.pendingHandshakes
         return stats
     }
 

@@ -12,6 +12,19 @@ public struct TransportOptions: Sendable {
     public var connectTimeout: Duration = .seconds(2)
     /// Longest a peer may take to answer the handshake. Default 5 s.
     public var handshakeTimeout: Duration = .seconds(5)
+    /// Longest an accepted connection may take, from its accept, to send a `hello` this worker
+    /// accepts; one that has not by then is closed (counted in
+    /// ``TransportStats/handshakeDeadlinesMissed``). A peer sends its hello as soon as it is
+    /// connected, so only a stranger or a stuck peer waits this long. Default 10 s (twice a
+    /// peer's own ``handshakeTimeout``).
+    public var inboundHandshakeDeadline: Duration = .seconds(10)
+    /// Accepted connections that may wait for their handshake at once; a connection accepted
+    /// beyond that is closed at once (counted in ``TransportStats/handshakesOverLimit``). Each
+    /// waiting connection holds at most one read buffer (256 KiB) and a socket's receive buffer,
+    /// so idle sockets cannot pile up. A worker's peers each open one connection and complete
+    /// their handshake within milliseconds, so even a large cluster's simultaneous restart
+    /// stays far below the default of 64; a peer turned away reconnects after its backoff.
+    public var maxPendingHandshakes: Int = 64
     /// First wait before reconnecting to a peer; doubled after each failure. Default 50 ms.
     public var reconnectBackoffMin: Duration = .milliseconds(50)
     /// Longest wait between reconnect attempts. Default 2 s.
