@@ -243,6 +243,49 @@ func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
         }
     }
 
+    /// Unfinished frames share a budget: a connection that would exceed it is closed, and a
+    /// closed connection gives its share back.
+    @Test func unfinishedFramesShareABudgetThatClosedConnectionsGiveBack() async throws {
+        var options = TestCluster.options
+        options.unfinishedFrameBudgetBytes = 100_000
+        try await Self.withOneWorker(options) { worker, hello in
+            // 60,000 bytes of a 1 MiB batch frame (allowed after the handshake).
+            let partial = Array(frame(4, Array(repeating: 0, count: 1 << 20)).prefix(60_000))
+            func connect() throws -> RawConnection {
+                let connection = try RawConnection(port: worker.port)
+                connection.send(hello.frame(as: .hello))
+                #expect(connection.readFrame()?.type == WireFormat.FrameType.welcome.rawValue)
+                return connection
+            }
+            var first: RawConnection? = try connect()
+            first?.send(partial)
+            try await require("the first connection's unfinished frame is charged") {
+                worker.transportStats().unfinishedFrameBytes == 60_000
+            }
+            let second = try connect()
+            second.send(partial)
+            #expect(second.readUntilClosed().closed, "120,000 bytes would exceed the budget")
+            #expect(worker.transportStats().unfinishedFrameBudgetExceeded == 1)
+            #expect(first?.isOpen == true)
+            try await require("the closed connection's charge is given back") {
+                worker.transportStats().unfinishedFrameBytes == 60_000
+            }
+            first = nil
+            try await require("the first connection's charge is given back when it closes") {
+                worker.transportStats().unfinishedFrameBytes == 0
+            }
+            let third = try connect()
+            third.send(partial)
+            try await require("a new connection may use the budget again") {
+                worker.transportStats().unfinishedFrameBytes == 60_000
+            }
+            #expect(third.isOpen)
+            let stats = worker.transportStats()
+            #expect(stats.unfinishedFrameBudgetExceeded == 1)
+            #expect(stats.corruptFrames == 0)
+        }
+    }
+
     @Test(arguments: ["topology", "epoch", "build", "magic"])
     func aMismatchingHandshakeIsRefused(_ what: String) async throws {
         try await Self.withTwoWorkers { cluster, hello, log, n in

@@ -51,6 +51,12 @@ struct FrameSplitter {
         return (type, body)
     }
 
+    /// Bytes buffered and not yet returned as frames: after ``next()`` returned `nil`, the part
+    /// of an unfinished frame that has arrived. (The storage beneath may be larger: the read
+    /// buffer the bytes came in, or the cumulation's spare capacity.)
+    @inline(__always)
+    var bufferedBytes: Int { cumulation?.readableBytes ?? 0 }
+
     /// Forgets buffered bytes (and releases the buffer holding them).
     mutating func reset() {
         cumulation = nil

@@ -15,6 +15,11 @@ import Synchronization
 /// ``TransportOptions/maxPendingHandshakes`` connections may wait for their handshake at once
 /// (one more is closed as soon as it is accepted).
 ///
+/// After each read, what the connection holds of an unfinished frame is charged to the
+/// transport's shared budget (``TransportOptions/unfinishedFrameBudgetBytes``); a connection that
+/// would take the total past it is closed, and a closed connection gives its charge and its
+/// buffer back. Reads that end on a frame boundary touch no shared state.
+///
 /// A corrupt, truncated or oversized frame, or a frame that does not belong, closes this
 /// connection only (the peer reconnects). When the connection ends, every pause its peer asked
 /// for is lifted, so no task stays paused by a peer that is gone.
@@ -35,6 +40,8 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
     private var awaitingHandshake = false
     /// Closes the connection if its hello has not been accepted by then.
     private var handshakeDeadline: Scheduled<Void>?
+    /// Bytes of this connection's unfinished frame charged to the core's budget.
+    private var chargedBytes = 0
 
     init(core: TransportCore) {
         self.core = core
@@ -84,7 +91,7 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         core.unregister(context.channel, awaitingHandshake: awaitingHandshake)
         awaitingHandshake = false
         releasePauses()
-        splitter.reset()
+        releaseBuffer()
         if let peer {
             core.logger.info(
                 "inbound connection from peer closed",
@@ -105,6 +112,8 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
                 try handle(type: type, body: body, context: context)
                 if failed { return }
             }
+            let held = splitter.bufferedBytes
+            if held != chargedBytes { charge(held, context: context) }
         } catch let error as WireError {
             fail(error, context: context)
         } catch {
@@ -196,6 +205,43 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         for task in tasks { backpressure.resumeProducers(of: task) }
     }
 
+    // MARK: - Buffers
+
+    /// Charges the core's budget with `held`, the bytes of an unfinished frame this connection
+    /// holds now, in place of what it charged before; closes the connection when the budget
+    /// cannot take it.
+    private func charge(_ held: Int, context: ChannelHandlerContext) {
+        if held < chargedBytes {
+            core.releaseUnfinishedFrames(chargedBytes - held)
+            chargedBytes = held
+            return
+        }
+        guard let total = core.chargeUnfinishedFrames(held - chargedBytes) else {
+            chargedBytes = held
+            return
+        }
+        failed = true
+        core.counters.unfinishedFrameBudgetExceeded.add(1, ordering: .relaxed)
+        core.logger.error(
+            "closing an inbound connection: its unfinished frame would exceed the budget for unfinished frames",
+            metadata: [
+                "peer": "\(peer?.address.description ?? "?")", "remote": "\(remote)", "buffered": "\(held)",
+                "total": "\(total)", "budget": "\(core.options.unfinishedFrameBudgetBytes)",
+            ]
+        )
+        releaseBuffer()
+        context.close(promise: nil)
+    }
+
+    /// Drops the buffered bytes and gives their charge back.
+    private func releaseBuffer() {
+        splitter.reset()
+        if chargedBytes > 0 {
+            core.releaseUnfinishedFrames(chargedBytes)
+            chargedBytes = 0
+        }
+    }
+
     // MARK: - Failures
 
     private func refuse(_ reason: String, from address: String, context: ChannelHandlerContext) {
@@ -217,7 +263,7 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     private func fail(_ error: WireError, context: ChannelHandlerContext) {
         failed = true
-        splitter.reset()
+        releaseBuffer()
         if case .handshakeMismatch(let reason) = error {
             refuse(reason, from: "?", context: context)
             return

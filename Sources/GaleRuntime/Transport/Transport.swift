@@ -89,6 +89,7 @@ final class Transport: Sendable {
         stats.connectedPeers = links.values.filter(\.isConnected).count
         stats.pendingBytes = pendingBytes
         stats.pendingHandshakes = core.pendingHandshakes
+        stats.unfinishedFrameBytes = core.unfinishedFrameBytes
         return stats
     }
 

@@ -20,6 +20,9 @@ final class TransportCore: @unchecked Sendable {
     /// Open inbound connections (closed on shutdown) and how many of them wait for their hello.
     private let inbound = Mutex<InboundConnections>(.init())
     private let closed = Atomic<Bool>(false)
+    /// Bytes the inbound connections hold in unfinished frames, at most
+    /// ``TransportOptions/unfinishedFrameBudgetBytes``.
+    private let unfinishedBytes = Atomic<Int>(0)
 
     init(options: TransportOptions, sources: WireSources, handshake: Handshake, logger: Logger) {
         self.options = options
@@ -81,6 +84,33 @@ final class TransportCore: @unchecked Sendable {
 
     /// Accepted connections waiting for their hello now.
     var pendingHandshakes: Int { inbound.withLock { $0.pendingHandshakes } }
+
+    /// Bytes the inbound connections hold in unfinished frames now.
+    var unfinishedFrameBytes: Int { unfinishedBytes.load(ordering: .relaxed) }
+
+    /// Charges `bytes` more held in unfinished frames, unless that takes the total past
+    /// ``TransportOptions/unfinishedFrameBudgetBytes``.
+    /// - Returns: `nil` when charged; otherwise the total it would have made (nothing is charged).
+    func chargeUnfinishedFrames(_ bytes: Int) -> Int? {
+        let budget = options.unfinishedFrameBudgetBytes
+        var current = unfinishedBytes.load(ordering: .relaxed)
+        while true {
+            let total = current + bytes
+            guard total <= budget else { return total }
+            let (exchanged, original) = unfinishedBytes.compareExchange(
+                expected: current,
+                desired: total,
+                ordering: .relaxed
+            )
+            if exchanged { return nil }
+            current = original
+        }
+    }
+
+    /// Gives back `bytes` charged by ``chargeUnfinishedFrames(_:)``.
+    func releaseUnfinishedFrames(_ bytes: Int) {
+        unfinishedBytes.subtract(bytes, ordering: .relaxed)
+    }
 
     /// Marks the transport closed. - Returns: the open inbound connections, to close.
     func close() -> [any Channel] {

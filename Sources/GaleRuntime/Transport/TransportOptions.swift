@@ -8,6 +8,15 @@ public struct TransportOptions: Sendable {
     /// send only a frame of a few KiB (a `hello`), so a peer that has not identified itself
     /// cannot make the worker allocate up to this much.
     public var maxFrameBytes: Int = 64 * 1024 * 1024
+    /// Bytes that all inbound connections together may hold in frames that have not fully arrived
+    /// (what each connection's partial frame holds after a read). A connection whose bytes would
+    /// take the total past this is closed, with an error naming its remote address and the
+    /// numbers (counted in ``TransportStats/unfinishedFrameBudgetExceeded``); its peer
+    /// reconnects, and the tuples in flight are replayed by the acking timeout. Keep it at least
+    /// ``maxFrameBytes``, or a frame that large can never arrive. Default 256 MiB: four frames of
+    /// the default ``maxFrameBytes`` at once, or eight peers each halfway through one (batches are
+    /// cut into frames of about half that size).
+    public var unfinishedFrameBudgetBytes: Int = 256 * 1024 * 1024
     /// Longest a TCP connect to a peer may take. Default 2 s.
     public var connectTimeout: Duration = .seconds(2)
     /// Longest a peer may take to answer the handshake. Default 5 s.

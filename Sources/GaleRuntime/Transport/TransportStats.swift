@@ -35,6 +35,11 @@ public struct TransportStats: Sendable, Codable, Equatable {
     public var handshakesOverLimit: UInt64 = 0
     /// Accepted connections waiting for their `hello` now.
     public var pendingHandshakes: Int = 0
+    /// Inbound connections closed because their unfinished frame would have taken the bytes held
+    /// in unfinished frames past ``TransportOptions/unfinishedFrameBudgetBytes``.
+    public var unfinishedFrameBudgetExceeded: UInt64 = 0
+    /// Bytes the inbound connections hold in unfinished frames now.
+    public var unfinishedFrameBytes: Int = 0
     /// Backpressure control frames sent to peers.
     public var controlFramesSent: UInt64 = 0
     /// Backpressure control frames received from peers.
@@ -61,6 +66,7 @@ final class TransportCounters: Sendable {
     let handshakesRefused = Atomic<UInt64>(0)
     let handshakeDeadlinesMissed = Atomic<UInt64>(0)
     let handshakesOverLimit = Atomic<UInt64>(0)
+    let unfinishedFrameBudgetExceeded = Atomic<UInt64>(0)
     let controlFramesSent = Atomic<UInt64>(0)
     let controlFramesReceived = Atomic<UInt64>(0)
 
@@ -79,6 +85,7 @@ final class TransportCounters: Sendable {
         s.handshakesRefused = handshakesRefused.load(ordering: .relaxed)
         s.handshakeDeadlinesMissed = handshakeDeadlinesMissed.load(ordering: .relaxed)
         s.handshakesOverLimit = handshakesOverLimit.load(ordering: .relaxed)
+        s.unfinishedFrameBudgetExceeded = unfinishedFrameBudgetExceeded.load(ordering: .relaxed)
         s.controlFramesSent = controlFramesSent.load(ordering: .relaxed)
         s.controlFramesReceived = controlFramesReceived.load(ordering: .relaxed)
         return s
