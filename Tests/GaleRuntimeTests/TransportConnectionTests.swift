@@ -39,6 +39,32 @@ final class RawConnection {
         }
     }
 
+    /// Reads one frame (waiting up to the 10 s receive timeout). - Returns: its type and body, or
+    /// `nil` when the peer closed first.
+    func readFrame() -> (type: UInt8, body: [UInt8])? {
+        func read(_ count: Int) -> [UInt8]? {
+            var bytes = [UInt8](repeating: 0, count: count)
+            var offset = 0
+            while offset < count {
+                let n = bytes[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard n > 0 else { return nil }
+                offset += n
+            }
+            return bytes
+        }
+        guard let header = read(5) else { return nil }
+        let length = header.prefix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard let body = read(length - 1) else { return nil }
+        return (header[4], body)
+    }
+
+    /// `true` unless the peer has closed the connection (or reset it); does not wait.
+    var isOpen: Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    }
+
     /// Reads until the peer closes (or the 10 s receive timeout). - Returns: the bytes and whether
     /// the connection was closed by the peer.
     func readUntilClosed() -> (bytes: [UInt8], closed: Bool) {
@@ -78,6 +104,35 @@ func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
             )
             try await body(cluster, hello, log, n)
         }
+    }
+
+    /// One inactive worker running the whole word count with `options`, and its handshake.
+    static func withOneWorker(
+        _ options: TransportOptions,
+        _ body: (ClusterWorker, _ hello: Handshake) async throws -> Void
+    ) async throws {
+        let topology = try WordCount.topology(name: "limits", sentences: 10, log: WordCountLog())
+        let cluster = TestCluster(topology: topology, workers: 1)
+        let worker = try await ClusterWorker(
+            topology: topology,
+            layout: cluster.layout(0),
+            logger: TestCluster.logger,
+            activate: false,
+            options: options
+        )
+        let hello = Handshake(
+            topologyId: cluster.topologyId,
+            epoch: 1,
+            digest: WireSources(plan: TopologyPlan(topology: topology)).digest,
+            address: WorkerAddress(host: "127.0.0.1", port: 1)
+        )
+        do {
+            try await body(worker, hello)
+        } catch {
+            await worker.shutdown(drainTimeout: .zero)
+            throw error
+        }
+        await worker.shutdown(drainTimeout: .zero)
     }
 
     /// The worker still completes the whole word count after `attack` hit its listener.
@@ -120,6 +175,114 @@ func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
             #expect(connection.readUntilClosed().closed)
             #expect(target.transportStats().corruptFrames == 1)
             try await Self.expectStillWorking(cluster, log, n)
+        }
+    }
+
+    /// Before the handshake only a hello-sized frame is accepted: a longer one closes the
+    /// connection at its length field, without waiting for (or buffering) its body.
+    @Test func anOversizedFrameBeforeTheHandshakeClosesTheConnectionAtOnce() async throws {
+        try await Self.withTwoWorkers { cluster, _, log, n in
+            let target = cluster.workers[0]
+            let connection = try RawConnection(port: target.port)
+            // Only the length field of a frame far below maxFrameBytes, but larger than any hello.
+            let length = UInt32(WireFormat.maxHandshakeFrameBytes + 1)
+            connection.send(withUnsafeBytes(of: length.littleEndian) { Array($0) })
+            let (reply, closed) = connection.readUntilClosed()
+            #expect(closed, "closed without the body")
+            #expect(reply.isEmpty)
+            #expect(target.transportStats().corruptFrames == 1)
+            try await Self.expectStillWorking(cluster, log, n)
+        }
+    }
+
+    /// A connection that sends nothing is closed once the handshake deadline passes; one whose
+    /// hello was accepted stays open past it.
+    @Test func aConnectionThatSendsNoHelloIsClosedAfterTheHandshakeDeadline() async throws {
+        var options = TestCluster.options
+        options.inboundHandshakeDeadline = .milliseconds(200)
+        try await Self.withOneWorker(options) { worker, hello in
+            let peer = try RawConnection(port: worker.port)
+            peer.send(hello.frame(as: .hello))
+            #expect(peer.readFrame()?.type == WireFormat.FrameType.welcome.rawValue)
+            // Connected after the peer, so its deadline passes after the peer's would have.
+            let silent = try RawConnection(port: worker.port)
+            let (reply, closed) = silent.readUntilClosed()
+            #expect(closed, "the silent connection is closed")
+            #expect(reply.isEmpty)
+            #expect(peer.isOpen, "the peer's connection outlives its deadline")
+            let stats = worker.transportStats()
+            #expect(stats.handshakeDeadlinesMissed == 1)
+            #expect(stats.corruptFrames == 0)
+            try await require("the closed connection no longer waits for its handshake") {
+                worker.transportStats().pendingHandshakes == 0
+            }
+        }
+    }
+
+    /// Connections waiting for their hello are capped; a connection beyond the cap is closed at
+    /// once, and a completed handshake frees a place.
+    @Test func connectionsWaitingForTheirHandshakeAreCapped() async throws {
+        var options = TestCluster.options
+        options.maxPendingHandshakes = 2
+        try await Self.withOneWorker(options) { worker, hello in
+            let a = try RawConnection(port: worker.port)
+            let b = try RawConnection(port: worker.port)
+            try await require("two connections wait") { worker.transportStats().pendingHandshakes == 2 }
+            let c = try RawConnection(port: worker.port)
+            #expect(c.readUntilClosed().closed, "a third is closed")
+            #expect(worker.transportStats().handshakesOverLimit == 1)
+            a.send(hello.frame(as: .hello))
+            #expect(a.readFrame()?.type == WireFormat.FrameType.welcome.rawValue)
+            try await require("a welcomed connection no longer waits") {
+                worker.transportStats().pendingHandshakes == 1
+            }
+            let d = try RawConnection(port: worker.port)
+            try await require("the freed place is taken") { worker.transportStats().pendingHandshakes == 2 }
+            #expect(d.isOpen && b.isOpen && a.isOpen)
+            #expect(worker.transportStats().handshakesOverLimit == 1)
+        }
+    }
+
+    /// Unfinished frames share a budget: a connection that would exceed it is closed, and a
+    /// closed connection gives its share back.
+    @Test func unfinishedFramesShareABudgetThatClosedConnectionsGiveBack() async throws {
+        var options = TestCluster.options
+        options.unfinishedFrameBudgetBytes = 100_000
+        try await Self.withOneWorker(options) { worker, hello in
+            // 60,000 bytes of a 1 MiB batch frame (allowed after the handshake).
+            let partial = Array(frame(4, Array(repeating: 0, count: 1 << 20)).prefix(60_000))
+            func connect() throws -> RawConnection {
+                let connection = try RawConnection(port: worker.port)
+                connection.send(hello.frame(as: .hello))
+                #expect(connection.readFrame()?.type == WireFormat.FrameType.welcome.rawValue)
+                return connection
+            }
+            var first: RawConnection? = try connect()
+            first?.send(partial)
+            try await require("the first connection's unfinished frame is charged") {
+                worker.transportStats().unfinishedFrameBytes == 60_000
+            }
+            let second = try connect()
+            second.send(partial)
+            #expect(second.readUntilClosed().closed, "120,000 bytes would exceed the budget")
+            #expect(worker.transportStats().unfinishedFrameBudgetExceeded == 1)
+            #expect(first?.isOpen == true)
+            try await require("the closed connection's charge is given back") {
+                worker.transportStats().unfinishedFrameBytes == 60_000
+            }
+            first = nil
+            try await require("the first connection's charge is given back when it closes") {
+                worker.transportStats().unfinishedFrameBytes == 0
+            }
+            let third = try connect()
+            third.send(partial)
+            try await require("a new connection may use the budget again") {
+                worker.transportStats().unfinishedFrameBytes == 60_000
+            }
+            #expect(third.isOpen)
+            let stats = worker.transportStats()
+            #expect(stats.unfinishedFrameBudgetExceeded == 1)
+            #expect(stats.corruptFrames == 0)
         }
     }
 

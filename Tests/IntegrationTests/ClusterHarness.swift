@@ -217,6 +217,11 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     func reap(_ pid: pid_t, grace: Double) {
+        Self.reap(pid, grace: grace)
+    }
+
+    /// Waits up to `grace` seconds for `pid` to exit, then kills it (SIGKILL); reaps it either way.
+    static func reap(_ pid: pid_t, grace: Double) {
         let deadline = Date().addingTimeInterval(grace)
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 {

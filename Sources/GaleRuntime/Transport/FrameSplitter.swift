@@ -2,8 +2,14 @@ import NIOCore
 
 /// Cuts the bytes read from a connection into frames (see ``WireFormat``), keeping a partial
 /// frame until the rest arrives.
+///
+/// A frame's length is checked against ``maxFrameBytes`` as soon as its 4-byte length field is
+/// buffered, so an oversized frame is refused before any of its body is kept.
 struct FrameSplitter {
-    let maxFrameBytes: Int
+    /// The longest frame accepted (the bytes after the length field). A connection raises it
+    /// from ``WireFormat/maxHandshakeFrameBytes`` to ``TransportOptions/maxFrameBytes`` once its
+    /// handshake is done; the next frame is checked against the new value.
+    var maxFrameBytes: Int
     private var cumulation: ByteBuffer?
 
     init(maxFrameBytes: Int) {
@@ -45,7 +51,13 @@ struct FrameSplitter {
         return (type, body)
     }
 
-    /// Forgets buffered bytes.
+    /// Bytes buffered and not yet returned as frames: after ``next()`` returned `nil`, the part
+    /// of an unfinished frame that has arrived. (The storage beneath may be larger: the read
+    /// buffer the bytes came in, or the cumulation's spare capacity.)
+    @inline(__always)
+    var bufferedBytes: Int { cumulation?.readableBytes ?? 0 }
+
+    /// Forgets buffered bytes (and releases the buffer holding them).
     mutating func reset() {
         cumulation = nil
     }

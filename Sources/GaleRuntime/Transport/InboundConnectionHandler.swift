@@ -6,6 +6,20 @@ import Synchronization
 /// `refuse`, then decodes `batch` frames into the local tasks' inboxes and applies `control`
 /// frames to backpressure.
 ///
+/// Before its `hello` is accepted, a connection may send only a handshake-sized frame
+/// (``WireFormat/maxHandshakeFrameBytes``): a longer one is refused at its length field, before
+/// its body is read, so a stranger cannot make the worker allocate ``TransportOptions/maxFrameBytes``.
+///
+/// A connection that has not sent an acceptable `hello` within
+/// ``TransportOptions/inboundHandshakeDeadline`` is closed, and at most
+/// ``TransportOptions/maxPendingHandshakes`` connections may wait for their handshake at once
+/// (one more is closed as soon as it is accepted).
+///
+/// After each read, what the connection holds of an unfinished frame is charged to the
+/// transport's shared budget (``TransportOptions/unfinishedFrameBudgetBytes``); a connection that
+/// would take the total past it is closed, and a closed connection gives its charge and its
+/// buffer back. Reads that end on a frame boundary touch no shared state.
+///
 /// A corrupt, truncated or oversized frame, or a frame that does not belong, closes this
 /// connection only (the peer reconnects). When the connection ends, every pause its peer asked
 /// for is lifted, so no task stays paused by a peer that is gone.
@@ -22,22 +36,62 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
     /// Tasks the peer reported overloaded on this connection (their pauses are in force here).
     private var overloadedTasks: Set<Int> = []
     private var failed = false
+    /// Whether this connection counts among the core's connections waiting for their handshake.
+    private var awaitingHandshake = false
+    /// Closes the connection if its hello has not been accepted by then.
+    private var handshakeDeadline: Scheduled<Void>?
+    /// Bytes of this connection's unfinished frame charged to the core's budget.
+    private var chargedBytes = 0
 
     init(core: TransportCore) {
         self.core = core
-        self.splitter = FrameSplitter(maxFrameBytes: core.options.maxFrameBytes)
+        // Until a hello is accepted, only a handshake-sized frame: a stranger cannot make this
+        // worker buffer up to maxFrameBytes.
+        self.splitter = FrameSplitter(maxFrameBytes: WireFormat.maxHandshakeFrameBytes)
     }
 
     func channelActive(context: ChannelHandlerContext) {
         remote = context.channel.remoteAddress.map { "\($0)" } ?? "?"
-        if !core.register(context.channel) { context.close(promise: nil) }
+        switch core.register(context.channel) {
+        case .accepted:
+            awaitingHandshake = true
+            let core = self.core
+            let channel = context.channel
+            let remote = self.remote
+            let deadline = core.options.inboundHandshakeDeadline
+            // Runs on this channel's event loop, like the handler, so it is cancelled before it
+            // runs once the hello is accepted or the connection closes.
+            handshakeDeadline = context.eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+                core.counters.handshakeDeadlinesMissed.add(1, ordering: .relaxed)
+                core.logger.warning(
+                    "closing an inbound connection that sent no acceptable hello in time",
+                    metadata: ["remote": "\(remote)", "deadline": "\(deadline)"]
+                )
+                channel.close(promise: nil)
+            }
+        case .closing:
+            context.close(promise: nil)
+        case .tooManyPendingHandshakes(let pending):
+            failed = true
+            core.counters.handshakesOverLimit.add(1, ordering: .relaxed)
+            core.logger.warning(
+                "closing an inbound connection: too many connections wait for their handshake",
+                metadata: [
+                    "remote": "\(remote)", "pending": "\(pending)", "limit": "\(core.options.maxPendingHandshakes)",
+                ]
+            )
+            context.close(promise: nil)
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        core.unregister(context.channel)
+        handshakeDeadline?.cancel()
+        handshakeDeadline = nil
+        core.unregister(context.channel, awaitingHandshake: awaitingHandshake)
+        awaitingHandshake = false
         releasePauses()
-        splitter.reset()
+        releaseBuffer()
         if let peer {
             core.logger.info(
                 "inbound connection from peer closed",
@@ -58,6 +112,8 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
                 try handle(type: type, body: body, context: context)
                 if failed { return }
             }
+            let held = splitter.bufferedBytes
+            if held != chargedBytes { charge(held, context: context) }
         } catch let error as WireError {
             fail(error, context: context)
         } catch {
@@ -109,6 +165,13 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
                 return
             }
             peer = hello
+            splitter.maxFrameBytes = core.options.maxFrameBytes
+            handshakeDeadline?.cancel()
+            handshakeDeadline = nil
+            if awaitingHandshake {
+                awaitingHandshake = false
+                core.handshakeCompleted()
+            }
             core.logger.info(
                 "inbound connection from peer established",
                 metadata: ["peer": "\(hello.address)", "remote": "\(remote)"]
@@ -142,10 +205,49 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         for task in tasks { backpressure.resumeProducers(of: task) }
     }
 
+    // MARK: - Buffers
+
+    /// Charges the core's budget with `held`, the bytes of an unfinished frame this connection
+    /// holds now, in place of what it charged before; closes the connection when the budget
+    /// cannot take it.
+    private func charge(_ held: Int, context: ChannelHandlerContext) {
+        if held < chargedBytes {
+            core.releaseUnfinishedFrames(chargedBytes - held)
+            chargedBytes = held
+            return
+        }
+        guard let total = core.chargeUnfinishedFrames(held - chargedBytes) else {
+            chargedBytes = held
+            return
+        }
+        failed = true
+        core.counters.unfinishedFrameBudgetExceeded.add(1, ordering: .relaxed)
+        core.logger.error(
+            "closing an inbound connection: its unfinished frame would exceed the budget for unfinished frames",
+            metadata: [
+                "peer": "\(peer?.address.description ?? "?")", "remote": "\(remote)", "buffered": "\(held)",
+                "total": "\(total)", "budget": "\(core.options.unfinishedFrameBudgetBytes)",
+            ]
+        )
+        releaseBuffer()
+        context.close(promise: nil)
+    }
+
+    /// Drops the buffered bytes and gives their charge back.
+    private func releaseBuffer() {
+        splitter.reset()
+        if chargedBytes > 0 {
+            core.releaseUnfinishedFrames(chargedBytes)
+            chargedBytes = 0
+        }
+    }
+
     // MARK: - Failures
 
     private func refuse(_ reason: String, from address: String, context: ChannelHandlerContext) {
         failed = true
+        handshakeDeadline?.cancel()  // closed once the refuse frame is written
+        handshakeDeadline = nil
         core.counters.handshakesRefused.add(1, ordering: .relaxed)
         core.logger.error(
             "refused a peer's handshake",
@@ -161,7 +263,7 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     private func fail(_ error: WireError, context: ChannelHandlerContext) {
         failed = true
-        splitter.reset()
+        releaseBuffer()
         if case .handshakeMismatch(let reason) = error {
             refuse(reason, from: "?", context: context)
             return

@@ -3,7 +3,8 @@ import NIOCore
 import Synchronization
 
 /// The connecting side's handler: reads the peer's `welcome` (or `refuse`) and reports the
-/// connection's life to its ``PeerLink``. Nothing else may arrive on an outbound connection.
+/// connection's life to its ``PeerLink``. Nothing else may arrive on an outbound connection, so
+/// no frame longer than a handshake (``WireFormat/maxHandshakeFrameBytes``) is accepted either.
 ///
 /// Threading: runs on the connection's event loop.
 final class OutboundConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -20,7 +21,7 @@ final class OutboundConnectionHandler: ChannelInboundHandler, RemovableChannelHa
         self.link = link
         self.attempt = attempt
         self.core = core
-        self.splitter = FrameSplitter(maxFrameBytes: core.options.maxFrameBytes)
+        self.splitter = FrameSplitter(maxFrameBytes: WireFormat.maxHandshakeFrameBytes)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -88,6 +88,8 @@ final class Transport: Sendable {
         var stats = core.counters.snapshot()
         stats.connectedPeers = links.values.filter(\.isConnected).count
         stats.pendingBytes = pendingBytes
+        stats.pendingHandshakes = core.pendingHandshakes
+        stats.unfinishedFrameBytes = core.unfinishedFrameBytes
         return stats
     }
 

@@ -17,9 +17,12 @@ final class TransportCore: @unchecked Sendable {
     /// Sinks of the tasks this worker runs, by task id; `nil` for every other task.
     private(set) var localSinks: [(any EnvelopeSink)?] = []
     private(set) var backpressure: Backpressure?
-    /// Open inbound connections, closed on shutdown.
-    private let inbound = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// Open inbound connections (closed on shutdown) and how many of them wait for their hello.
+    private let inbound = Mutex<InboundConnections>(.init())
     private let closed = Atomic<Bool>(false)
+    /// Bytes the inbound connections hold in unfinished frames, at most
+    /// ``TransportOptions/unfinishedFrameBudgetBytes``.
+    private let unfinishedBytes = Atomic<Int>(0)
 
     init(options: TransportOptions, sources: WireSources, handshake: Handshake, logger: Logger) {
         self.options = options
@@ -39,25 +42,82 @@ final class TransportCore: @unchecked Sendable {
 
     var isClosed: Bool { closed.load(ordering: .acquiring) }
 
-    /// Registers an accepted connection. - Returns: `false` when the transport is closing.
-    func register(_ channel: any Channel) -> Bool {
-        inbound.withLock { channels in
-            guard !isClosed else { return false }
-            channels[ObjectIdentifier(channel)] = channel
-            return true
+    /// What ``register(_:)`` decided about an accepted connection.
+    enum Registration {
+        /// Registered, and counted as waiting for its handshake until ``handshakeCompleted()`` or
+        /// ``unregister(_:awaitingHandshake:)``.
+        case accepted
+        /// The transport is closing: close the connection.
+        case closing
+        /// ``TransportOptions/maxPendingHandshakes`` connections (`pending`) already wait for
+        /// their handshake: close this one.
+        case tooManyPendingHandshakes(pending: Int)
+    }
+
+    /// Registers an accepted connection, as waiting for its handshake, unless the transport is
+    /// closing or too many connections wait already.
+    func register(_ channel: any Channel) -> Registration {
+        inbound.withLock { state in
+            guard !isClosed else { return .closing }
+            guard state.pendingHandshakes < options.maxPendingHandshakes else {
+                return .tooManyPendingHandshakes(pending: state.pendingHandshakes)
+            }
+            state.pendingHandshakes += 1
+            state.channels[ObjectIdentifier(channel)] = channel
+            return .accepted
         }
     }
 
-    func unregister(_ channel: any Channel) {
-        _ = inbound.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    /// A registered connection's hello was accepted: it no longer counts as waiting.
+    func handshakeCompleted() {
+        inbound.withLock { $0.pendingHandshakes -= 1 }
+    }
+
+    /// Forgets a closed connection; `awaitingHandshake` when it was registered and had not
+    /// completed its handshake.
+    func unregister(_ channel: any Channel, awaitingHandshake: Bool) {
+        inbound.withLock { state in
+            state.channels.removeValue(forKey: ObjectIdentifier(channel))
+            if awaitingHandshake { state.pendingHandshakes -= 1 }
+        }
+    }
+
+    /// Accepted connections waiting for their hello now.
+    var pendingHandshakes: Int { inbound.withLock { $0.pendingHandshakes } }
+
+    /// Bytes the inbound connections hold in unfinished frames now.
+    var unfinishedFrameBytes: Int { unfinishedBytes.load(ordering: .relaxed) }
+
+    /// Charges `bytes` more held in unfinished frames, unless that takes the total past
+    /// ``TransportOptions/unfinishedFrameBudgetBytes``.
+    /// - Returns: `nil` when charged; otherwise the total it would have made (nothing is charged).
+    func chargeUnfinishedFrames(_ bytes: Int) -> Int? {
+        let budget = options.unfinishedFrameBudgetBytes
+        var current = unfinishedBytes.load(ordering: .relaxed)
+        while true {
+            let total = current + bytes
+            guard total <= budget else { return total }
+            let (exchanged, original) = unfinishedBytes.compareExchange(
+                expected: current,
+                desired: total,
+                ordering: .relaxed
+            )
+            if exchanged { return nil }
+            current = original
+        }
+    }
+
+    /// Gives back `bytes` charged by ``chargeUnfinishedFrames(_:)``.
+    func releaseUnfinishedFrames(_ bytes: Int) {
+        unfinishedBytes.subtract(bytes, ordering: .relaxed)
     }
 
     /// Marks the transport closed. - Returns: the open inbound connections, to close.
     func close() -> [any Channel] {
-        inbound.withLock { channels in
+        inbound.withLock { state in
             closed.store(true, ordering: .releasing)
-            defer { channels.removeAll() }
-            return Array(channels.values)
+            defer { state.channels.removeAll() }
+            return Array(state.channels.values)
         }
     }
 
@@ -82,4 +142,11 @@ final class TransportCore: @unchecked Sendable {
         buffer.writeBytes(bytes)
         return buffer
     }
+}
+
+/// The open inbound connections of a ``TransportCore``.
+private struct InboundConnections {
+    var channels: [ObjectIdentifier: any Channel] = [:]
+    /// Registered connections whose hello has not been accepted yet.
+    var pendingHandshakes = 0
 }

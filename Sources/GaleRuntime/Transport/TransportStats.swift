@@ -27,6 +27,19 @@ public struct TransportStats: Sendable, Codable, Equatable {
     public var corruptFrames: UInt64 = 0
     /// Handshakes refused (by this worker or by a peer).
     public var handshakesRefused: UInt64 = 0
+    /// Accepted connections closed because no acceptable `hello` arrived within
+    /// ``TransportOptions/inboundHandshakeDeadline``.
+    public var handshakeDeadlinesMissed: UInt64 = 0
+    /// Accepted connections closed at once because ``TransportOptions/maxPendingHandshakes``
+    /// others were waiting for their handshake.
+    public var handshakesOverLimit: UInt64 = 0
+    /// Accepted connections waiting for their `hello` now.
+    public var pendingHandshakes: Int = 0
+    /// Inbound connections closed because their unfinished frame would have taken the bytes held
+    /// in unfinished frames past ``TransportOptions/unfinishedFrameBudgetBytes``.
+    public var unfinishedFrameBudgetExceeded: UInt64 = 0
+    /// Bytes the inbound connections hold in unfinished frames now.
+    public var unfinishedFrameBytes: Int = 0
     /// Backpressure control frames sent to peers.
     public var controlFramesSent: UInt64 = 0
     /// Backpressure control frames received from peers.
@@ -51,6 +64,9 @@ final class TransportCounters: Sendable {
     let reconnects = Atomic<UInt64>(0)
     let corruptFrames = Atomic<UInt64>(0)
     let handshakesRefused = Atomic<UInt64>(0)
+    let handshakeDeadlinesMissed = Atomic<UInt64>(0)
+    let handshakesOverLimit = Atomic<UInt64>(0)
+    let unfinishedFrameBudgetExceeded = Atomic<UInt64>(0)
     let controlFramesSent = Atomic<UInt64>(0)
     let controlFramesReceived = Atomic<UInt64>(0)
 
@@ -67,6 +83,9 @@ final class TransportCounters: Sendable {
         s.reconnects = reconnects.load(ordering: .relaxed)
         s.corruptFrames = corruptFrames.load(ordering: .relaxed)
         s.handshakesRefused = handshakesRefused.load(ordering: .relaxed)
+        s.handshakeDeadlinesMissed = handshakeDeadlinesMissed.load(ordering: .relaxed)
+        s.handshakesOverLimit = handshakesOverLimit.load(ordering: .relaxed)
+        s.unfinishedFrameBudgetExceeded = unfinishedFrameBudgetExceeded.load(ordering: .relaxed)
         s.controlFramesSent = controlFramesSent.load(ordering: .relaxed)
         s.controlFramesReceived = controlFramesReceived.load(ordering: .relaxed)
         return s

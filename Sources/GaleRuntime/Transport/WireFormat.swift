@@ -20,6 +20,14 @@ package enum WireFormat {
     package static let version: UInt32 = 1
     /// Bytes before a frame's body: length (4) and type (1).
     package static let headerBytes = 5
+    /// The largest frame accepted before a connection's handshake is done (see
+    /// ``FrameSplitter``): only `hello`, `welcome` or `refuse` can come first. The largest real
+    /// hello is about 400 bytes (magic 4, version 4, epoch ≤ 10, digest 8, a topology id of a
+    /// name of at most 100 bytes plus `-<seconds>`, a host name of at most 253 bytes, port ≤ 3),
+    /// so 4 KiB leaves room; a peer cannot make a worker allocate more before it is known. (A
+    /// worker started in process with a topology id and host of more than about 4,000 bytes
+    /// together could not connect: its hello would be refused as oversized.)
+    package static let maxHandshakeFrameBytes = 4 * 1024
 
     /// Frame types.
     package enum FrameType: UInt8 {
