@@ -48,7 +48,7 @@ import Testing
             }
             let text = error.map { "\($0)" } ?? ""
             #expect(text.hasPrefix("no nimbus leader yet (election in progress)"), "\(text)")
-            #expect(text.contains("\(followerAddress) names \(dead) as the leader"), "\(text)")
+            #expect(text.contains("\(followerAddress) names \(dead) as the leader, which does not answer"), "\(text)")
         }
     }
 

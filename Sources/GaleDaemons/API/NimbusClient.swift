@@ -51,7 +51,8 @@ public struct NimbusClient: Sendable {
         var tried: Set<Endpoint> = []
         /// Who named each address as the leader.
         var namedBy: [Endpoint: Endpoint] = [:]
-        var unreachable: [String] = []
+        /// Addresses that did not answer, with the reason, in the order tried.
+        var unreachable: [(address: Endpoint, reason: String)] = []
         var leaderless: [String] = []
         while !queue.isEmpty {
             let address = queue.removeFirst()
@@ -69,7 +70,7 @@ public struct NimbusClient: Sendable {
                 if let follower = namedBy[address] {
                     leaderless.append("\(follower) names \(address) as the leader, which does not answer (\(error))")
                 } else {
-                    unreachable.append("\(error)")
+                    unreachable.append((address, "\(error)"))
                 }
                 continue
             }
@@ -81,17 +82,20 @@ public struct NimbusClient: Sendable {
                 if !tried.contains(named) {
                     namedBy[named] = address
                     queue.insert(named, at: 0)
+                } else if let index = unreachable.firstIndex(where: { $0.address == named }) {
+                    let reason = unreachable.remove(at: index).reason
+                    leaderless.append("\(address) names \(named) as the leader, which does not answer (\(reason))")
                 } else {
-                    leaderless.append("\(address) names \(named) as the leader, which did not answer as the leader")
+                    leaderless.append("\(address) names \(named) as the leader, which answered as a follower")
                 }
             } else {
                 leaderless.append("\(address) knows no leader")
             }
         }
         if !leaderless.isEmpty {
-            throw .noLeader((leaderless + unreachable).joined(separator: "; "))
+            throw .noLeader((leaderless + unreachable.map(\.reason)).joined(separator: "; "))
         }
-        throw .unreachable(unreachable)
+        throw .unreachable(unreachable.map(\.reason))
     }
 }
 
