@@ -1,4 +1,5 @@
 import Foundation
+import Gale
 import GaleCoordination
 import Logging
 import Synchronization
@@ -12,9 +13,9 @@ import Synchronization
 /// live nimbus holds cannot be fetched: ``missing`` names it, and nimbus shows it in the
 /// topology's status.
 final class BlobReplication: Sendable {
-    /// What to hold and whom to ask: the digests of the topologies in ZooKeeper, and the other
-    /// nimbus processes' API addresses.
-    typealias Targets = @Sendable () -> (wanted: Set<String>, peers: [Endpoint])
+    /// What to hold and whom to ask: the digests of the topologies in ZooKeeper (`nil` when
+    /// ZooKeeper could not be read), and the other nimbus processes' API addresses.
+    typealias Targets = @Sendable () -> (wanted: Set<String>?, peers: [Endpoint])
 
     let blobs: BlobStore
     let logger: Logger
@@ -22,22 +23,30 @@ final class BlobReplication: Sendable {
     /// Pushes wait less: a follower that hangs delays a submission by at most this.
     let pushHTTP = HTTPClient(timeout: .seconds(30))
     let syncInterval: Duration
+    /// A blob no topology names is deleted once it is this old (an upload is named by its
+    /// submission within moments; a killed topology's binary goes after this long).
+    let orphanAge: Duration
     private let loop = Mutex<Task<Void, Never>?>(nil)
     /// Wanted digests no peer could serve, with each peer's answer.
     private let missingBlobs = Mutex<[String: String]>([:])
 
-    init(blobs: BlobStore, logger: Logger, syncInterval: Duration = .seconds(2)) {
+    init(blobs: BlobStore, logger: Logger, syncInterval: Duration = .seconds(2), orphanAge: Duration = .seconds(3600)) {
         self.blobs = blobs
         self.logger = logger
         self.syncInterval = syncInterval
+        self.orphanAge = orphanAge
     }
 
-    /// Starts fetching missing binaries every ``syncInterval``.
+    /// Every ``syncInterval``: fetches missing binaries, and deletes those no topology has
+    /// named for ``orphanAge``.
     func start(targets: @escaping Targets) {
         let task = Task { [self] in
             while !Task.isCancelled {
                 let (wanted, peers) = targets()
-                await fetchMissing(wanted: wanted, peers: peers)
+                if let wanted {
+                    await fetchMissing(wanted: wanted, peers: peers)
+                    removeOrphans(wanted: wanted, now: Date())
+                }
                 try? await Task.sleep(for: syncInterval)
             }
         }
@@ -92,6 +101,16 @@ final class BlobReplication: Sendable {
                 return m[digest] == nil
             }
             if first { logger.error("blob \(digest) of a submitted topology is not on this nimbus: \(why)") }
+        }
+    }
+
+    /// Deletes the blobs that `wanted` does not name and that were stored over ``orphanAge``
+    /// before `now`.
+    func removeOrphans(wanted: Set<String>, now: Date) {
+        for (digest, storedAt) in blobs.all() where !wanted.contains(digest) {
+            guard now.timeIntervalSince(storedAt) > orphanAge.inSeconds else { continue }
+            blobs.remove(digest)
+            logger.info("removed blob \(digest): no topology has used it for \(Int(orphanAge.inSeconds)) s")
         }
     }
 

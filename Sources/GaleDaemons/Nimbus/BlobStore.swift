@@ -28,7 +28,11 @@ public final class BlobStore: Sendable {
         let digest = SHA256Digest.hex(of: bytes)
         if let expected, expected != digest { throw BlobStoreError.digestMismatch(expected: expected, actual: digest) }
         let path = self.path(of: digest)
-        if FileManager.default.fileExists(atPath: path) { return digest }
+        if FileManager.default.fileExists(atPath: path) {
+            // Stored again: it counts as new for the orphan sweep (its submission follows).
+            utimes(path, nil)
+            return digest
+        }
         let temporary = "\(path).\(UUID().uuidString).tmp"
         try Data(bytes).write(to: URL(fileURLWithPath: temporary))
         if rename(temporary, path) != 0 {
@@ -53,6 +57,15 @@ public final class BlobStore: Sendable {
             let size = attributes[.size] as? NSNumber
         else { return nil }
         return size.intValue
+    }
+
+    /// Every blob held, with the time it was stored (its file's modification time).
+    func all() -> [(digest: String, storedAt: Date)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter(Self.isDigest).compactMap { name in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path(of: name))
+            return (attributes?[.modificationDate] as? Date).map { (name, $0) }
+        }
     }
 
     /// Removes blob `digest` if present.

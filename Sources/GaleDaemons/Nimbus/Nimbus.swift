@@ -134,7 +134,7 @@ public final class Nimbus: Sendable {
         timer.resume()
         self.timer.set(timer)
         replication.start { [self] in
-            (wanted: Set(((try? topologies()) ?? []).map(\.binaryDigest)), peers: peers())
+            (wanted: (try? topologies()).map { Set($0.map(\.binaryDigest)) }, peers: peers())
         }
         logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
         return port
