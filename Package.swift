@@ -80,10 +80,19 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(
-            name: "GaleCoordination",
+            name: "GaleZooKeeper",
             dependencies: [
                 "Gale",
                 "CZooKeeper",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "GaleCoordination",
+            dependencies: [
+                "Gale",
+                "GaleZooKeeper",
                 "CLibCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -215,6 +224,11 @@ let package = Package(
         .testTarget(
             name: "GaleRuntimeTests",
             dependencies: ["Gale", "GaleRuntime", "CTCMalloc"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GaleZooKeeperTests",
+            dependencies: ["GaleZooKeeper", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

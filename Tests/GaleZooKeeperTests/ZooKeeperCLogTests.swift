@@ -1,7 +1,7 @@
 import Logging
 import Testing
 
-@testable import GaleCoordination
+@testable import GaleZooKeeper
 
 @Suite struct ZooKeeperCLogTests {
     @Test(arguments: [

@@ -4,7 +4,8 @@ import Logging
 import Synchronization
 
 /// Routes the ZooKeeper C client's own log lines through swift-log at the process's level
-/// (``ProcessLogging``), under the label `gale.zookeeper.client`.
+/// (the level a `Logger` created now gets: `ProcessLogging` in GaleCoordination sets it for
+/// daemons, workers and local runs), under the label `gale.zookeeper.client`.
 ///
 /// The C client formats each line itself (`<time>:<pid>(<thread>):ZOO_ERROR@check_events@2456:
 /// Socket [...] zk retcode=-4, errno=111(Connection refused)...`) and hands it to the callback
@@ -29,7 +30,8 @@ enum ZooKeeperCLog {
     /// see are not even formatted. Lines logged before a handle exists go to standard error in
     /// the C client, which is why this runs before every `zookeeper_init2`.
     static func applyProcessLevel() {
-        zoo_set_debug_level(ZooLogLevel(rawValue: cLevel(for: ProcessLogging.currentLevel)))
+        let level = Logger(label: "gale.zookeeper.client").logLevel
+        zoo_set_debug_level(ZooLogLevel(rawValue: cLevel(for: level)))
     }
 
     /// The C client's threshold (a `ZooLogLevel` value) for a process logging at `level`.
