@@ -70,6 +70,13 @@ public struct HTTPResponse: Sendable {
         json(["error": message], status: status)
     }
 
+    /// This response with one more header.
+    public func adding(header name: String, value: String) -> HTTPResponse {
+        var copy = self
+        copy.headers.append((name: name, value: value))
+        return copy
+    }
+
     /// Raw bytes.
     public static func bytes(_ body: [UInt8], contentType: String = "application/octet-stream") -> HTTPResponse {
         HTTPResponse(status: 200, headers: [(name: "content-type", value: contentType)], body: body)

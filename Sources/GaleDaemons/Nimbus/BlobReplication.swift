@@ -75,7 +75,7 @@ final class BlobReplication: Sendable {
             var answers: [String] = []
             for peer in peers {
                 do {
-                    let response = try await http.get(address: peer.description, path: "/api/v1/blobs/\(digest)")
+                    let response = try await http.get(address: peer.description, path: NimbusRoute.blob.path(digest))
                     guard response.status == 200 else {
                         answers.append("\(peer): \(response.errorMessage ?? "HTTP \(response.status)")")
                         continue
@@ -130,7 +130,7 @@ final class BlobReplication: Sendable {
                         let response = try await pushHTTP.send(
                             "PUT",
                             address: peer.description,
-                            path: "/api/v1/blobs/\(digest)",
+                            path: NimbusRoute.replicateBlob.path(digest),
                             body: bytes,
                             headers: [(name: "content-type", value: "application/octet-stream")]
                         )

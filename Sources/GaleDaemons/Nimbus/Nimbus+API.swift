@@ -7,31 +7,26 @@ extension Nimbus {
     /// Routes one API request.
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        let method = request.method
-        /// The captured `*` segments when `parts` matches `pattern` (same length), else nil.
-        func match(_ m: String, _ pattern: String) -> [String]? {
-            guard m == method else { return nil }
-            let want = pattern.split(separator: "/").map(String.init)
-            guard want.count == parts.count else { return nil }
-            var captured: [String] = []
-            for (w, p) in zip(want, parts) {
-                if w == "*" { captured.append(p) } else if w != p { return nil }
-            }
-            return captured
-        }
+        func match(_ route: NimbusRoute) -> [String]? { route.match(method: request.method, parts: parts) }
         let response: HTTPResponse
-        if match("GET", "api/v1/health") != nil {
+        if match(.health) != nil {
             response = .json(health())
-        } else if match("GET", "metrics") != nil {
+        } else if match(.openAPI) != nil {
+            response = HTTPResponse(
+                status: 200,
+                headers: [(name: "content-type", value: "application/json")],
+                body: Array(NimbusOpenAPI.document.utf8)
+            )
+        } else if match(.metrics) != nil {
             response = HTTPResponse(
                 status: 200,
                 headers: [(name: "content-type", value: "text/plain; version=0.0.4")],
                 body: Array(prometheusText().utf8)
             )
-        } else if let c = match("GET", "api/v1/blobs/*") {
+        } else if let c = match(.blob) {
             // Any nimbus serves the binaries it holds (to supervisors and to other nimbus).
             response = download(c[0])
-        } else if let c = match("PUT", "api/v1/blobs/*") {
+        } else if let c = match(.replicateBlob) {
             // A replica pushed by the leader; stored only under its own digest.
             response = storeReplica(c[0], request.body)
         } else if parts.starts(with: ["api", "v1"]), !zookeeperConnected {
@@ -50,40 +45,46 @@ extension Nimbus {
                 ),
                 status: 409
             )
-        } else if match("POST", "api/v1/blobs") != nil {
+        } else if match(.uploadBlob) != nil {
             response = await upload(request.body)
-        } else if match("POST", "api/v1/supervisors/report") != nil {
+        } else if match(.report) != nil {
             do {
                 record(try request.decodeJSON(SupervisorReport.self))
                 response = .json(["ok": true])
             } catch {
                 response = .error(400, "\(error)")
             }
-        } else if match("GET", "api/v1/supervisors") != nil {
+        } else if match(.supervisors) != nil {
             response = respond { () throws(NimbusAPIError) in try supervisorRows() }
-        } else if match("GET", "api/v1/topologies") != nil {
+        } else if match(.topologies) != nil {
             response = respond { () throws(NimbusAPIError) in try summaries() }
-        } else if match("POST", "api/v1/topologies") != nil {
+        } else if match(.submit) != nil {
             response = respond(status: 201) { () throws(NimbusAPIError) in
                 try submit(try decode(NimbusAPI.SubmitRequest.self, request))
             }
-        } else if let c = match("GET", "api/v1/topologies/*") {
+        } else if let c = match(.topology) {
             response = respond { () throws(NimbusAPIError) in try status(of: c[0]) }
-        } else if let c = match("POST", "api/v1/topologies/*/kill") {
+        } else if let c = match(.kill) {
             response = respond { () throws(NimbusAPIError) in
                 let body =
                     request.body.isEmpty
                     ? NimbusAPI.KillRequest(waitSeconds: nil) : try decode(NimbusAPI.KillRequest.self, request)
                 return try kill(c[0], wait: body.waitSeconds)
             }
-        } else if let c = match("POST", "api/v1/topologies/*/activate") {
+        } else if let c = match(.activate) {
             response = respond { () throws(NimbusAPIError) in try setStatus(c[0], .active) }
-        } else if let c = match("POST", "api/v1/topologies/*/deactivate") {
+        } else if let c = match(.deactivate) {
             response = respond { () throws(NimbusAPIError) in try setStatus(c[0], .inactive) }
-        } else if let c = match("POST", "api/v1/topologies/*/rebalance") {
+        } else if let c = match(.rebalance) {
             response = respond { () throws(NimbusAPIError) in
                 try rebalance(c[0], try decode(NimbusAPI.RebalanceRequest.self, request))
             }
+        } else if case let allowed = NimbusRoute.all.filter({ $0.match(method: $0.method, parts: parts) != nil }),
+            !allowed.isEmpty
+        {
+            let methods = allowed.map(\.method).joined(separator: ", ")
+            response = HTTPResponse.error(405, "\(request.method) is not served at \(request.path); use \(methods)")
+                .adding(header: "allow", value: methods)
         } else {
             response = .error(404, "no such endpoint: \(request.method) \(request.path)")
         }

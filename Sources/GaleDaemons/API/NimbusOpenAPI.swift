@@ -1,0 +1,1184 @@
+/// The OpenAPI 3.0 document of nimbus's HTTP API, served at `GET /api/v1/openapi.json`.
+///
+/// Its paths and methods are exactly ``NimbusRoute/all`` (a unit test checks it), and an
+/// integration test runs schemathesis against a live nimbus with it.
+public enum NimbusOpenAPI {
+    public static let document = #"""
+        {
+         "components": {
+          "schemas": {
+           "BlobResponse": {
+            "properties": {
+             "digest": {
+              "type": "string"
+             },
+             "notReplicated": {
+              "additionalProperties": {
+               "type": "string"
+              },
+              "type": "object"
+             },
+             "replicas": {
+              "items": {
+               "type": "string"
+              },
+              "type": "array"
+             },
+             "size": {
+              "type": "integer"
+             }
+            },
+            "required": [
+             "digest",
+             "size"
+            ],
+            "type": "object"
+           },
+           "Error": {
+            "properties": {
+             "error": {
+              "type": "string"
+             },
+             "leader": {
+              "type": "string"
+             },
+             "notLeader": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "error"
+            ],
+            "type": "object"
+           },
+           "Health": {
+            "properties": {
+             "identity": {
+              "type": "string"
+             },
+             "leader": {
+              "type": "boolean"
+             },
+             "leaderIdentity": {
+              "type": "string"
+             },
+             "uptimeSeconds": {
+              "type": "number"
+             },
+             "zookeeperConnected": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "identity",
+             "leader",
+             "zookeeperConnected",
+             "uptimeSeconds"
+            ],
+            "type": "object"
+           },
+           "KillRequest": {
+            "properties": {
+             "waitSeconds": {
+              "description": "Seconds between deactivation and removal; null or absent: the topology's message timeout",
+              "minimum": 0,
+              "nullable": true,
+              "type": "number"
+             }
+            },
+            "type": "object"
+           },
+           "RebalanceRequest": {
+            "properties": {
+             "parallelism": {
+              "additionalProperties": {
+               "minimum": 1,
+               "type": "integer"
+              },
+              "type": "object"
+             },
+             "workers": {
+              "minimum": 1,
+              "type": "integer"
+             }
+            },
+            "type": "object"
+           },
+           "SubmitRequest": {
+            "properties": {
+             "config": {
+              "additionalProperties": {
+               "type": "string"
+              },
+              "type": "object"
+             },
+             "description": {
+              "description": "The binary's `describe` output",
+              "type": "object"
+             },
+             "digest": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "workers": {
+              "type": "integer"
+             }
+            },
+            "required": [
+             "name",
+             "digest",
+             "description",
+             "config"
+            ],
+            "type": "object"
+           },
+           "SubmitResponse": {
+            "properties": {
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "id",
+             "name"
+            ],
+            "type": "object"
+           },
+           "SupervisorReport": {
+            "properties": {
+             "errors": {
+              "items": {
+               "type": "string"
+              },
+              "type": "array"
+             },
+             "host": {
+              "type": "string"
+             },
+             "slots": {
+              "items": {
+               "type": "integer"
+              },
+              "type": "array"
+             },
+             "supervisorId": {
+              "type": "string"
+             },
+             "uptimeSeconds": {
+              "type": "number"
+             },
+             "v": {
+              "type": "integer"
+             },
+             "workers": {
+              "items": {
+               "type": "object"
+              },
+              "type": "array"
+             }
+            },
+            "required": [
+             "supervisorId",
+             "host",
+             "slots",
+             "uptimeSeconds",
+             "workers",
+             "errors"
+            ],
+            "type": "object"
+           },
+           "SupervisorRow": {
+            "properties": {
+             "host": {
+              "type": "string"
+             },
+             "id": {
+              "type": "string"
+             },
+             "lastReportAgeSeconds": {
+              "type": "number"
+             },
+             "slots": {
+              "items": {
+               "type": "integer"
+              },
+              "type": "array"
+             },
+             "usedSlots": {
+              "items": {
+               "type": "integer"
+              },
+              "type": "array"
+             }
+            },
+            "required": [
+             "id",
+             "host",
+             "slots",
+             "usedSlots"
+            ],
+            "type": "object"
+           },
+           "TopologyStatus": {
+            "properties": {
+             "binaryDigest": {
+              "type": "string"
+             },
+             "components": {
+              "items": {
+               "type": "object"
+              },
+              "type": "array"
+             },
+             "epoch": {
+              "type": "integer"
+             },
+             "errors": {
+              "items": {
+               "type": "string"
+              },
+              "type": "array"
+             },
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "problems": {
+              "items": {
+               "type": "string"
+              },
+              "type": "array"
+             },
+             "requestedWorkers": {
+              "type": "integer"
+             },
+             "status": {
+              "enum": [
+               "active",
+               "inactive",
+               "killed"
+              ],
+              "type": "string"
+             },
+             "uptimeSeconds": {
+              "type": "number"
+             },
+             "workers": {
+              "items": {
+               "$ref": "#/components/schemas/WorkerRow"
+              },
+              "type": "array"
+             }
+            },
+            "required": [
+             "id",
+             "name",
+             "status",
+             "epoch",
+             "requestedWorkers",
+             "binaryDigest",
+             "uptimeSeconds",
+             "components",
+             "workers",
+             "errors",
+             "problems"
+            ],
+            "type": "object"
+           },
+           "TopologySummary": {
+            "properties": {
+             "assignedWorkers": {
+              "type": "integer"
+             },
+             "epoch": {
+              "type": "integer"
+             },
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "problems": {
+              "items": {
+               "type": "string"
+              },
+              "type": "array"
+             },
+             "requestedWorkers": {
+              "type": "integer"
+             },
+             "runningWorkers": {
+              "type": "integer"
+             },
+             "status": {
+              "enum": [
+               "active",
+               "inactive",
+               "killed"
+              ],
+              "type": "string"
+             },
+             "tasks": {
+              "type": "integer"
+             },
+             "uptimeSeconds": {
+              "type": "number"
+             }
+            },
+            "required": [
+             "id",
+             "name",
+             "status",
+             "requestedWorkers",
+             "assignedWorkers",
+             "runningWorkers",
+             "tasks",
+             "epoch",
+             "uptimeSeconds",
+             "problems"
+            ],
+            "type": "object"
+           },
+           "WorkerRow": {
+            "properties": {
+             "host": {
+              "type": "string"
+             },
+             "lastExit": {
+              "type": "string"
+             },
+             "pid": {
+              "type": "integer"
+             },
+             "port": {
+              "type": "integer"
+             },
+             "restarts": {
+              "type": "integer"
+             },
+             "state": {
+              "enum": [
+               "running",
+               "starting",
+               "stale",
+               "failed",
+               "no-binary",
+               "unknown"
+              ],
+              "type": "string"
+             },
+             "supervisorId": {
+              "type": "string"
+             },
+             "tasks": {
+              "items": {
+               "type": "integer"
+              },
+              "type": "array"
+             },
+             "uptimeSeconds": {
+              "type": "number"
+             }
+            },
+            "required": [
+             "supervisorId",
+             "host",
+             "port",
+             "tasks",
+             "state",
+             "uptimeSeconds",
+             "restarts"
+            ],
+            "type": "object"
+           }
+          }
+         },
+         "info": {
+          "description": "Submit and manage topologies, supervisor reports and topology binaries. A follower answers calls that read or change the cluster's state with 409 naming the leader; a nimbus cut off from ZooKeeper answers them with 503.",
+          "title": "Gale nimbus API",
+          "version": "1"
+         },
+         "openapi": "3.0.3",
+         "paths": {
+          "/api/v1/blobs": {
+           "post": {
+            "requestBody": {
+             "content": {
+              "application/octet-stream": {
+               "schema": {
+                "format": "binary",
+                "type": "string"
+               }
+              }
+             },
+             "required": true
+            },
+            "responses": {
+             "201": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/BlobResponse"
+                }
+               }
+              },
+              "description": "Stored"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Empty upload"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "500": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Cannot store"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "Upload a topology binary (leader only; replicated to the followers before the answer)"
+           }
+          },
+          "/api/v1/blobs/{digest}": {
+           "get": {
+            "parameters": [
+             {
+              "description": "Lowercase hex SHA-256 of the binary",
+              "in": "path",
+              "name": "digest",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "application/octet-stream": {
+                "schema": {
+                 "format": "binary",
+                 "type": "string"
+                }
+               }
+              },
+              "description": "The binary"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Not held here"
+             }
+            },
+            "summary": "Download a binary this nimbus holds (any nimbus)"
+           },
+           "put": {
+            "parameters": [
+             {
+              "description": "Lowercase hex SHA-256 of the binary",
+              "in": "path",
+              "name": "digest",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "content": {
+              "application/octet-stream": {
+               "schema": {
+                "format": "binary",
+                "type": "string"
+               }
+              }
+             },
+             "required": true
+            },
+            "responses": {
+             "201": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/BlobResponse"
+                }
+               }
+              },
+              "description": "Stored"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Not a digest, or the bytes have another digest"
+             },
+             "500": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Cannot store"
+             }
+            },
+            "summary": "Store a replica pushed by the leader (any nimbus; stored only under its own digest)"
+           }
+          },
+          "/api/v1/health": {
+           "get": {
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Health"
+                }
+               }
+              },
+              "description": "Health"
+             }
+            },
+            "summary": "This nimbus's identity and leadership"
+           }
+          },
+          "/api/v1/openapi.json": {
+           "get": {
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "type": "object"
+                }
+               }
+              },
+              "description": "The OpenAPI document"
+             }
+            },
+            "summary": "This document"
+           }
+          },
+          "/api/v1/supervisors": {
+           "get": {
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "items": {
+                  "$ref": "#/components/schemas/SupervisorRow"
+                 },
+                 "type": "array"
+                }
+               }
+              },
+              "description": "Supervisors"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "The live supervisors"
+           }
+          },
+          "/api/v1/supervisors/report": {
+           "post": {
+            "requestBody": {
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/SupervisorReport"
+               }
+              }
+             },
+             "required": true
+            },
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "properties": {
+                  "ok": {
+                   "type": "boolean"
+                  }
+                 },
+                 "required": [
+                  "ok"
+                 ],
+                 "type": "object"
+                }
+               }
+              },
+              "description": "Recorded"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Not a report"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "A supervisor's report of its workers (leader only)"
+           }
+          },
+          "/api/v1/topologies": {
+           "get": {
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "items": {
+                  "$ref": "#/components/schemas/TopologySummary"
+                 },
+                 "type": "array"
+                }
+               }
+              },
+              "description": "Topologies"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "Every topology"
+           },
+           "post": {
+            "requestBody": {
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/SubmitRequest"
+               }
+              }
+             },
+             "required": true
+            },
+            "responses": {
+             "201": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SubmitResponse"
+                }
+               }
+              },
+              "description": "Submitted"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Bad request"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "Submit a topology whose binary was uploaded"
+           }
+          },
+          "/api/v1/topologies/{name}": {
+           "get": {
+            "parameters": [
+             {
+              "description": "Topology name or id",
+              "in": "path",
+              "name": "name",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/TopologyStatus"
+                }
+               }
+              },
+              "description": "Status"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Unknown topology"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "A topology's components, workers, errors and problems"
+           }
+          },
+          "/api/v1/topologies/{name}/activate": {
+           "post": {
+            "parameters": [
+             {
+              "description": "Topology name or id",
+              "in": "path",
+              "name": "name",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/TopologySummary"
+                }
+               }
+              },
+              "description": "The topology"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Bad request"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Unknown topology"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "Activate a topology's spouts"
+           }
+          },
+          "/api/v1/topologies/{name}/deactivate": {
+           "post": {
+            "parameters": [
+             {
+              "description": "Topology name or id",
+              "in": "path",
+              "name": "name",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/TopologySummary"
+                }
+               }
+              },
+              "description": "The topology"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Bad request"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Unknown topology"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "Deactivate a topology's spouts"
+           }
+          },
+          "/api/v1/topologies/{name}/kill": {
+           "post": {
+            "parameters": [
+             {
+              "description": "Topology name or id",
+              "in": "path",
+              "name": "name",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/KillRequest"
+               }
+              }
+             },
+             "required": false
+            },
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/TopologySummary"
+                }
+               }
+              },
+              "description": "The topology"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Bad request"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Unknown topology"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "Deactivate, wait, then remove a topology"
+           }
+          },
+          "/api/v1/topologies/{name}/rebalance": {
+           "post": {
+            "parameters": [
+             {
+              "description": "Topology name or id",
+              "in": "path",
+              "name": "name",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/RebalanceRequest"
+               }
+              }
+             },
+             "required": true
+            },
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/TopologySummary"
+                }
+               }
+              },
+              "description": "The topology"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Bad request"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Unknown topology"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable"
+             }
+            },
+            "summary": "Change workers or component parallelism"
+           }
+          },
+          "/metrics": {
+           "get": {
+            "responses": {
+             "200": {
+              "content": {
+               "text/plain": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              },
+              "description": "Metrics"
+             }
+            },
+            "summary": "Prometheus text exposition"
+           }
+          }
+         }
+        }
+        """#
+}
