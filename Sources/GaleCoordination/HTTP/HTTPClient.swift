@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Gale
 import NIOCore
 import NIOHTTP1
@@ -17,27 +21,46 @@ public struct HTTPClient: Sendable {
     }
 
     /// Sends one request to `address` (`host:port`); `path` may carry a query.
+    /// - Parameters:
+    ///   - bodyFile: when set, the request body is this file's content, sent in 1 MiB chunks as
+    ///     the connection takes them (`body` is ignored).
+    ///   - responseFile: when set, a 2xx answer's body is written to this file as it arrives
+    ///     (the returned response's body is empty); any other answer is kept in memory.
     public func send(
         _ method: String,
         address: String,
         path: String,
         body: [UInt8] = [],
-        headers: [(name: String, value: String)] = []
+        bodyFile: String? = nil,
+        headers: [(name: String, value: String)] = [],
+        responseFile: String? = nil
     ) async throws(HTTPClientError) -> HTTPResponse {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
             (1...65_535).contains(port), colon != address.startIndex
         else { throw .invalidAddress(address) }
         let host = String(address[..<colon])
         let seconds = timeoutSeconds
+        var upload: (fd: Int32, size: Int)?
+        if let bodyFile {
+            let fd = open(bodyFile, O_RDONLY | O_CLOEXEC)
+            var info = stat()
+            guard fd >= 0, fstat(fd, &info) == 0 else {
+                if fd >= 0 { close(fd) }
+                throw .badResponse("cannot read \(bodyFile): \(String(cString: strerror(errno)))")
+            }
+            upload = (fd, Int(info.st_size))
+        }
+        defer { if let upload { close(upload.fd) } }
         let group = MultiThreadedEventLoopGroup.singleton
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: HTTPResponse.self)
+        let collector = ResponseCollector(promise: promise, file: responseFile)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(Int64(seconds * 1000)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise))
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
         let channel: any Channel
@@ -53,13 +76,32 @@ public struct HTTPClient: Sendable {
         }
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
         head.headers.add(name: "host", value: address)
-        head.headers.add(name: "content-length", value: String(body.count))
+        head.headers.add(name: "content-length", value: String(upload?.size ?? body.count))
         head.headers.add(name: "connection", value: "close")
         for header in headers { head.headers.add(name: header.name, value: header.value) }
-        var buffer = channel.allocator.buffer(capacity: body.count)
-        buffer.writeBytes(body)
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil) }
+        if let upload {
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            var sent = 0
+            while sent < upload.size {
+                let n = chunk.withUnsafeMutableBytes { pread(upload.fd, $0.baseAddress, $0.count, off_t(sent)) }
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { break }
+                var buffer = channel.allocator.buffer(capacity: n)
+                buffer.writeBytes(chunk[0..<n])
+                sent += n
+                // One chunk in flight at a time: the file is never read faster than it is sent.
+                do {
+                    try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer))).get()
+                } catch {
+                    break
+                }
+            }
+        } else if !body.isEmpty {
+            var buffer = channel.allocator.buffer(capacity: body.count)
+            buffer.writeBytes(body)
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         do {
             let response = try await promise.futureResult.get()
@@ -118,41 +160,83 @@ public struct HTTPClient: Sendable {
         )
     }
 
-    /// Downloads `path` into `file` (written next to it, then renamed).
+    /// Downloads `path` into `file`: written to `file.part` as it arrives, then renamed.
     /// - Returns: the number of bytes.
     public func download(address: String, path: String, to file: String) async throws(HTTPClientError) -> Int {
-        let response = try await get(address: address, path: path)
+        let temporary = file + ".part"
+        let response = try await send("GET", address: address, path: path, responseFile: temporary)
         guard (200..<300).contains(response.status) else {
+            unlink(temporary)
             throw .status(response.status, message: response.errorMessage ?? "download of \(path) failed")
         }
-        let temporary = file + ".part"
-        do {
-            try Data(response.body).write(to: URL(fileURLWithPath: temporary))
-        } catch {
-            throw .badResponse("cannot write \(temporary): \(error)")
+        var info = stat()
+        guard stat(temporary, &info) == 0 else {
+            throw .badResponse("cannot read \(temporary): \(String(cString: strerror(errno)))")
         }
         guard rename(temporary, file) == 0 else {
             throw .badResponse("cannot rename \(temporary) to \(file): \(String(cString: strerror(errno)))")
         }
-        return response.body.count
+        return Int(info.st_size)
     }
 }
 
-private final class ResponseCollector: ChannelInboundHandler {
+/// Collects an answer: its body in memory, or, for a 2xx answer when a file is given, written
+/// to that file as it arrives.
+private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
 
     let promise: EventLoopPromise<HTTPResponse>
+    let file: String?
     var head: HTTPResponseHead?
     var body = ByteBuffer()
+    var fd: Int32 = -1
+    var writeError: String?
 
-    init(promise: EventLoopPromise<HTTPResponse>) { self.promise = promise }
+    init(promise: EventLoopPromise<HTTPResponse>, file: String?) {
+        self.promise = promise
+        self.file = file
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body(var part): body.writeBuffer(&part)
+        case .head(let head):
+            self.head = head
+            if let file, (200..<300).contains(Int(head.status.code)) {
+                fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                if fd < 0 { writeError = "cannot write \(file): \(String(cString: strerror(errno)))" }
+            }
+        case .body(var part):
+            guard fd >= 0 else {
+                if writeError == nil { body.writeBuffer(&part) }
+                return
+            }
+            let ok = part.withUnsafeReadableBytes { raw -> Bool in
+                var offset = 0
+                while offset < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return false
+                    }
+                    offset += n
+                }
+                return true
+            }
+            if !ok {
+                writeError = "cannot write \(file ?? "?"): \(String(cString: strerror(errno)))"
+                close(fd)
+                fd = -1
+            }
         case .end:
             guard let head else { return }
+            if fd >= 0 {
+                close(fd)
+                fd = -1
+            }
+            if let writeError {
+                promise.fail(HTTPClientError.badResponse(writeError))
+                return
+            }
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             promise.succeed(
                 HTTPResponse(
@@ -165,6 +249,10 @@ private final class ResponseCollector: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
         promise.fail(HTTPClientError.badResponse("connection closed before a complete answer"))
     }
 

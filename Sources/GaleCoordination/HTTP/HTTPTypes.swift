@@ -8,6 +8,10 @@ public struct HTTPRequest: Sendable {
     public var query: [String: String]
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// For a request the server spooled to disk (see ``HTTPServer/SpoolPolicy``): the file that
+    /// holds its body (``body`` is empty). The server deletes it once the handler has answered;
+    /// a handler that keeps it moves it away first.
+    public var bodyFile: String?
 
     public init(
         method: String,
@@ -44,6 +48,9 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// When set, the body is this file's content, sent in chunks as the connection takes them
+    /// (``body`` is ignored): a large file never sits in memory.
+    public var bodyFile: String?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -75,6 +82,13 @@ public struct HTTPResponse: Sendable {
         var copy = self
         copy.headers.append((name: name, value: value))
         return copy
+    }
+
+    /// The content of the file at `path`, streamed.
+    public static func file(_ path: String, contentType: String = "application/octet-stream") -> HTTPResponse {
+        var response = HTTPResponse(status: 200, headers: [(name: "content-type", value: contentType)])
+        response.bodyFile = path
+        return response
     }
 
     /// Raw bytes.

@@ -74,17 +74,19 @@ final class BlobReplication: Sendable {
         for digest in wanted.sorted() where BlobStore.isDigest(digest) && blobs.existingPath(of: digest) == nil {
             var answers: [String] = []
             for peer in peers {
+                let file = "\(blobs.incomingDirectory)/fetch-\(UUID().uuidString)"
                 do {
-                    let response = try await http.get(address: peer.description, path: NimbusRoute.blob.path(digest))
-                    guard response.status == 200 else {
-                        answers.append("\(peer): \(response.errorMessage ?? "HTTP \(response.status)")")
-                        continue
-                    }
-                    try blobs.put(response.body, expected: digest)
-                    logger.info("fetched blob \(digest) (\(response.body.count) bytes) from nimbus \(peer)")
+                    let size = try await http.download(
+                        address: peer.description,
+                        path: NimbusRoute.blob.path(digest),
+                        to: file
+                    )
+                    try blobs.install(file: file, expected: digest)
+                    logger.info("fetched blob \(digest) (\(size) bytes) from nimbus \(peer)")
                     answers = []
                     break
                 } catch {
+                    unlink(file)
                     answers.append("\(peer): \(error)")
                 }
             }
@@ -114,15 +116,10 @@ final class BlobReplication: Sendable {
         }
     }
 
-    /// Pushes a freshly stored blob to `peers` at once (each verifies its digest).
+    /// Pushes a stored blob (the file at `file`) to `peers` at once (each verifies its digest),
+    /// streamed from disk.
     /// - Returns: the peers that stored it, and the others with their answers.
-    func push(
-        _ bytes: [UInt8],
-        digest: String,
-        to peers: [Endpoint]
-    ) async -> (
-        stored: [String], failed: [String: String]
-    ) {
+    func push(file: String, digest: String, to peers: [Endpoint]) async -> (stored: [String], failed: [String: String]) {
         await withTaskGroup(of: (String, String?).self) { group in
             for peer in peers {
                 group.addTask { [pushHTTP] in
@@ -131,7 +128,7 @@ final class BlobReplication: Sendable {
                             "PUT",
                             address: peer.description,
                             path: NimbusRoute.replicateBlob.path(digest),
-                            body: bytes,
+                            bodyFile: file,
                             headers: [(name: "content-type", value: "application/octet-stream")]
                         )
                         return (

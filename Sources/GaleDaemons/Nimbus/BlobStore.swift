@@ -11,6 +11,11 @@ public final class BlobStore: Sendable {
     public init(directory: String) throws {
         self.directory = directory
         try DataDirectory.create(directory)
+        try DataDirectory.create(incomingDirectory)
+        // What a crash left half-written.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: incomingDirectory)) ?? [] {
+            unlink("\(incomingDirectory)/\(name)")
+        }
     }
 
     /// `true` when `text` is a lowercase hex SHA-256 digest (so it is safe as a file name).
@@ -42,6 +47,42 @@ public final class BlobStore: Sendable {
         }
         return digest
     }
+
+    /// Stores the file at `file` (moved, not copied: it must be on the blob directory's file
+    /// system, e.g. in ``incomingDirectory``) and returns its digest, read from the file in
+    /// chunks. An existing blob with the same digest is kept and `file` removed.
+    /// - Parameter expected: the digest the file must have; another one is refused.
+    /// - Throws: ``BlobStoreError``.
+    @discardableResult
+    public func install(file: String, expected: String? = nil) throws -> String {
+        let digest: String
+        do {
+            digest = try SHA256Digest.hex(ofFile: file)
+        } catch {
+            unlink(file)
+            throw BlobStoreError.writeFailed(path: file, reason: "\(error)")
+        }
+        if let expected, expected != digest {
+            unlink(file)
+            throw BlobStoreError.digestMismatch(expected: expected, actual: digest)
+        }
+        let path = self.path(of: digest)
+        if FileManager.default.fileExists(atPath: path) {
+            unlink(file)
+            utimes(path, nil)
+            return digest
+        }
+        guard rename(file, path) == 0 else {
+            let code = errno
+            unlink(file)
+            throw BlobStoreError.writeFailed(path: path, reason: String(cString: strerror(code)))
+        }
+        chmod(path, 0o644)
+        return digest
+    }
+
+    /// Where uploads and replicas are written while they arrive (same file system as the blobs).
+    public var incomingDirectory: String { "\(directory)/incoming" }
 
     /// The path of blob `digest`, or `nil` when absent (or not a digest).
     public func existingPath(of digest: String) -> String? {

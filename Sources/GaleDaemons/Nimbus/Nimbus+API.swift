@@ -28,7 +28,7 @@ extension Nimbus {
             response = download(c[0])
         } else if let c = match(.replicateBlob) {
             // A replica pushed by the leader; stored only under its own digest.
-            response = storeReplica(c[0], request.body)
+            response = storeReplica(c[0], request)
         } else if parts.starts(with: ["api", "v1"]), !zookeeperConnected {
             response = .error(
                 503,
@@ -46,7 +46,7 @@ extension Nimbus {
                 status: 409
             )
         } else if match(.uploadBlob) != nil {
-            response = await upload(request.body)
+            response = await upload(request)
         } else if match(.report) != nil {
             do {
                 record(try request.decodeJSON(SupervisorReport.self))
@@ -115,36 +115,41 @@ extension Nimbus {
 
     // MARK: - Blobs
 
-    /// Stores an upload, then pushes it to every live follower before answering, so that the
-    /// binary survives the loss of this nimbus.
-    private func upload(_ body: [UInt8]) async -> HTTPResponse {
-        guard !body.isEmpty else { return .error(400, "empty upload: send the topology binary as the body") }
+    /// Stores an upload (spooled to disk by the server), then pushes it to every live follower
+    /// before answering, so that the binary survives the loss of this nimbus.
+    private func upload(_ request: HTTPRequest) async -> HTTPResponse {
         let digest: String
         do {
-            digest = try blobs.put(body)
+            digest = try storeBody(of: request, expected: nil)
         } catch {
             return .error(500, "\(error)")
         }
-        let (stored, failed) = await replication.push(body, digest: digest, to: peers())
+        guard let path = blobs.existingPath(of: digest), let size = blobs.size(of: digest), size > 0 else {
+            blobs.remove(digest)
+            return .error(400, "empty upload: send the topology binary as the body")
+        }
+        let (stored, failed) = await replication.push(file: path, digest: digest, to: peers())
         let notTo = failed.isEmpty ? "" : "; not to \(failed.map { "\($0.key) (\($0.value))" }.sorted())"
-        logger.info("stored blob \(digest) (\(body.count) bytes), replicated to \(stored.count) other nimbus\(notTo)")
+        logger.info("stored blob \(digest) (\(size) bytes), replicated to \(stored.count) other nimbus\(notTo)")
         return .json(
-            NimbusAPI.BlobResponse(
-                digest: digest,
-                size: body.count,
-                replicas: [identity] + stored,
-                notReplicated: failed
-            ),
+            NimbusAPI.BlobResponse(digest: digest, size: size, replicas: [identity] + stored, notReplicated: failed),
             status: 201
         )
     }
 
-    private func storeReplica(_ digest: String, _ body: [UInt8]) -> HTTPResponse {
+    /// Stores a request's body (its spooled file, or its bytes) as a blob.
+    @discardableResult
+    private func storeBody(of request: HTTPRequest, expected: String?) throws -> String {
+        if let file = request.bodyFile { return try blobs.install(file: file, expected: expected) }
+        return try blobs.put(request.body, expected: expected)
+    }
+
+    private func storeReplica(_ digest: String, _ request: HTTPRequest) -> HTTPResponse {
         guard BlobStore.isDigest(digest) else { return .error(400, "'\(digest)' is not a SHA-256 digest") }
         do {
-            try blobs.put(body, expected: digest)
-            logger.info("stored replica of blob \(digest) (\(body.count) bytes)")
-            return .json(NimbusAPI.BlobResponse(digest: digest, size: body.count), status: 201)
+            try storeBody(of: request, expected: digest)
+            logger.info("stored replica of blob \(digest) (\(blobs.size(of: digest) ?? 0) bytes)")
+            return .json(NimbusAPI.BlobResponse(digest: digest, size: blobs.size(of: digest) ?? 0), status: 201)
         } catch let error as BlobStoreError {
             if case .digestMismatch = error { return .error(400, "\(error)") }
             return .error(500, "\(error)")
@@ -154,10 +159,8 @@ extension Nimbus {
     }
 
     private func download(_ digest: String) -> HTTPResponse {
-        guard let path = blobs.existingPath(of: digest), let data = FileManager.default.contents(atPath: path) else {
-            return .error(404, "no blob \(digest)")
-        }
-        return .bytes(Array(data))
+        guard let path = blobs.existingPath(of: digest) else { return .error(404, "no blob \(digest)") }
+        return .file(path)
     }
 
     // MARK: - Topologies

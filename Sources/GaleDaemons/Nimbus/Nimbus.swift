@@ -105,7 +105,13 @@ public final class Nimbus: Sendable {
             host: options.host,
             port: options.port,
             maxBodyBytes: options.maxUploadBytes,
-            logger: logger
+            logger: logger,
+            spool: { [incoming = blobs.incomingDirectory] method, path in
+                // Binaries go to disk as they arrive, never into memory.
+                let parts = path.split(separator: "/").map(String.init)
+                return NimbusRoute.uploadBlob.match(method: method, parts: parts) != nil
+                    || NimbusRoute.replicateBlob.match(method: method, parts: parts) != nil ? incoming : nil
+            }
         ) { [self] request in
             await handle(request)
         }
