@@ -1,12 +1,12 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
 import Gale
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A small HTTP/1.1 client: one connection per request, a deadline over the whole exchange.
 public struct HTTPClient: Sendable {

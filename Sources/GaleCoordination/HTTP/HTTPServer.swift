@@ -1,13 +1,13 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A small HTTP/1.1 server: one request per connection, bodies aggregated up to a limit, or
 /// written to a file as they arrive for the requests a ``SpoolPolicy`` names; a response body
@@ -162,7 +162,9 @@ private final class RequestHandler: ChannelInboundHandler {
                     }
                     return true
                 }
-                if !ok { fail(context, 500, "cannot write the request body to \(file): \(String(cString: strerror(errno)))") }
+                if !ok {
+                    fail(context, 500, "cannot write the request body to \(file): \(String(cString: strerror(errno)))")
+                }
             } else {
                 body?.writeBuffer(&part)
             }

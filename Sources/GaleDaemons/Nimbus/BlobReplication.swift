@@ -119,7 +119,8 @@ final class BlobReplication: Sendable {
     /// Pushes a stored blob (the file at `file`) to `peers` at once (each verifies its digest),
     /// streamed from disk.
     /// - Returns: the peers that stored it, and the others with their answers.
-    func push(file: String, digest: String, to peers: [Endpoint]) async -> (stored: [String], failed: [String: String]) {
+    func push(file: String, digest: String, to peers: [Endpoint]) async -> (stored: [String], failed: [String: String])
+    {
         await withTaskGroup(of: (String, String?).self) { group in
             for peer in peers {
                 group.addTask { [pushHTTP] in

@@ -111,10 +111,9 @@ public final class Nimbus: Sendable {
                 let parts = path.split(separator: "/").map(String.init)
                 return NimbusRoute.uploadBlob.match(method: method, parts: parts) != nil
                     || NimbusRoute.replicateBlob.match(method: method, parts: parts) != nil ? incoming : nil
-            }
-        ) { [self] request in
-            await handle(request)
-        }
+            },
+            handler: { [self] request in await handle(request) }
+        )
         let port = try await server.start()
         self.server.withLock { $0 = server }
         let identity = "\(options.host):\(port)"
