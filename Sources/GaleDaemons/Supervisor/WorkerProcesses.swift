@@ -45,20 +45,6 @@ public struct WorkerStatus: Sendable, Codable, Equatable {
     public var running: Bool
 }
 
-/// Restart delays: `initial`, doubling up to `max`; reset once a worker ran `resetAfter`.
-public struct RestartBackoff: Sendable {
-    public var initial: Double = 0.1
-    public var max: Double = 10
-    public var resetAfter: Double = 30
-
-    public init() {}
-
-    /// The delay before restart number `failures` (1-based) in a row.
-    public func delay(afterFailures failures: Int) -> Double {
-        Swift.min(max, initial * pow(2, Double(Swift.max(0, failures - 1))))
-    }
-}
-
 /// Starts, watches and restarts worker processes; remembers them on disk so that a restarted
 /// supervisor adopts the workers still running instead of starting duplicates.
 public final class WorkerProcessManager: Sendable {
