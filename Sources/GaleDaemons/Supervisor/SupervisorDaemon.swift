@@ -72,21 +72,20 @@ public final class SupervisorDaemon: Sendable {
     private let server: Mutex<HTTPServer?> = Mutex(nil)
     private let loops: Mutex<[Task<Void, Never>]> = Mutex([])
 
+    /// A worker assigned here, as last read from ZooKeeper.
     struct Desired: Sendable {
         var spec: WorkerLaunchSpec
         var launch: WorkerLaunch
-        var assignedTasks: [Int]
+        var topology: TopologyRecord
     }
 
     struct State {
-        var desired: [String: Desired] = [:]
+        /// By slot (port). What each slot's worker is doing is in ``WorkerProcessManager``.
+        var desired: [Int: Desired] = [:]
         var active: [String: Bool] = [:]
-        var heartbeats: [String: (beat: WorkerHeartbeat, at: Date)] = [:]
-        var launchedAt: [String: Date] = [:]
+        /// The last heartbeat of each assigned worker, for its statistics in the report.
+        var beats: [String: WorkerHeartbeat] = [:]
         var errors: [String] = []
-        var failedDownloads: [String: Date] = [:]
-        /// Workers assigned here that cannot start because no nimbus served their binary.
-        var withoutBinary: [String: WorkerReport] = [:]
         var armed: Set<String> = []
         var heartbeatPort = 0
     }
@@ -122,7 +121,8 @@ public final class SupervisorDaemon: Sendable {
         self.processes = WorkerProcessManager(
             stateDirectory: options.dataDirectory + "/processes",
             logger: logger,
-            terminationGrace: .seconds(5)
+            terminationGrace: .seconds(5),
+            heartbeatTimeout: options.heartbeatTimeoutSeconds
         )
     }
 
@@ -131,10 +131,7 @@ public final class SupervisorDaemon: Sendable {
     public func start() async throws {
         let adopted = processes.adopt()
         if !adopted.isEmpty {
-            logger.info("adopted \(adopted.count) running workers: \(adopted.map(\.id).joined(separator: ", "))")
-        }
-        processes.onExit { [logger] id, description in
-            logger.warning("worker \(id) \(description)")
+            logger.info("adopted \(adopted.count) running workers: \(adopted.joined(separator: ", "))")
         }
         let port = try await startHeartbeatServer()
         state.withLock { $0.heartbeatPort = port }
@@ -235,14 +232,14 @@ public final class SupervisorDaemon: Sendable {
         } catch {
             return .error(400, "\(error)")
         }
-        let reply = state.withLock { s -> WorkerHeartbeatReply in
-            guard let desired = s.desired[beat.workerId], desired.spec.epoch == beat.epoch else {
-                return WorkerHeartbeatReply(active: false, stop: true)
-            }
-            s.heartbeats[beat.workerId] = (beat, Date())
-            return WorkerHeartbeatReply(active: s.active[beat.topologyId] ?? false, stop: false)
+        guard processes.heartbeat(workerId: beat.workerId, epoch: beat.epoch, at: Date()) else {
+            return .json(WorkerHeartbeatReply(active: false, stop: true))
         }
-        return .json(reply)
+        let active = state.withLock { s in
+            s.beats[beat.workerId] = beat
+            return s.active[beat.topologyId] ?? false
+        }
+        return .json(WorkerHeartbeatReply(active: active, stop: false))
     }
 
     // MARK: - Sync with ZooKeeper
@@ -279,12 +276,11 @@ public final class SupervisorDaemon: Sendable {
         }
     }
 
-    /// Reads the assignments, fetches binaries, writes worker files and makes the running
-    /// workers match.
+    /// Reads the assignments, writes worker files, hands the slots their assignments, downloads
+    /// the binaries they ask for, and removes what is no longer used.
     func syncOnce() async {
-        var desired: [String: Desired] = [:]
+        var desired: [Int: Desired] = [:]
         var active: [String: Bool] = [:]
-        var withoutBinary: [String: WorkerReport] = [:]
         do {
             let key = "children:" + ClusterPaths.assignments
             let ids: [String]
@@ -302,25 +298,10 @@ public final class SupervisorDaemon: Sendable {
                 active[topologyId] = topology.status == .active
                 let mine = assignment.workers.filter { $0.supervisorId == id }
                 guard !mine.isEmpty else { continue }
-                guard let binary = await binary(for: topology) else {
-                    for worker in mine {
-                        let workerId = "\(topologyId)-\(worker.endpoint.port)"
-                        withoutBinary[workerId] = WorkerReport(
-                            workerId: workerId,
-                            topologyId: topologyId,
-                            epoch: assignment.epoch,
-                            endpoint: worker.endpoint,
-                            pid: nil,
-                            state: "no-binary",
-                            restarts: 0,
-                            lastExit: nil,
-                            uptimeSeconds: 0,
-                            heartbeatAgeSeconds: nil,
-                            stats: nil
-                        )
-                    }
-                    continue
-                }
+                // Empty for an invalid digest: never a path outside the data directory.
+                let binary =
+                    BlobStore.isDigest(topology.binaryDigest)
+                    ? "\(options.dataDirectory)/topologies/\(topology.binaryDigest)/\(topology.description.name)" : ""
                 for worker in mine {
                     let workerId = "\(topologyId)-\(worker.endpoint.port)"
                     var spec = WorkerLaunchSpec(
@@ -359,7 +340,7 @@ public final class SupervisorDaemon: Sendable {
                         workingDirectory: directory,
                         logFile: "\(options.dataDirectory)/logs/\(workerId).log"
                     )
-                    desired[workerId] = Desired(spec: spec, launch: launch, assignedTasks: worker.tasks)
+                    desired[worker.endpoint.port] = Desired(spec: spec, launch: launch, topology: topology)
                 }
             }
         } catch {
@@ -367,44 +348,47 @@ public final class SupervisorDaemon: Sendable {
             return
         }
         let previous = state.withLock { s in
-            let previous = s.desired
-            s.desired = desired
-            s.active = active
-            s.withoutBinary = withoutBinary
-            for id in s.heartbeats.keys where desired[id] == nil { s.heartbeats[id] = nil }
-            for (id, d) in desired where previous[id]?.launch != d.launch { s.launchedAt[id] = Date() }
-            return previous
+            defer {
+                s.desired = desired
+                s.active = active
+                let ids = Set(desired.values.map(\.spec.workerId))
+                for id in s.beats.keys where !ids.contains(id) { s.beats[id] = nil }
+            }
+            return s.desired
         }
-        processes.ensure(desired.values.map(\.launch).sorted { $0.id < $1.id })
-        killSilentWorkers()
+        let downloads = processes.assign(
+            desired.mapValues { d in
+                (
+                    assignment: SlotState.Assignment(launch: d.launch, epoch: d.spec.epoch),
+                    binaryReady: FileManager.default.isExecutableFile(atPath: d.launch.executable)
+                )
+            }
+        )
+        // One download per binary, for every slot waiting for it.
+        var waiting: [String: [Int]] = [:]
+        for port in downloads {
+            if let d = desired[port] { waiting[d.topology.binaryDigest, default: []].append(port) }
+        }
+        for ports in waiting.values {
+            guard let topology = ports.first.flatMap({ desired[$0]?.topology }) else { continue }
+            if let failure = await download(topology) {
+                processes.binaryFailed(ports, reason: failure)
+            } else {
+                processes.binaryDownloaded(ports)
+            }
+        }
         cleanUp(keeping: desired, previous: previous)
     }
 
-    /// Kills workers that run but stopped heartbeating; the process manager restarts them.
-    private func killSilentWorkers() {
-        let now = Date()
-        let statuses = processes.statuses()
-        let silent = state.withLock { s -> [String] in
-            s.desired.keys.filter { id in
-                let started = statuses.first { $0.id == id }.map { Date(timeIntervalSince1970: $0.startedAt) }
-                let since = [s.heartbeats[id]?.at, s.launchedAt[id], started].compactMap { $0 }.max() ?? now
-                return now.timeIntervalSince(since) > options.heartbeatTimeoutSeconds
-            }
-        }
-        for status in statuses where status.running && silent.contains(status.id) {
-            logger.warning(
-                "worker \(status.id) (pid \(status.pid)) sent no heartbeat for \(options.heartbeatTimeoutSeconds) s: killing it"
-            )
-            kill(status.pid, SIGKILL)
-            state.withLock { $0.launchedAt[status.id] = now }
-        }
-    }
-
-    /// Removes worker files of workers no longer assigned and binaries no longer used.
-    private func cleanUp(keeping desired: [String: Desired], previous: [String: Desired]) {
+    /// Removes the files of workers no longer assigned and not running, earlier epochs' launch
+    /// specs, and binaries no longer used.
+    private func cleanUp(keeping desired: [Int: Desired], previous: [Int: Desired]) {
         let fm = FileManager.default
         let workersDir = options.dataDirectory + "/workers"
-        for name in (try? fm.contentsOfDirectory(atPath: workersDir)) ?? [] where desired[name] == nil {
+        let running = Set(processes.snapshot().values.compactMap { $0.process?.launch.id })
+        let assigned = Set(desired.values.map(\.spec.workerId))
+        for name in (try? fm.contentsOfDirectory(atPath: workersDir)) ?? []
+        where !assigned.contains(name) && !running.contains(name) {
             try? fm.removeItem(atPath: "\(workersDir)/\(name)")
         }
         for d in desired.values {
@@ -415,41 +399,37 @@ public final class SupervisorDaemon: Sendable {
                 try? fm.removeItem(atPath: "\(dir)/\(file)")
             }
         }
-        let used = Set(
-            desired.values.map {
-                URL(fileURLWithPath: $0.launch.executable).deletingLastPathComponent().lastPathComponent
-            }
-        )
+        let used = Set(desired.values.map(\.topology.binaryDigest))
         let topologiesDir = options.dataDirectory + "/topologies"
         for digest in (try? fm.contentsOfDirectory(atPath: topologiesDir)) ?? [] where !used.contains(digest) {
             try? fm.removeItem(atPath: "\(topologiesDir)/\(digest)")
         }
-        for id in previous.keys where desired[id] == nil {
-            logger.info("worker \(id) is no longer assigned here")
+        let ids = Set(desired.values.map(\.spec.workerId))
+        for d in previous.values where !ids.contains(d.spec.workerId) {
+            logger.info("worker \(d.spec.workerId) is no longer assigned here")
         }
     }
 
     // MARK: - Binaries
 
-    /// The local path of the topology's binary, downloading and verifying it first when needed.
-    private func binary(for topology: TopologyRecord) async -> String? {
+    /// Downloads the topology's binary and verifies its digest; `nil` once it is installed,
+    /// else why not.
+    private func download(_ topology: TopologyRecord) async -> String? {
         let digest = topology.binaryDigest
         guard BlobStore.isDigest(digest) else {
-            note("topology \(topology.id) names an invalid binary digest '\(digest)'")
-            return nil
+            let message = "topology \(topology.id) names an invalid binary digest '\(digest)'"
+            note(message)
+            return message
         }
         let dir = "\(options.dataDirectory)/topologies/\(digest)"
         let path = "\(dir)/\(topology.description.name)"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-        if let failed = state.withLock({ $0.failedDownloads[digest] }), Date().timeIntervalSince(failed) < 5 {
-            return nil
-        }
+        if FileManager.default.isExecutableFile(atPath: path) { return nil }
         let candidates = nimbusCandidates()
         guard !candidates.isEmpty else {
-            note(
+            let message =
                 "cannot download the binary of \(topology.id): no nimbus is known (none in ZooKeeper's election, no --nimbus)"
-            )
-            return nil
+            note(message)
+            return message
         }
         var failures: [String] = []
         for nimbus in candidates {
@@ -472,21 +452,21 @@ public final class SupervisorDaemon: Sendable {
                 }
                 chmod(temporary, 0o755)
                 guard rename(temporary, path) == 0 else {
-                    note("cannot install the binary of \(topology.id) at \(path): \(String(cString: strerror(errno)))")
-                    return nil
+                    let message =
+                        "cannot install the binary of \(topology.id) at \(path): \(String(cString: strerror(errno)))"
+                    note(message)
+                    return message
                 }
                 logger.info("downloaded the binary of \(topology.id) from \(nimbus) (sha256 verified)")
-                state.withLock { _ = $0.failedDownloads.removeValue(forKey: digest) }
-                return path
+                return nil
             } catch {
                 failures.append("\(nimbus): \(error)")
             }
         }
-        state.withLock { $0.failedDownloads[digest] = Date() }
-        if !failures.contains(where: { $0.contains("digest mismatch") }) {
-            note("cannot download the binary of \(topology.id) from any nimbus: \(failures.joined(separator: "; "))")
-        }
-        return nil
+        let message =
+            "cannot download the binary of \(topology.id) from any nimbus: \(failures.joined(separator: "; "))"
+        if !failures.contains(where: { $0.contains("digest mismatch") }) { note(message) }
+        return message
     }
 
     /// The nimbus processes in ZooKeeper's election (the leader first), then the configured ones.
@@ -539,22 +519,17 @@ public final class SupervisorDaemon: Sendable {
     }
 
     func makeReport() -> SupervisorReport {
-        let statuses = Dictionary(processes.statuses().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let slots = processes.snapshot()
         let now = Date()
         return state.withLock { s in
-            let workers = s.desired.values.sorted { $0.spec.workerId < $1.spec.workerId }.map { d -> WorkerReport in
+            let assigned = s.desired.sorted { $0.value.spec.workerId < $1.value.spec.workerId }
+            let workers = assigned.map { (port, d) -> WorkerReport in
                 let id = d.spec.workerId
-                let beat = s.heartbeats[id]
-                let process = statuses[id]
-                let age = beat.map { now.timeIntervalSince($0.at) }
-                let state: String
-                if let age, age <= 3 * 1.0 + 1 {
-                    state = "running"
-                } else if beat != nil {
-                    state = "stale"
-                } else {
-                    state = process?.running == true ? "starting" : "failed"
-                }
+                // Not handed to its slot yet (the assignment was just read): nothing runs.
+                let slot = slots[port].flatMap { $0.assignment?.launch == d.launch ? $0 : nil }
+                let state = slot?.workerState(now: now) ?? "failed"
+                let beat = state == "no-binary" ? nil : s.beats[id]
+                let process = slot?.assignedProcess
                 return WorkerReport(
                     workerId: id,
                     topologyId: d.spec.topologyId,
@@ -562,11 +537,11 @@ public final class SupervisorDaemon: Sendable {
                     endpoint: d.spec.endpoint,
                     pid: process?.pid,
                     state: state,
-                    restarts: process?.restarts ?? 0,
-                    lastExit: process?.lastExit,
-                    uptimeSeconds: beat?.beat.uptimeSeconds ?? 0,
-                    heartbeatAgeSeconds: age,
-                    stats: beat?.beat.stats
+                    restarts: slot?.restarts ?? 0,
+                    lastExit: slot?.lastExit,
+                    uptimeSeconds: beat?.uptimeSeconds ?? 0,
+                    heartbeatAgeSeconds: slot?.lastHeartbeat.map { now.timeIntervalSince($0) },
+                    stats: beat?.stats
                 )
             }
             return SupervisorReport(
@@ -574,7 +549,7 @@ public final class SupervisorDaemon: Sendable {
                 host: options.host,
                 slots: options.slots,
                 uptimeSeconds: now.timeIntervalSince(startedAt),
-                workers: workers + s.withoutBinary.values.sorted { $0.workerId < $1.workerId },
+                workers: workers,
                 errors: s.errors
             )
         }

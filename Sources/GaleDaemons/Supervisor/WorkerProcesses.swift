@@ -1,6 +1,6 @@
 import CPosixSpawn
 import Dispatch
-import Foundation
+package import Foundation
 import Gale
 public import Logging
 import Synchronization
@@ -34,58 +34,22 @@ public struct WorkerLaunch: Sendable, Codable, Equatable {
     }
 }
 
-/// One managed worker as the manager sees it.
-public struct WorkerStatus: Sendable, Codable, Equatable {
-    public var id: String
-    public var pid: Int32
-    /// Unix seconds when the current process started.
-    public var startedAt: Double
-    public var restarts: Int
-    public var lastExit: String?
-    public var running: Bool
-}
-
-/// Restart delays: `initial`, doubling up to `max`; reset once a worker ran `resetAfter`.
-public struct RestartBackoff: Sendable {
-    public var initial: Double = 0.1
-    public var max: Double = 10
-    public var resetAfter: Double = 30
-
-    public init() {}
-
-    /// The delay before restart number `failures` (1-based) in a row.
-    public func delay(afterFailures failures: Int) -> Double {
-        Swift.min(max, initial * pow(2, Double(Swift.max(0, failures - 1))))
-    }
-}
-
-/// Starts, watches and restarts worker processes; remembers them on disk so that a restarted
-/// supervisor adopts the workers still running instead of starting duplicates.
+/// Drives one ``SlotState`` per worker port and does what they ask: spawns, signals and reaps
+/// worker processes, and records them on disk so that a restarted supervisor adopts the workers
+/// still running instead of starting duplicates. Every event is applied, and its actions taken,
+/// on one serial queue; a timer feeds exits and clock ticks every 50 ms.
 public final class WorkerProcessManager: Sendable {
-    private struct Managed {
-        var launch: WorkerLaunch
-        var pid: pid_t = 0
-        var startTicks: UInt64 = 0
-        var startedAt = Date()
-        var isChild = true
-        var restarts = 0
-        var failuresInRow = 0
-        var lastExit: String?
-        var restartAt: Date?
-    }
-
     private struct StateFile: Codable {
         var launch: WorkerLaunch
         var pid: Int32
         var startTicks: UInt64
+        var slot: Int?
     }
 
     let stateDirectory: String
     let logger: Logger
-    let backoff: RestartBackoff
-    let grace: Double
-    private let workers = Mutex<[String: Managed]>([:])
-    private let exitHandlers = Mutex<[@Sendable (String, String) -> Void]>([])
+    let settings: SlotState.Settings
+    private let slots = Mutex<[Int: SlotState]>([:])
     private let timer = TimerSlot()
     private let queue = DispatchQueue(label: "gale.supervisor.processes")
 
@@ -93,13 +57,16 @@ public final class WorkerProcessManager: Sendable {
         stateDirectory: String,
         logger: Logger,
         backoff: RestartBackoff = .init(),
-        terminationGrace: Duration = .seconds(5)
+        terminationGrace: Duration = .seconds(5),
+        heartbeatTimeout: Double = 10
     ) {
         self.stateDirectory = stateDirectory
         self.logger = logger
-        self.backoff = backoff
-        self.grace =
-            terminationGrace.inSeconds
+        self.settings = SlotState.Settings(
+            backoff: backoff,
+            heartbeatTimeout: heartbeatTimeout,
+            terminationGrace: terminationGrace.inSeconds
+        )
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
@@ -108,67 +75,91 @@ public final class WorkerProcessManager: Sendable {
         self.timer.set(timer)
     }
 
-    /// Adds an exit handler (worker id, what happened).
-    public func onExit(_ handler: @escaping @Sendable (_ id: String, _ description: String) -> Void) {
-        exitHandlers.withLock { $0.append(handler) }
-    }
-
-    /// Takes over workers recorded in the state directory that still run the same process.
-    public func adopt() -> [WorkerStatus] {
+    /// Takes over the workers recorded in the state directory that still run the same process;
+    /// returns their ids.
+    public func adopt() -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []
-        for file in files where file.hasSuffix(".json") {
-            let path = "\(stateDirectory)/\(file)"
-            guard let data = FileManager.default.contents(atPath: path),
-                let state = try? JSONDecoder().decode(StateFile.self, from: data),
-                Self.startTicks(of: state.pid) == state.startTicks
-            else {
-                try? FileManager.default.removeItem(atPath: path)
-                continue
-            }
-            var managed = Managed(launch: state.launch)
-            managed.pid = state.pid
-            managed.startTicks = state.startTicks
-            managed.isChild = false
-            workers.withLock { $0[state.launch.id] = managed }
-        }
-        return statuses()
-    }
-
-    /// Makes the running set equal `desired`.
-    public func ensure(_ desired: [WorkerLaunch]) {
+        let now = Date()
         queue.sync {
-            let wanted = Dictionary(desired.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let current = workers.withLock { $0 }
-            for (id, managed) in current where wanted[id] != managed.launch {
-                stop(id, managed)
+            for file in files.sorted() where file.hasSuffix(".json") {
+                let path = "\(stateDirectory)/\(file)"
+                guard let data = FileManager.default.contents(atPath: path),
+                    let state = try? JSONDecoder().decode(StateFile.self, from: data),
+                    let slot = state.slot ?? state.launch.id.split(separator: "-").last.flatMap({ Int($0) })
+                else {
+                    try? FileManager.default.removeItem(atPath: path)
+                    continue
+                }
+                let event = SlotState.Event.recovered(
+                    state.launch,
+                    pid: state.pid,
+                    recordedTicks: state.startTicks,
+                    currentTicks: Self.startTicks(of: state.pid),
+                    at: now
+                )
+                _ = apply(slot, event)
             }
-            for (id, launch) in wanted.sorted(by: { $0.key < $1.key }) where workers.withLock({ $0[id] == nil }) {
-                var managed = Managed(launch: launch)
-                start(&managed)
-                workers.withLock { $0[id] = managed }
+        }
+        return slots.withLock { $0.values.compactMap { $0.process?.launch.id }.sorted() }
+    }
+
+    /// Makes the slots run `assignments` (by port; `binaryReady` when the worker's binary is on
+    /// disk) and stop every other worker. Returns the ports whose binary is to be downloaded
+    /// (report the outcome with ``binaryDownloaded(_:)`` or ``binaryFailed(_:reason:)``).
+    package func assign(_ assignments: [Int: (assignment: SlotState.Assignment, binaryReady: Bool)]) -> [Int] {
+        let now = Date()
+        return queue.sync {
+            var downloads: [Int] = []
+            let known = slots.withLock { Set($0.keys) }
+            for port in known.union(assignments.keys).sorted() {
+                let event: SlotState.Event =
+                    if let wanted = assignments[port] {
+                        .assigned(wanted.assignment, binaryReady: wanted.binaryReady, at: now)
+                    } else {
+                        .unassigned(at: now)
+                    }
+                if apply(port, event).contains(.download) { downloads.append(port) }
             }
+            return downloads
         }
     }
 
-    public func statuses() -> [WorkerStatus] {
-        workers.withLock { all in
-            all.values.sorted { $0.launch.id < $1.launch.id }.map { m in
-                WorkerStatus(
-                    id: m.launch.id,
-                    pid: m.pid,
-                    startedAt: m.startedAt.timeIntervalSince1970,
-                    restarts: m.restarts,
-                    lastExit: m.lastExit,
-                    running: m.pid > 0
-                )
-            }
+    package func binaryDownloaded(_ ports: [Int]) {
+        let now = Date()
+        queue.sync { for port in ports { _ = apply(port, .binaryDownloaded(at: now)) } }
+    }
+
+    package func binaryFailed(_ ports: [Int], reason: String) {
+        let now = Date()
+        queue.sync { for port in ports { _ = apply(port, .binaryFailed(reason, at: now)) } }
+    }
+
+    /// Records a heartbeat of `workerId` in `epoch`; `false` when that is not the worker assigned
+    /// to any slot.
+    package func heartbeat(workerId: String, epoch: Int, at now: Date) -> Bool {
+        slots.withLock { all in
+            guard let port = all.first(where: { $0.value.assignment?.launch.id == workerId })?.key,
+                all[port]?.assignment?.epoch == epoch
+            else { return false }
+            // A heartbeat asks for no action.
+            _ = all[port]?.handle(.heartbeat(at: now))
+            return true
         }
+    }
+
+    /// Every slot's state, by port.
+    package func snapshot() -> [Int: SlotState] {
+        slots.withLock { $0 }
     }
 
     /// Stops every worker and waits until they are gone.
     public func stopAll() async {
+        let now = Date()
         queue.sync {
-            for (id, managed) in workers.withLock({ $0 }) { stop(id, managed) }
+            for port in slots.withLock({ $0.keys.sorted() }) { _ = apply(port, .unassigned(at: now)) }
+        }
+        while slots.withLock({ $0.values.contains { $0.process != nil } }) {
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -180,100 +171,71 @@ public final class WorkerProcessManager: Sendable {
 
     // MARK: - On the queue
 
-    private func start(_ managed: inout Managed) {
-        let launch = managed.launch
-        managed.restartAt = nil
-        do {
-            let pid = try Self.spawn(launch)
-            managed.pid = pid
-            managed.isChild = true
-            managed.startedAt = Date()
-            managed.startTicks = Self.startTicks(of: pid) ?? 0
-            let state = StateFile(launch: launch, pid: pid, startTicks: managed.startTicks)
-            if let data = try? JSONEncoder().encode(state) {
-                try? data.write(to: URL(fileURLWithPath: "\(stateDirectory)/\(launch.id).json"), options: .atomic)
+    /// Applies `event` to the slot of `port` and takes the actions it returns, except downloads,
+    /// which it returns.
+    private func apply(_ port: Int, _ event: SlotState.Event) -> [SlotState.Action] {
+        let actions = slots.withLock { all in
+            var slot = all[port] ?? SlotState(settings: settings)
+            defer { all[port] = slot }
+            return slot.handle(event)
+        }
+        var left: [SlotState.Action] = []
+        for action in actions {
+            switch action {
+            case .download:
+                left.append(action)
+            case .spawn(let launch):
+                let event: SlotState.Event
+                do {
+                    let pid = try Self.spawn(launch)
+                    event = .spawned(pid: pid, startTicks: Self.startTicks(of: pid) ?? 0, at: Date())
+                } catch {
+                    event = .spawnFailed("\(error)", at: Date())
+                }
+                left += apply(port, event)
+            case .signal(let pid, let signal):
+                kill(-pid, signal)
+                kill(pid, signal)
+            case .writeStateFile(let launch, let pid, let ticks):
+                let state = StateFile(launch: launch, pid: pid, startTicks: ticks, slot: port)
+                if let data = try? JSONEncoder().encode(state) {
+                    try? data.write(to: URL(fileURLWithPath: "\(stateDirectory)/\(launch.id).json"), options: .atomic)
+                }
+            case .removeStateFile(let id):
+                try? FileManager.default.removeItem(atPath: "\(stateDirectory)/\(id).json")
+            case .removeFiles(let launch):
+                try? FileManager.default.removeItem(atPath: launch.workingDirectory)
+            case .log(let id, let message, let warning):
+                if warning {
+                    logger.warning("worker \(id) \(message)")
+                } else {
+                    logger.info("worker \(id) \(message)")
+                }
             }
-            logger.info("started worker \(launch.id) (pid \(pid))")
-        } catch {
-            managed.pid = 0
-            managed.failuresInRow += 1
-            managed.lastExit = "\(error)"
-            managed.restartAt = Date().addingTimeInterval(backoff.delay(afterFailures: managed.failuresInRow))
-            report(launch.id, "\(error)")
         }
+        return left
     }
 
-    private func stop(_ id: String, _ managed: Managed) {
-        workers.withLock { _ = $0.removeValue(forKey: id) }
-        try? FileManager.default.removeItem(atPath: "\(stateDirectory)/\(id).json")
-        guard managed.pid > 0 else { return }
-        let pid = managed.pid
-        kill(-pid, SIGTERM)
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while alive(pid, child: managed.isChild), Date() < deadline { usleep(20_000) }
-        if alive(pid, child: managed.isChild) {
-            logger.warning("worker \(id) (pid \(pid)) ignored SIGTERM for \(grace) s: killing it")
-            kill(-pid, SIGKILL)
-            kill(pid, SIGKILL)
-            while alive(pid, child: managed.isChild) { usleep(10_000) }
-        }
-        logger.info("stopped worker \(id) (pid \(pid))")
-    }
-
-    /// `false` once the process is gone (reaped when it is our child).
-    private func alive(_ pid: pid_t, child: Bool) -> Bool {
-        if child {
-            var status: Int32 = 0
-            let rc = waitpid(pid, &status, WNOHANG)
-            return rc == 0
-        }
-        return kill(pid, 0) == 0 && Self.startTicks(of: pid) != nil
-    }
-
+    /// Feeds the exits of the slots' processes, then a tick, to every slot.
     private func poll() {
         let now = Date()
-        var exits: [(String, String)] = []
-        var toStart: [String] = []
-        workers.withLock { all in
-            for (id, var m) in all {
-                if m.pid > 0 {
-                    var gone: String?
-                    if m.isChild {
-                        var status: Int32 = 0
-                        if waitpid(m.pid, &status, WNOHANG) == m.pid {
-                            let signal = status & 0x7f
-                            gone =
-                                signal == 0
-                                ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
-                        }
-                    } else if kill(m.pid, 0) != 0 || Self.startTicks(of: m.pid) != m.startTicks {
-                        gone = "exited"
-                    }
-                    if let gone {
-                        let ran = now.timeIntervalSince(m.startedAt)
-                        m.failuresInRow = ran >= backoff.resetAfter ? 1 : m.failuresInRow + 1
-                        m.lastExit = gone
-                        m.pid = 0
-                        m.restartAt = now.addingTimeInterval(backoff.delay(afterFailures: m.failuresInRow))
-                        exits.append((id, gone))
-                    }
-                }
-                if m.pid == 0, let at = m.restartAt, at <= now { toStart.append(id) }
-                all[id] = m
-            }
-        }
-        for (id, what) in exits { report(id, what) }
-        for id in toStart {
-            guard var m = workers.withLock({ $0[id] }) else { continue }
-            m.restarts += 1
-            start(&m)
-            workers.withLock { if $0[id] != nil { $0[id] = m } }
+        let current = slots.withLock { $0.mapValues(\.process) }
+        for (port, process) in current.sorted(by: { $0.key < $1.key }) {
+            if let process, let gone = Self.ending(of: process) { _ = apply(port, .exited(gone, at: now)) }
+            _ = apply(port, .tick(now))
         }
     }
 
-    private func report(_ id: String, _ what: String) {
-        for handler in exitHandlers.withLock({ $0 }) { handler(id, what) }
+    /// How `process` ended, or `nil` while it runs (a child is reaped).
+    private static func ending(of process: SlotState.Process) -> String? {
+        if process.child {
+            var status: Int32 = 0
+            guard waitpid(process.pid, &status, WNOHANG) == process.pid else { return nil }
+            let signal = status & 0x7f
+            return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(signal)"
+        }
+        guard kill(process.pid, 0) != 0 || startTicks(of: process.pid) != process.startTicks else { return nil }
+        return "exited"
     }
 
     // MARK: - Processes
