@@ -482,7 +482,7 @@ import Glibc
         // A binary whose stored blob no longer matches its digest is never launched.
         try cluster.submit(workers: 1, messages: 10, rate: 0)
         let blobs = cluster.root + "/nimbus/blobs"
-        let blob = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).first)
+        let blob = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).first { $0.count == 64 })
         let handle = try #require(FileHandle(forUpdatingAtPath: "\(blobs)/\(blob)"))
         handle.seek(toFileOffset: 1000)
         handle.write(Data([0xde, 0xad, 0xbe, 0xef]))
