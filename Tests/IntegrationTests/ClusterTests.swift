@@ -226,6 +226,7 @@ import Glibc
             #expect(shared.isEmpty, "worker \(worker) holds its supervisor's sockets \(shared)")
         }
         let heartbeatPort = try String(contentsOfFile: s1.dir + "/heartbeat-port", encoding: .utf8)
+        let epoch = try cluster.status().epoch
         // The supervisor dies without stopping its worker and comes back at once, on the same
         // heartbeat port (no worker holds the old listener open).
         kill(s1.pid, SIGKILL)
@@ -242,6 +243,8 @@ import Glibc
         let log = try String(contentsOfFile: cluster.root + "/s1.log", encoding: .utf8)
         #expect(!log.contains("cannot listen for heartbeats"), "the restarted supervisor bound its port again")
         try await cluster.waitUntil("every message is acked", timeout: 120) { Self.allAcked(cluster, messages) }
+        // The supervisor took its ZooKeeper node over without ever being gone: nothing was moved.
+        #expect(try cluster.status().epoch == epoch)
     }
 
     @Test func supervisorWhoseSessionExpiredRecoversWithoutDuplicateWorkers() async throws {

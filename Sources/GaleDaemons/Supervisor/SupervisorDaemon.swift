@@ -188,9 +188,9 @@ public final class SupervisorDaemon: Sendable {
         do {
             try zk.create(path, data: bytes, mode: .ephemeral)
         } catch .nodeExists {
-            // Left by this supervisor's previous session (not yet expired): take it over.
-            try zk.delete(path)
-            try zk.create(path, data: bytes, mode: .ephemeral)
+            // Left by this supervisor's previous session (not yet expired): take it over in one
+            // transaction, so that nimbus never sees this supervisor gone and moves its workers.
+            try zk.multi([.delete(path: path, version: -1), .create(path: path, data: bytes, mode: .ephemeral)])
         }
     }
 
