@@ -270,7 +270,8 @@ struct SupervisorCommand: AsyncParsableCommand {
                 id: config.text("supervisor.id"),
                 orphanTimeoutSeconds: config.seconds("supervisor.worker.orphan.timeout.secs") ?? 20,
                 sessionTimeout: DaemonOptions.session(config),
-                stopWorkersOnExit: !(config.bool("supervisor.keep.workers") ?? false)
+                stopWorkersOnExit: !(config.bool("supervisor.keep.workers") ?? false),
+                workerEnvironment: config.map("supervisor.worker.env") ?? [:]
             )
             return (options, config)
         } catch {

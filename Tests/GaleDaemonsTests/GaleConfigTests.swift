@@ -93,6 +93,15 @@ import Testing
             Self.error("zookeeper.servers: [a]\nstorm.zookeeper.servers: [b]")
                 == "/etc/gale/gale.yaml:2: 'storm.zookeeper.servers' is already set at line 1 as 'zookeeper.servers'"
         )
+        #expect(
+            Self.error("nimbus.port: 1\nnimbus.port: 2")
+                == "/etc/gale/gale.yaml:1: 'nimbus.port' is set here and again below"
+        )
+        #expect(
+            Self.error("nimbus=127.0.0.1:8080")
+                == "/etc/gale/gale.yaml:1: expected `key: value` lines at the top level (a `nimbus=HOST:PORT` line is "
+                + "now `nimbus.seeds: [HOST:PORT]`)"
+        )
         #expect(Self.error("") == nil)
         #expect(Self.error("# only a comment\n") == nil)
     }
@@ -121,6 +130,19 @@ import Testing
         #expect(config.source("nimbus.worker.timeout.secs") == .file(path: path, line: 8))
         #expect(config.ports("supervisor.slots.ports") == [6800, 6801])
         #expect(config.file == path)
+    }
+
+    @Test func workerEnvironmentIsAMappingOfNamesToValues() throws {
+        let entries = try GaleConfig.parse(
+            yaml: "supervisor.worker.env:\n  MALLOC_ARENA_MAX: 2\n  MODE: fast\n",
+            path: "f"
+        )
+        #expect(entries["supervisor.worker.env"]?.value == .map(["MALLOC_ARENA_MAX": "2", "MODE": "fast"]))
+        #expect(
+            Self.error("supervisor.worker.env: [A]", path: "f")
+                == "f:1: supervisor.worker.env: expected a mapping of environment variable names to values, got a list"
+        )
+        #expect(GaleConfig().map("supervisor.worker.env") == [:])
     }
 
     @Test func nestedMappingsAreDottedKeys() throws {

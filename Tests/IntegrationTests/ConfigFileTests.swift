@@ -84,6 +84,8 @@ import Glibc
         nimbus.seeds: [127.0.0.1]
         supervisor.slots.ports: [\(slots[0]), \(slots[1])]
         supervisor.id: s1
+        supervisor.worker.env:
+          GALE_CONFIG_TEST_MARK: from-gale-yaml
         """.write(toFile: file, atomically: true, encoding: .utf8)
 
         cluster.nimbusPid = try ClusterHarness.spawn(
@@ -112,6 +114,10 @@ import Glibc
         try await cluster.waitUntil("every message is acked", timeout: 120) {
             ClusterTests.allAcked(cluster, messages)
         }
+        // The worker got the file's environment variable.
+        let worker = try #require(cluster.workerPids().first)
+        let environ = FileManager.default.contents(atPath: "/proc/\(worker)/environ") ?? Data()
+        #expect(environ.split(separator: 0).contains(Data("GALE_CONFIG_TEST_MARK=from-gale-yaml".utf8)))
         #expect(FileManager.default.fileExists(atPath: cluster.root + "/local/nimbus"))
         #expect(FileManager.default.fileExists(atPath: cluster.root + "/local/supervisor"))
 
@@ -151,7 +157,7 @@ import Glibc
         let decoded = try JSONDecoder().decode(Shown.self, from: Data(json.output.utf8))
         #expect(decoded.file == file)
         #expect(decoded.keys.first { $0.key == "zookeeper.session.timeout.secs" }?.source == "\(file):4")
-        #expect(decoded.keys.count == 17)
+        #expect(decoded.keys.count == 18)
 
         #expect(try client(["kill", cluster.name, "--wait", "0"]).status == 0)
         try await cluster.waitUntil("every worker process is gone", timeout: 30) { cluster.workerPids().isEmpty }

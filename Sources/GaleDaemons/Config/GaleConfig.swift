@@ -17,6 +17,8 @@ public enum ConfigType: Sendable, Equatable {
     /// A non-empty list of `HOST` or `HOST:PORT` (a comma-separated string in flags and
     /// environment variables).
     case servers
+    /// A mapping of environment variable names to values.
+    case environment
 
     /// How docs/configuration.md names the type.
     public var documentation: String {
@@ -28,6 +30,7 @@ public enum ConfigType: Sendable, Equatable {
         case .seconds(let minimum, let exclusive): "seconds \(exclusive ? ">" : "≥") \(ConfigValue.double(minimum))"
         case .bool: "bool"
         case .servers: "list of HOST[:PORT]"
+        case .environment: "map of NAME: value"
         }
     }
 }
@@ -40,6 +43,7 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible, Encodable
     case bool(Bool)
     case list([String])
     case ints([Int])
+    case map([String: String])
 
     /// The value as YAML would write it (flow style for lists).
     public var description: String {
@@ -50,6 +54,8 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible, Encodable
         case .bool(let b): String(b)
         case .list(let l): "[" + l.joined(separator: ", ") + "]"
         case .ints(let l): "[" + l.map(String.init).joined(separator: ", ") + "]"
+        case .map(let m):
+            "{" + m.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 
@@ -62,6 +68,7 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible, Encodable
         case .bool(let b): try container.encode(b)
         case .list(let l): try container.encode(l)
         case .ints(let l): try container.encode(l)
+        case .map(let m): try container.encode(m)
         }
     }
 }
@@ -271,6 +278,13 @@ public enum GaleConfigSchema {
             flags: "--keep-workers, --no-keep-workers",
             usedBy: "supervisor",
             "On SIGTERM, leave the workers running for the supervisor's next run to adopt."
+        ),
+        ConfigKey(
+            "supervisor.worker.env",
+            .environment,
+            default: .map([:]),
+            usedBy: "supervisor",
+            "Environment variables set for every worker, over those it inherits from its supervisor."
         ),
         ConfigKey(
             "client.timeout.secs",

@@ -85,7 +85,8 @@ public struct GaleConfig: Sendable {
         }
         guard let root else { return [:] }
         guard case .mapping(let mapping) = root else {
-            throw ConfigError("\(path):\(root.mark?.line ?? 1): expected `key: value` lines at the top level")
+            let old = yaml.contains("nimbus=") ? " (a `nimbus=HOST:PORT` line is now `nimbus.seeds: [HOST:PORT]`)" : ""
+            throw ConfigError("\(path):\(root.mark?.line ?? 1): expected `key: value` lines at the top level\(old)")
         }
         var items: [(name: String, line: Int, value: Node)] = []
         try flatten(mapping, prefix: "", path: path, into: &items)
@@ -141,7 +142,7 @@ public struct GaleConfig: Sendable {
             let during = context.map { " (\($0.text))" } ?? ""
             return "\(path):\(mark.line): invalid YAML: \(problem)\(during)"
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return "\(path):\(context.mark.line): '\(duplicates.first ?? "?")' is set twice"
+            return "\(path):\(context.mark.line): '\(duplicates.first ?? "?")' is set here and again below"
         default:
             let first = String(describing: error).split(separator: "\n").first.map(String.init) ?? ""
             return "\(path): invalid YAML: \(first)"
@@ -175,6 +176,15 @@ public struct GaleConfig: Sendable {
                 return scalar.string
             }
             value = entries.allSatisfy { $0 != nil } ? .list(entries.compactMap { $0 }) : nil
+        case (.environment, .mapping(let mapping)):
+            var variables: [String: String] = [:]
+            for (name, value) in mapping {
+                guard case .scalar(let n) = name, case .scalar(let v) = value else {
+                    return .failure(ConfigError("expected \(type.expectation), got \(Self.describe(value))"))
+                }
+                variables[n.string] = Tag.Name(rawValue: value.tag.rawValue) == .null ? "" : v.string
+            }
+            value = .map(variables)
         case (.ports, .scalar(let scalar)) where tag == .str, (.servers, .scalar(let scalar)) where tag == .str:
             return convert(text: scalar.string, type)
         default:
@@ -204,6 +214,13 @@ public struct GaleConfig: Sendable {
             let ports = parts.map { Int($0) }
             value = ports.allSatisfy { $0 != nil } ? .ints(ports.compactMap { $0 }) : nil
         case .servers: value = .list(parts)
+        case .environment:
+            var variables: [String: String] = [:]
+            for part in parts where !part.isEmpty {
+                let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                variables[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
+            }
+            value = .map(variables)
         }
         guard let value else { return .failure(ConfigError("expected \(type.expectation), got '\(text)'")) }
         if let problem = check(value, type) { return .failure(ConfigError(problem)) }
@@ -235,6 +252,11 @@ public struct GaleConfig: Sendable {
                 exclusive ? "more than \(ConfigValue.double(minimum))" : "at least \(ConfigValue.double(minimum))"
             return ok ? nil : "\(ConfigValue.double(seconds)) is out of range (must be \(bound) seconds)"
         case (.bool, .bool):
+            return nil
+        case (.environment, .map(let variables)):
+            if let bad = variables.keys.sorted().first(where: { $0.isEmpty || $0.contains("=") || $0.contains("\0") }) {
+                return "'\(bad)' is not an environment variable name"
+            }
             return nil
         case (.servers, .list(let entries)):
             if entries.isEmpty { return "must list at least one HOST or HOST:PORT" }
@@ -320,15 +342,14 @@ public struct GaleConfig: Sendable {
         return nil
     }
 
-    public func list(_ name: String) -> [String]? {
-        if case .list(let list) = value(name) { return list }
+    public func map(_ name: String) -> [String: String]? {
+        if case .map(let map) = value(name) { return map }
         return nil
     }
 
-    /// `name`'s text, or an error saying how to set it.
-    public func required(_ name: String) throws(ConfigError) -> String {
-        guard let value = value(name) else { throw missing(name) }
-        return value.description
+    public func list(_ name: String) -> [String]? {
+        if case .list(let list) = value(name) { return list }
+        return nil
     }
 
     /// The error for a key that nothing sets: names its flag, environment variable and the file.
@@ -408,6 +429,7 @@ extension ConfigType {
         case .seconds: "a number of seconds"
         case .bool: "true or false"
         case .servers: "a list of HOST or HOST:PORT"
+        case .environment: "a mapping of environment variable names to values"
         }
     }
 }
