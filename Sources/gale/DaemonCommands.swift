@@ -5,37 +5,65 @@ import GaleCoordination
 import GaleDaemons
 import Logging
 
-/// Options every daemon takes.
+/// Options every daemon takes. Each flag overrides its key of the configuration file (see
+/// docs/configuration.md).
 struct DaemonOptions: ParsableArguments {
-    @Option(help: "ZooKeeper connect string HOST:PORT[,HOST:PORT...].")
-    var zookeeper: String
+    @OptionGroup var file: ConfigFileOption
 
-    @Option(parsing: .unconditional, help: "ZooKeeper session timeout in seconds.")
-    var sessionTimeout: Double = 10
+    @Option(help: "ZooKeeper connect string HOST:PORT[,HOST:PORT...] (zookeeper.servers).")
+    var zookeeper: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(parsing: .unconditional, help: "ZooKeeper session timeout in seconds (zookeeper.session.timeout.secs).")
+    var sessionTimeout: Double?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (log.level).")
+    var logLevel: String?
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        guard sessionTimeout >= 1, sessionTimeout.isFinite else {
+        if let sessionTimeout, !(sessionTimeout >= 1) || !sessionTimeout.isFinite {
             throw ValidationError("--session-timeout must be at least 1 second")
         }
-        for part in zookeeper.split(separator: ",") where Endpoint(String(part)) == nil {
-            throw ValidationError("invalid --zookeeper '\(zookeeper)': expected HOST:PORT[,HOST:PORT...]")
+        if let zookeeper {
+            for part in zookeeper.split(separator: ",") where Endpoint(String(part)) == nil {
+                throw ValidationError("invalid --zookeeper '\(zookeeper)': expected HOST:PORT[,HOST:PORT...]")
+            }
+        }
+    }
+
+    /// The configuration file's values, then the environment's, then these flags'. The
+    /// environment variables of the keys in `flagged`, which the caller's flags set, are not read.
+    func config(flagged: Set<String> = []) throws -> GaleConfig {
+        var flagged = flagged
+        if zookeeper != nil { flagged.insert("zookeeper.servers") }
+        if logLevel != nil { flagged.insert("log.level") }
+        do {
+            var config = try file.load(flagged: flagged)
+            if let zookeeper { try config.set("zookeeper.servers", text: zookeeper, source: .flag("--zookeeper")) }
+            try config.set(
+                "zookeeper.session.timeout.secs",
+                sessionTimeout.map(ConfigValue.double),
+                source: .flag("--session-timeout")
+            )
+            try config.set("log.level", logLevel.map(ConfigValue.text), source: .flag("--log-level"))
+            return config
+        } catch {
+            throw CLIError("\(error)")
         }
     }
 
     /// The daemon's logger; every logger the process creates from now on (its ZooKeeper
-    /// client's included) logs at `--log-level` too.
-    func logger(_ label: String) -> Logger {
-        ProcessLogging.setLevel(Logger.Level(rawValue: logLevel) ?? .info)
+    /// client's included) logs at `log.level` too.
+    func logger(_ label: String, _ config: GaleConfig) -> Logger {
+        ProcessLogging.setLevel(config.text("log.level").flatMap(Logger.Level.init(rawValue:)) ?? .info)
         return Logger(label: label)
     }
 
-    var session: Duration { .milliseconds(Int64(sessionTimeout * 1000)) }
+    static func session(_ config: GaleConfig) -> Duration {
+        .milliseconds(Int64((config.seconds("zookeeper.session.timeout.secs") ?? 10) * 1000))
+    }
 }
 
 /// Waits for SIGTERM or SIGINT.
@@ -79,40 +107,61 @@ struct NimbusCommand: AsyncParsableCommand {
 
     @OptionGroup var daemon: DaemonOptions
 
-    @Option(parsing: .unconditional, help: "HTTP port of the API.")
-    var port: Int
+    @Option(parsing: .unconditional, help: "HTTP port of the API (nimbus.port, default 8080).")
+    var port: Int?
 
-    @Option(help: "Host to listen on and advertise.")
-    var host: String = "127.0.0.1"
+    @Option(help: "Host to listen on and advertise (nimbus.host, default 127.0.0.1).")
+    var host: String?
 
-    @Option(help: "Directory for topology binaries.")
-    var dataDir: String
+    @Option(help: "Directory for topology binaries (nimbus.data.dir, default LOCAL_DIR/nimbus).")
+    var dataDir: String?
 
-    @Option(parsing: .unconditional, help: "Seconds of missing worker heartbeats before nimbus moves a worker.")
-    var workerTimeout: Double = 30
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds of missing worker heartbeats before nimbus moves a worker (nimbus.worker.timeout.secs)."
+    )
+    var workerTimeout: Double?
 
     func validate() throws {
-        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
-        guard workerTimeout > 0, workerTimeout.isFinite else {
+        if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be 0...65535, got \(port)") }
+        if let workerTimeout, !(workerTimeout > 0) || !workerTimeout.isFinite {
             throw ValidationError("--worker-timeout must be positive")
         }
     }
 
+    /// The daemon's options: flags over environment over file over defaults.
+    func options() throws -> (NimbusOptions, GaleConfig) {
+        var config = try daemon.config()
+        do {
+            try config.set("nimbus.port", port.map(ConfigValue.int), source: .flag("--port"))
+            try config.set("nimbus.host", host.map(ConfigValue.text), source: .flag("--host"))
+            try config.set("nimbus.data.dir", dataDir.map(ConfigValue.text), source: .flag("--data-dir"))
+            try config.set(
+                "nimbus.worker.timeout.secs",
+                workerTimeout.map(ConfigValue.double),
+                source: .flag("--worker-timeout")
+            )
+            guard let directory = config.dataDirectory("nimbus") else { throw config.missing("nimbus.data.dir") }
+            let options = NimbusOptions(
+                zookeeper: try config.zookeeperConnectString(),
+                host: config.text("nimbus.host") ?? "127.0.0.1",
+                port: config.int("nimbus.port") ?? 8080,
+                dataDirectory: directory.path,
+                sessionTimeout: DaemonOptions.session(config),
+                workerTimeoutSeconds: config.seconds("nimbus.worker.timeout.secs") ?? 30
+            )
+            return (options, config)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
     func run() async throws {
-        let logger = daemon.logger("gale.nimbus")
+        let (options, config) = try options()
+        let logger = daemon.logger("gale.nimbus", config)
         let nimbus: Nimbus
         do {
-            nimbus = try Nimbus(
-                options: NimbusOptions(
-                    zookeeper: daemon.zookeeper,
-                    host: host,
-                    port: port,
-                    dataDirectory: dataDir,
-                    sessionTimeout: daemon.session,
-                    workerTimeoutSeconds: workerTimeout
-                ),
-                logger: logger
-            )
+            nimbus = try Nimbus(options: options, logger: logger)
         } catch {
             throw CLIError("nimbus cannot start: \(error)")
         }
@@ -136,28 +185,38 @@ struct SupervisorCommand: AsyncParsableCommand {
 
     @OptionGroup var daemon: DaemonOptions
 
-    @Option(help: "Nimbus HOST:PORT[,HOST:PORT...] to try after the nimbus processes ZooKeeper's election names.")
+    @Option(
+        help:
+            "Nimbus HOST:PORT[,HOST:PORT...] to try after the nimbus processes ZooKeeper's election names (nimbus.seeds)."
+    )
     var nimbus: String?
 
-    @Option(help: "Worker ports this supervisor offers, comma separated.")
-    var slots: String
+    @Option(help: "Worker ports this supervisor offers, comma separated (supervisor.slots.ports).")
+    var slots: String?
 
-    @Option(help: "Host the workers listen on.")
-    var host: String = "127.0.0.1"
+    @Option(help: "Host the workers listen on (supervisor.host, default 127.0.0.1).")
+    var host: String?
 
-    @Option(help: "Directory for binaries, worker files and logs.")
-    var dataDir: String
+    @Option(help: "Directory for binaries, worker files and logs (supervisor.data.dir, default LOCAL_DIR/supervisor).")
+    var dataDir: String?
 
-    @Option(help: "Supervisor id (default: kept in the data directory).")
+    @Option(help: "Supervisor id (supervisor.id; default: kept in the data directory).")
     var id: String?
 
-    @Option(parsing: .unconditional, help: "Seconds a worker survives without reaching its supervisor.")
-    var orphanTimeout: Double = 20
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds a worker survives without reaching its supervisor (supervisor.worker.orphan.timeout.secs)."
+    )
+    var orphanTimeout: Double?
 
-    @Flag(help: "On SIGTERM leave the workers running for the next supervisor to adopt.")
-    var keepWorkers = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: "On SIGTERM leave the workers running for the next supervisor to adopt (supervisor.keep.workers)."
+    )
+    var keepWorkers: Bool?
 
-    func parsedSlots() throws -> [Int] {
+    func parsedSlots() throws -> [Int]? {
+        guard let slots else { return nil }
         let ports = slots.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !ports.isEmpty, ports.allSatisfy({ $0.map { (1...65_535).contains($0) } ?? false }) else {
             throw ValidationError("invalid --slots '\(slots)': expected ports like 6700,6701")
@@ -172,29 +231,60 @@ struct SupervisorCommand: AsyncParsableCommand {
         if let nimbus, case .failure(let error) = NimbusClient.parseAddresses(nimbus) {
             throw ValidationError("\(error)")
         }
-        guard orphanTimeout > 0, orphanTimeout.isFinite else {
+        if let orphanTimeout, !(orphanTimeout > 0) || !orphanTimeout.isFinite {
             throw ValidationError("--orphan-timeout must be positive")
         }
     }
 
+    /// The daemon's options: flags over environment over file over defaults.
+    func options() throws -> (SupervisorOptions, GaleConfig) {
+        var config = try daemon.config(flagged: nimbus == nil ? [] : ["nimbus.seeds"])
+        do {
+            if let nimbus { try config.set("nimbus.seeds", text: nimbus, source: .flag("--nimbus")) }
+            try config.set("supervisor.slots.ports", try parsedSlots().map(ConfigValue.ints), source: .flag("--slots"))
+            try config.set("supervisor.host", host.map(ConfigValue.text), source: .flag("--host"))
+            try config.set("supervisor.data.dir", dataDir.map(ConfigValue.text), source: .flag("--data-dir"))
+            try config.set("supervisor.id", id.map(ConfigValue.text), source: .flag("--id"))
+            try config.set(
+                "supervisor.worker.orphan.timeout.secs",
+                orphanTimeout.map(ConfigValue.double),
+                source: .flag("--orphan-timeout")
+            )
+            try config.set(
+                "supervisor.keep.workers",
+                keepWorkers.map(ConfigValue.bool),
+                source: .flag("--keep-workers")
+            )
+            guard let directory = config.dataDirectory("supervisor") else {
+                throw config.missing("supervisor.data.dir")
+            }
+            guard let slots = config.ports("supervisor.slots.ports") else {
+                throw config.missing("supervisor.slots.ports")
+            }
+            let options = SupervisorOptions(
+                zookeeper: try config.zookeeperConnectString(),
+                nimbus: try config.nimbusSeeds(),
+                host: config.text("supervisor.host") ?? "127.0.0.1",
+                slots: slots,
+                dataDirectory: directory.path,
+                id: config.text("supervisor.id"),
+                orphanTimeoutSeconds: config.seconds("supervisor.worker.orphan.timeout.secs") ?? 20,
+                sessionTimeout: DaemonOptions.session(config),
+                stopWorkersOnExit: !(config.bool("supervisor.keep.workers") ?? false),
+                workerEnvironment: config.map("supervisor.worker.env") ?? [:]
+            )
+            return (options, config)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
     func run() async throws {
-        let logger = daemon.logger("gale.supervisor")
+        let (options, config) = try options()
+        let logger = daemon.logger("gale.supervisor", config)
         let supervisor: SupervisorDaemon
         do {
-            supervisor = try SupervisorDaemon(
-                options: SupervisorOptions(
-                    zookeeper: daemon.zookeeper,
-                    nimbus: nimbus.flatMap { try? NimbusClient.parseAddresses($0).get() } ?? [],
-                    host: host,
-                    slots: try parsedSlots(),
-                    dataDirectory: dataDir,
-                    id: id,
-                    orphanTimeoutSeconds: orphanTimeout,
-                    sessionTimeout: daemon.session,
-                    stopWorkersOnExit: !keepWorkers
-                ),
-                logger: logger
-            )
+            supervisor = try SupervisorDaemon(options: options, logger: logger)
             try await supervisor.start()
         } catch {
             throw CLIError("supervisor cannot start: \(error)")

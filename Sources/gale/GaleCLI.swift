@@ -12,12 +12,14 @@ struct GaleCLI: AsyncParsableCommand {
         commandName: "gale",
         abstract: "Gale cluster command line: topologies, nimbus and supervisors.",
         discussion: """
-            Commands that talk to nimbus find it with --nimbus HOST:PORT, else the GALE_NIMBUS \
-            environment variable, else a line `nimbus=HOST:PORT` in $GALE_CONFIG or ~/.gale/config.
+            Every command reads the YAML configuration file named by --config-file FILE, else \
+            $GALE_CONFIG, else /etc/gale/gale.yaml, else ~/.gale/gale.yaml (docs/configuration.md); \
+            flags and environment variables override its values. Commands that talk to nimbus find \
+            it with --nimbus HOST:PORT, else GALE_NIMBUS, else nimbus.seeds in the file.
             """,
         subcommands: [
             Submit.self, List.self, Status.self, Kill.self, Activate.self, Deactivate.self, Rebalance.self,
-            Supervisors.self, NimbusCommand.self, SupervisorCommand.self,
+            Supervisors.self, NimbusCommand.self, SupervisorCommand.self, ConfigCommand.self,
         ]
     )
 }
@@ -28,43 +30,74 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// `--config-file`, taken by every command.
+struct ConfigFileOption: ParsableArguments {
+    @Option(
+        name: .customLong("config-file"),
+        help: ArgumentHelp(
+            "The YAML configuration file (default: $GALE_CONFIG, else /etc/gale/gale.yaml, else ~/.gale/gale.yaml).",
+            valueName: "file"
+        )
+    )
+    var path: String?
+
+    /// Defaults, then the file, then the environment variables (but for the keys in `flagged`,
+    /// which flags set).
+    func load(flagged: Set<String> = []) throws -> GaleConfig {
+        do {
+            return try GaleConfig.load(file: path, flagged: flagged)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+}
+
 /// `--nimbus` and `--timeout`, shared by the client commands.
 struct ClientOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The nimbus HTTP addresses HOST:PORT[,HOST:PORT...] (default: $GALE_NIMBUS or the config file).",
+            "The nimbus HTTP addresses HOST:PORT[,HOST:PORT...] (default: $GALE_NIMBUS or nimbus.seeds).",
             discussion: "With several, each is tried in turn and the leader is followed."
         )
     )
     var nimbus: String?
 
-    @Option(parsing: .unconditional, help: "Seconds to wait for each nimbus.")
-    var timeout: Double = 30
+    @Option(parsing: .unconditional, help: "Seconds to wait for each nimbus (client.timeout.secs, default 30).")
+    var timeout: Double?
 
-    /// The nimbus addresses from `--nimbus`, else `GALE_NIMBUS`, else `nimbus=` in the config file.
-    func addresses() throws -> [Endpoint] {
-        let environment = ProcessInfo.processInfo.environment
-        var candidates: [(String, String)] = []
-        if let nimbus { candidates.append((nimbus, "--nimbus")) }
-        if let value = environment["GALE_NIMBUS"], !value.isEmpty { candidates.append((value, "GALE_NIMBUS")) }
-        let file = environment["GALE_CONFIG"] ?? (environment["HOME"].map { "\($0)/.gale/config" } ?? "")
-        if let text = try? String(contentsOfFile: file, encoding: .utf8) {
-            for line in text.split(separator: "\n") {
-                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if parts.count == 2, parts[0] == "nimbus" { candidates.append((parts[1], file)) }
-            }
+    @OptionGroup var file: ConfigFileOption
+
+    /// The configuration with `--nimbus` and `--timeout` applied.
+    func config() throws -> GaleConfig {
+        var config = try file.load(flagged: nimbus == nil ? [] : ["nimbus.seeds"])
+        do {
+            if let nimbus { try config.set("nimbus.seeds", text: nimbus, source: .flag("--nimbus")) }
+            try config.set("client.timeout.secs", timeout.map(ConfigValue.double), source: .flag("--timeout"))
+        } catch {
+            throw CLIError("\(error)")
         }
-        guard let (value, source) = candidates.first else {
-            throw CLIError("no nimbus address: pass --nimbus HOST:PORT[,HOST:PORT...] or set GALE_NIMBUS")
+        return config
+    }
+
+    /// The nimbus addresses from `--nimbus`, else `GALE_NIMBUS`, else `nimbus.seeds` in the file.
+    func addresses(_ config: GaleConfig) throws -> [Endpoint] {
+        let endpoints: [Endpoint]
+        do {
+            endpoints = try config.nimbusSeeds()
+        } catch {
+            throw CLIError("\(error)")
         }
-        switch NimbusClient.parseAddresses(value) {
-        case .success(let endpoints): return endpoints
-        case .failure(let error): throw CLIError("\(error) (from \(source))")
+        guard !endpoints.isEmpty else {
+            throw CLIError(
+                "no nimbus address: pass --nimbus HOST:PORT[,HOST:PORT...], set GALE_NIMBUS or set nimbus.seeds in "
+                    + (config.file ?? "a configuration file (--config-file FILE)")
+            )
         }
+        return endpoints
     }
 
     func validate() throws {
-        guard timeout > 0, timeout.isFinite else {
+        if let timeout, !(timeout > 0) || !timeout.isFinite {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
     }
@@ -72,7 +105,9 @@ struct ClientOptions: ParsableArguments {
     /// Sends a request to the nimbus leader (see ``NimbusClient``); an error answer is thrown
     /// as its message.
     func call(_ method: String, _ path: String, body: [UInt8] = []) async throws -> HTTPResponse {
-        let client = NimbusClient(addresses: try addresses(), timeout: .milliseconds(Int64(timeout * 1000)))
+        let config = try config()
+        let seconds = config.seconds("client.timeout.secs") ?? 30
+        let client = NimbusClient(addresses: try addresses(config), timeout: .milliseconds(Int64(seconds * 1000)))
         let response: HTTPResponse
         do {
             response = try await client.send(
@@ -503,4 +538,41 @@ enum Table {
     }
 
     static func clip(_ text: String, _ n: Int) -> String { text.count <= n ? text : String(text.prefix(n - 1)) + "…" }
+}
+
+// MARK: - config
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Inspect the configuration file.",
+        subcommands: [Show.self]
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every key's effective value and where it came from (default, file:line, env, flag)."
+        )
+
+        @OptionGroup var file: ConfigFileOption
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Output: Encodable {
+            var file: String?
+            var keys: [GaleConfig.Shown]
+        }
+
+        func run() async throws {
+            let config = try file.load()
+            let rows = config.shown()
+            if json { return try printJSON(Output(file: config.file, keys: rows)) }
+            print("# configuration file: \(config.file ?? "none")")
+            print(
+                Table.render(
+                    header: ["KEY", "VALUE", "SOURCE"],
+                    rows: rows.map { [$0.key, $0.value?.description ?? "-", $0.source] }
+                )
+            )
+        }
+    }
 }

@@ -28,6 +28,8 @@ public struct SupervisorOptions: Sendable {
     public var sessionTimeout: Duration
     /// On SIGTERM: stop the workers (default) or leave them for the next supervisor to adopt.
     public var stopWorkersOnExit: Bool
+    /// Set for every worker, over the supervisor's own environment.
+    public var workerEnvironment: [String: String]
 
     public init(
         zookeeper: String,
@@ -40,7 +42,8 @@ public struct SupervisorOptions: Sendable {
         heartbeatTimeoutSeconds: Double = 10,
         orphanTimeoutSeconds: Double = 20,
         sessionTimeout: Duration = .seconds(10),
-        stopWorkersOnExit: Bool = true
+        stopWorkersOnExit: Bool = true,
+        workerEnvironment: [String: String] = [:]
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -53,6 +56,7 @@ public struct SupervisorOptions: Sendable {
         self.orphanTimeoutSeconds = orphanTimeoutSeconds
         self.sessionTimeout = sessionTimeout
         self.stopWorkersOnExit = stopWorkersOnExit
+        self.workerEnvironment = workerEnvironment
     }
 }
 
@@ -336,7 +340,7 @@ public final class SupervisorDaemon: Sendable {
                         executable: binary,
                         // Workers log at the supervisor's level (the spec path stays last).
                         arguments: ["worker", "--log-level", logger.logLevel.rawValue, "--assignment", specPath],
-                        environment: [:],
+                        environment: options.workerEnvironment,
                         workingDirectory: directory,
                         logFile: "\(options.dataDirectory)/logs/\(workerId).log"
                     )

@@ -1,0 +1,357 @@
+import Foundation
+
+/// The kind of value a configuration key holds, with its allowed range.
+public enum ConfigType: Sendable, Equatable {
+    /// Non-empty text.
+    case text
+    /// One of the log levels.
+    case logLevel
+    /// A TCP port in the range.
+    case port(ClosedRange<Int>)
+    /// A non-empty list of distinct ports 1...65535.
+    case ports
+    /// A finite number of seconds, at least `minimum` (or above it when `exclusive`).
+    case seconds(minimum: Double, exclusive: Bool)
+    /// true or false.
+    case bool
+    /// A non-empty list of `HOST` or `HOST:PORT` (a comma-separated string in flags and
+    /// environment variables).
+    case servers
+    /// A mapping of environment variable names to values.
+    case environment
+
+    /// How docs/configuration.md names the type.
+    public var documentation: String {
+        switch self {
+        case .text: "string"
+        case .logLevel: "log level"
+        case .port(let range): "port \(range.lowerBound)–\(range.upperBound)"
+        case .ports: "list of ports"
+        case .seconds(let minimum, let exclusive): "seconds \(exclusive ? ">" : "≥") \(ConfigValue.double(minimum))"
+        case .bool: "bool"
+        case .servers: "list of HOST[:PORT]"
+        case .environment: "map of NAME: value"
+        }
+    }
+}
+
+/// A configuration value.
+public enum ConfigValue: Sendable, Equatable, CustomStringConvertible, Encodable {
+    case text(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case list([String])
+    case ints([Int])
+    case map([String: String])
+
+    /// The value as YAML would write it (flow style for lists).
+    public var description: String {
+        switch self {
+        case .text(let s): s
+        case .int(let i): String(i)
+        case .double(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .bool(let b): String(b)
+        case .list(let l): "[" + l.joined(separator: ", ") + "]"
+        case .ints(let l): "[" + l.map(String.init).joined(separator: ", ") + "]"
+        case .map(let m):
+            "{" + m.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .text(let s): try container.encode(s)
+        case .int(let i): try container.encode(i)
+        case .double(let d): try container.encode(d)
+        case .bool(let b): try container.encode(b)
+        case .list(let l): try container.encode(l)
+        case .ints(let l): try container.encode(l)
+        case .map(let m): try container.encode(m)
+        }
+    }
+}
+
+/// One key of `gale.yaml`: its type, default, Storm alias, environment variable and flag.
+public struct ConfigKey: Sendable {
+    public let name: String
+    public let type: ConfigType
+    /// The value when nothing sets it; `nil`: unset (``defaultNote`` says what then).
+    public let defaultValue: ConfigValue?
+    /// The default as docs and `gale config show` tell it when ``defaultValue`` is `nil`.
+    public let defaultNote: String?
+    /// Storm's names for the same setting, accepted in the file.
+    public let aliases: [String]
+    public let environment: String?
+    /// The command-line flags that set it.
+    public let flags: String?
+    /// The commands that read it.
+    public let usedBy: String
+    public let summary: String
+
+    init(
+        _ name: String,
+        _ type: ConfigType,
+        default defaultValue: ConfigValue? = nil,
+        note: String? = nil,
+        aliases: [String] = [],
+        env: String? = nil,
+        flags: String? = nil,
+        usedBy: String,
+        _ summary: String
+    ) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.defaultNote = note
+        self.aliases = aliases
+        self.environment = env
+        self.flags = flags
+        self.usedBy = usedBy
+        self.summary = summary
+    }
+
+    /// The default as docs/configuration.md writes it.
+    public var defaultText: String { defaultValue?.description ?? defaultNote ?? "none" }
+}
+
+/// Where a value came from.
+public enum ConfigSource: Sendable, Equatable, CustomStringConvertible {
+    case defaultValue
+    case file(path: String, line: Int)
+    case environment(String)
+    case flag(String)
+
+    public var description: String {
+        switch self {
+        case .defaultValue: "default"
+        case .file(let path, let line): "\(path):\(line)"
+        case .environment(let name): "env \(name)"
+        case .flag(let flag): "flag \(flag)"
+        }
+    }
+}
+
+/// A configuration problem, told in one line that names where it is (file and line, environment
+/// variable or flag) and the key.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The keys of `gale.yaml`: the one table that parsing, validation, `gale config show` and the
+/// test that checks docs/configuration.md read.
+public enum GaleConfigSchema {
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    public static let keys: [ConfigKey] = [
+        ConfigKey(
+            "zookeeper.servers",
+            .servers,
+            note: "required by the daemons",
+            aliases: ["storm.zookeeper.servers"],
+            env: "GALE_ZOOKEEPER",
+            flags: "--zookeeper",
+            usedBy: "nimbus, supervisor",
+            "The ZooKeeper ensemble; an entry without a port uses `zookeeper.port`."
+        ),
+        ConfigKey(
+            "zookeeper.port",
+            .port(1...65_535),
+            default: .int(2181),
+            aliases: ["storm.zookeeper.port"],
+            usedBy: "nimbus, supervisor",
+            "The port of the `zookeeper.servers` entries that name none."
+        ),
+        ConfigKey(
+            "zookeeper.session.timeout.secs",
+            .seconds(minimum: 1, exclusive: false),
+            default: .double(10),
+            flags: "--session-timeout",
+            usedBy: "nimbus, supervisor",
+            "The ZooKeeper session timeout."
+        ),
+        ConfigKey(
+            "log.level",
+            .logLevel,
+            default: .text("info"),
+            env: "GALE_LOG_LEVEL",
+            flags: "--log-level",
+            usedBy: "nimbus, supervisor",
+            "trace, debug, info, notice, warning, error or critical; a supervisor's workers log at its level."
+        ),
+        ConfigKey(
+            "local.dir",
+            .text,
+            aliases: ["storm.local.dir"],
+            usedBy: "nimbus, supervisor",
+            "The base of the data directories: nimbus uses `DIR/nimbus`, a supervisor `DIR/supervisor`."
+        ),
+        ConfigKey(
+            "nimbus.seeds",
+            .servers,
+            aliases: [],
+            env: "GALE_NIMBUS",
+            flags: "--nimbus",
+            usedBy: "client, supervisor",
+            "The nimbus HTTP addresses the client commands and supervisors try; an entry without a port uses "
+                + "`nimbus.port`."
+        ),
+        ConfigKey(
+            "nimbus.host",
+            .text,
+            default: .text("127.0.0.1"),
+            flags: "--host",
+            usedBy: "nimbus",
+            "The address nimbus listens on and advertises to the others."
+        ),
+        ConfigKey(
+            "nimbus.port",
+            .port(0...65_535),
+            default: .int(8080),
+            flags: "--port",
+            usedBy: "nimbus, client, supervisor",
+            "The port of nimbus's HTTP API (0: any free port)."
+        ),
+        ConfigKey(
+            "nimbus.data.dir",
+            .text,
+            note: "LOCAL_DIR/nimbus",
+            flags: "--data-dir",
+            usedBy: "nimbus",
+            "Where nimbus keeps topology binaries."
+        ),
+        ConfigKey(
+            "nimbus.worker.timeout.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(30),
+            aliases: ["nimbus.task.timeout.secs"],
+            flags: "--worker-timeout",
+            usedBy: "nimbus",
+            "Seconds of missing worker heartbeats before nimbus moves the worker to another slot."
+        ),
+        ConfigKey(
+            "supervisor.slots.ports",
+            .ports,
+            default: .ints([6700, 6701, 6702, 6703]),
+            flags: "--slots",
+            usedBy: "supervisor",
+            "The worker ports this supervisor offers."
+        ),
+        ConfigKey(
+            "supervisor.host",
+            .text,
+            default: .text("127.0.0.1"),
+            flags: "--host",
+            usedBy: "supervisor",
+            "The address the workers listen on (other hosts' workers connect to it)."
+        ),
+        ConfigKey(
+            "supervisor.data.dir",
+            .text,
+            note: "LOCAL_DIR/supervisor",
+            flags: "--data-dir",
+            usedBy: "supervisor",
+            "Where a supervisor keeps binaries, worker files and worker logs."
+        ),
+        ConfigKey(
+            "supervisor.id",
+            .text,
+            note: "kept in the data directory",
+            flags: "--id",
+            usedBy: "supervisor",
+            "The supervisor's id; by default one is created once and kept in its data directory."
+        ),
+        ConfigKey(
+            "supervisor.worker.orphan.timeout.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(20),
+            flags: "--orphan-timeout",
+            usedBy: "supervisor",
+            "A worker that cannot reach its supervisor for this long stops itself."
+        ),
+        ConfigKey(
+            "supervisor.keep.workers",
+            .bool,
+            default: .bool(false),
+            flags: "--keep-workers, --no-keep-workers",
+            usedBy: "supervisor",
+            "On SIGTERM, leave the workers running for the supervisor's next run to adopt."
+        ),
+        ConfigKey(
+            "supervisor.worker.env",
+            .environment,
+            default: .map([:]),
+            usedBy: "supervisor",
+            "Environment variables set for every worker, over those it inherits from its supervisor."
+        ),
+        ConfigKey(
+            "client.timeout.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(30),
+            flags: "--timeout",
+            usedBy: "client",
+            "Seconds a client command waits for each nimbus."
+        ),
+    ]
+
+    public static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
+
+    /// Storm's names, and Gale's own, to the key they set.
+    public static let canonicalNames: [String: String] = {
+        var names: [String: String] = [:]
+        for key in keys {
+            names[key.name] = key.name
+            for alias in key.aliases { names[alias] = key.name }
+        }
+        return names
+    }()
+
+    /// The table of keys docs/configuration.md holds (a test checks it is there as written).
+    public static func markdownTable() -> String {
+        var lines = [
+            "| key | type | default | flag | environment | Storm alias | used by | meaning |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        func code(_ text: String?) -> String { text.map { "`\($0)`" } ?? "" }
+        for key in keys {
+            let cells = [
+                code(key.name), key.type.documentation,
+                key.defaultValue.map { code($0.description) } ?? (key.defaultNote ?? ""),
+                key.flags.map { $0.split(separator: ", ").map { "`\($0)`" }.joined(separator: ", ") } ?? "",
+                code(key.environment), key.aliases.map { "`\($0)`" }.joined(separator: ", "), key.usedBy,
+                key.summary,
+            ]
+            lines.append("| " + cells.joined(separator: " | ") + " |")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The known name closest to `name`, when it is a likely misspelling.
+    static func suggestion(for name: String) -> String? {
+        var best: (String, Int)?
+        for candidate in canonicalNames.keys.sorted() {
+            let distance = editDistance(name, candidate)
+            if distance <= max(2, name.count / 6), distance < (best?.1 ?? Int.max) { best = (candidate, distance) }
+        }
+        return best?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
