@@ -31,6 +31,21 @@ import Testing
         }
     }
 
+    @Test func theConfigMapsGaleYamlIsAValidConfiguration() throws {
+        let manifest = try String(contentsOfFile: Self.deploy + "/kubernetes/config.yaml", encoding: .utf8)
+        let lines = manifest.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.hasSuffix("gale.yaml: |") })
+        let body = lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }.map { $0.dropFirst(4) }
+        #expect(body.count >= 5)
+        let file = NSTemporaryDirectory() + "gale-configmap-\(UUID().uuidString).yaml"
+        try body.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let binaries = try ClusterHarness.locateBinaries()
+        let shown = try ClusterHarness.run(binaries + "/gale", ["config", "show", "--config-file", file])
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains("zookeeper.gale.svc:2181"), "\(shown.output)")
+    }
+
     @Test func aManifestWithAWrongFieldFailsTheSameCheck() throws {
         let original = try String(contentsOfFile: Self.deploy + "/kubernetes/nimbus.yaml", encoding: .utf8)
         let broken = original.replacingOccurrences(of: "replicas: 2", with: "replicas: two")

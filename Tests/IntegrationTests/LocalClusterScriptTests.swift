@@ -31,7 +31,12 @@ import Testing
         let started = try ClusterHarness.run("/usr/bin/env", environment + [script, "start"])
         #expect(started.status == 0, "\(started.output)")
         #expect(started.output.contains("export GALE_NIMBUS=127.0.0.1:\(port)"), "\(started.output)")
-        let supervisors = try ClusterHarness.run(binaries + "/gale", ["supervisors", "--nimbus", "127.0.0.1:\(port)"])
+        #expect(started.output.contains("export GALE_CONFIG=\(directory)/gale.yaml"), "\(started.output)")
+        // The CLI finds nimbus from the cluster's gale.yaml alone.
+        let supervisors = try ClusterHarness.run(
+            "/usr/bin/env",
+            ["GALE_CONFIG=\(directory)/gale.yaml", "GALE_NIMBUS=", binaries + "/gale", "supervisors"]
+        )
         #expect(supervisors.output.contains("local-1") && supervisors.output.contains("local-2"))
 
         let output = directory + "/ledger"
