@@ -104,7 +104,12 @@ struct ClientOptions: ParsableArguments {
 
     /// Sends a request to the nimbus leader (see ``NimbusClient``); an error answer is thrown
     /// as its message.
-    func call(_ method: String, _ path: String, body: [UInt8] = []) async throws -> HTTPResponse {
+    func call(
+        _ method: String,
+        _ path: String,
+        body: [UInt8] = [],
+        bodyFile: String? = nil
+    ) async throws -> HTTPResponse {
         let config = try config()
         let seconds = config.seconds("client.timeout.secs") ?? 30
         let client = NimbusClient(addresses: try addresses(config), timeout: .milliseconds(Int64(seconds * 1000)))
@@ -114,7 +119,10 @@ struct ClientOptions: ParsableArguments {
                 method,
                 path: path,
                 body: body,
-                headers: body.isEmpty ? [] : [(name: "content-type", value: "application/json")]
+                bodyFile: bodyFile,
+                headers: bodyFile != nil
+                    ? [(name: "content-type", value: "application/octet-stream")]
+                    : body.isEmpty ? [] : [(name: "content-type", value: "application/json")]
             )
         } catch {
             throw CLIError("\(error)")
@@ -140,12 +148,6 @@ struct ClientOptions: ParsableArguments {
             throw CLIError("unexpected answer from nimbus: \(error)")
         }
     }
-}
-
-/// Percent-encodes a topology name for a URL path.
-func pathComponent(_ name: String) -> String {
-    name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
-        ?? name
 }
 
 func printJSON(_ value: some Encodable) throws {
@@ -190,7 +192,7 @@ struct Submit: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let bytes = try Self.readTopologyBinary(binary)
+        try Self.checkTopologyBinary(binary)
         let description = try Self.describe(binary, topology: topology)
         var config: [String: String] = [:]
         for setting in settings {
@@ -205,7 +207,7 @@ struct Submit: AsyncParsableCommand {
         }
         let blob = try client.decode(
             NimbusAPI.BlobResponse.self,
-            try await client.call("POST", "/api/v1/blobs", body: bytes)
+            try await client.call("POST", NimbusRoute.uploadBlob.path(), bodyFile: binary)
         )
         let request = NimbusAPI.SubmitRequest(
             name: name ?? description.name,
@@ -214,7 +216,7 @@ struct Submit: AsyncParsableCommand {
             workers: workers,
             config: config
         )
-        let submitted = try await client.post(NimbusAPI.SubmitResponse.self, "/api/v1/topologies", request)
+        let submitted = try await client.post(NimbusAPI.SubmitResponse.self, NimbusRoute.submit.path(), request)
         print("submitted \(submitted.name) as \(submitted.id) (binary sha256 \(blob.digest), \(blob.size) bytes)")
         if let replicas = blob.replicas {
             print("binary stored on \(replicas.count) nimbus: \(replicas.joined(separator: ", "))")
@@ -228,9 +230,9 @@ struct Submit: AsyncParsableCommand {
     /// `TopologyCommand`): a file without it is not run.
     static let topologyBinaryMarker = Array("A Gale topology binary.".utf8)
 
-    /// The bytes of `path` once it is known to be an executable ELF file built with Gale: submit
-    /// runs `FILE describe`, so it runs nothing else.
-    static func readTopologyBinary(_ path: String) throws -> [UInt8] {
+    /// Checks that `path` is an executable ELF file built with Gale (it holds the marker), read
+    /// in chunks: submit runs `FILE describe`, so it runs nothing else.
+    static func checkTopologyBinary(_ path: String) throws {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -244,18 +246,35 @@ struct Submit: AsyncParsableCommand {
         guard fm.isExecutableFile(atPath: path) else {
             throw CLIError("\(path) is not executable, so it is not a Gale topology binary")
         }
-        guard let data = fm.contents(atPath: path) else {
+        guard let file = FileHandle(forReadingAtPath: path) else {
             throw CLIError("cannot read \(path): \(String(cString: strerror(errno)))")
         }
-        guard data.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else {
-            throw CLIError("\(path) is not an ELF executable, so it is not a Gale topology binary")
+        defer { try? file.close() }
+        let marker = Data(topologyBinaryMarker)
+        var carry = Data()
+        var first = true
+        while true {
+            let chunk: Data
+            do {
+                chunk = try file.read(upToCount: 4 << 20) ?? Data()
+            } catch {
+                throw CLIError("cannot read \(path): \(error.localizedDescription)")
+            }
+            if first {
+                guard chunk.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else {
+                    throw CLIError("\(path) is not an ELF executable, so it is not a Gale topology binary")
+                }
+                first = false
+            }
+            guard !chunk.isEmpty else { break }
+            // The marker may straddle two chunks: search the end of the last one too.
+            let window = carry + chunk
+            if window.range(of: marker) != nil { return }
+            carry = window.suffix(marker.count - 1)
         }
-        guard data.range(of: Data(topologyBinaryMarker)) != nil else {
-            throw CLIError(
-                "\(path) is not a Gale topology binary (it does not link GaleMain's TopologyCommand); it was not run"
-            )
-        }
-        return Array(data)
+        throw CLIError(
+            "\(path) is not a Gale topology binary (it does not link GaleMain's TopologyCommand); it was not run"
+        )
     }
 
     /// Runs `binary describe` in an empty temporary directory and parses its JSON.
@@ -321,7 +340,7 @@ struct List: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let topologies = try await client.get([NimbusAPI.TopologySummary].self, "/api/v1/topologies")
+        let topologies = try await client.get([NimbusAPI.TopologySummary].self, NimbusRoute.topologies.path())
         if json { return try printJSON(topologies) }
         if topologies.isEmpty { return print("no topologies") }
         let rows = topologies.map { t in
@@ -353,7 +372,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let status = try await client.get(
             NimbusAPI.TopologyStatusResponse.self,
-            "/api/v1/topologies/\(pathComponent(name))"
+            NimbusRoute.topology.path(name)
         )
         if json { return try printJSON(status) }
         print(
@@ -403,7 +422,7 @@ struct Supervisors: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let rows = try await client.get([NimbusAPI.SupervisorRow].self, "/api/v1/supervisors")
+        let rows = try await client.get([NimbusAPI.SupervisorRow].self, NimbusRoute.supervisors.path())
         if json { return try printJSON(rows) }
         print(
             Table.render(
@@ -444,7 +463,7 @@ struct Kill: AsyncParsableCommand {
     func run() async throws {
         let summary = try await client.post(
             NimbusAPI.TopologySummary.self,
-            "/api/v1/topologies/\(pathComponent(name))/kill",
+            NimbusRoute.kill.path(name),
             NimbusAPI.KillRequest(waitSeconds: wait)
         )
         print("killing \(summary.name) (\(summary.id))")
@@ -459,7 +478,7 @@ struct Activate: AsyncParsableCommand {
     func run() async throws {
         let s = try await client.decode(
             NimbusAPI.TopologySummary.self,
-            try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/activate")
+            try await client.call("POST", NimbusRoute.activate.path(name))
         )
         print("\(s.name) is \(s.status.rawValue)")
     }
@@ -473,7 +492,7 @@ struct Deactivate: AsyncParsableCommand {
     func run() async throws {
         let s = try await client.decode(
             NimbusAPI.TopologySummary.self,
-            try await client.call("POST", "/api/v1/topologies/\(pathComponent(name))/deactivate")
+            try await client.call("POST", NimbusRoute.deactivate.path(name))
         )
         print("\(s.name) is \(s.status.rawValue)")
     }
@@ -508,7 +527,7 @@ struct Rebalance: AsyncParsableCommand {
         }
         let s = try await client.post(
             NimbusAPI.TopologySummary.self,
-            "/api/v1/topologies/\(pathComponent(name))/rebalance",
+            NimbusRoute.rebalance.path(name),
             NimbusAPI.RebalanceRequest(workers: workers, parallelism: map.isEmpty ? nil : map)
         )
         print("rebalancing \(s.name): \(s.requestedWorkers) workers, \(s.tasks) tasks")

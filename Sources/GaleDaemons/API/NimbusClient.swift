@@ -33,7 +33,8 @@ public struct NimbusClient: Sendable {
         return endpoints.isEmpty ? .failure(.invalidAddress(text, list: text)) : .success(endpoints)
     }
 
-    /// Sends one request to the leader.
+    /// Sends one request to the leader; a `bodyFile` is streamed from disk (as
+    /// ``HTTPClient/send(_:address:path:body:bodyFile:headers:responseFile:)`` does).
     ///
     /// Each address is tried once in order; a follower's 409 naming the leader sends the request
     /// there next (it is tried once too). Any other answer, success or error, is returned.
@@ -45,6 +46,7 @@ public struct NimbusClient: Sendable {
         _ method: String,
         path: String,
         body: [UInt8] = [],
+        bodyFile: String? = nil,
         headers: [(name: String, value: String)] = []
     ) async throws(NimbusClientError) -> HTTPResponse {
         var queue = addresses
@@ -64,6 +66,7 @@ public struct NimbusClient: Sendable {
                     address: address.description,
                     path: path,
                     body: body,
+                    bodyFile: bodyFile,
                     headers: headers
                 )
             } catch {

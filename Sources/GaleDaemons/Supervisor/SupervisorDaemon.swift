@@ -442,7 +442,7 @@ public final class SupervisorDaemon: Sendable {
                 let temporary = "\(path).download"
                 _ = try await client.download(
                     address: nimbus.description,
-                    path: "/api/v1/blobs/\(digest)",
+                    path: NimbusRoute.blob.path(digest),
                     to: temporary
                 )
                 let actual = try SHA256Digest.hex(ofFile: temporary)
@@ -501,7 +501,7 @@ public final class SupervisorDaemon: Sendable {
                     let body = try ClusterJSON.encode(report)
                     let response = try await nimbus.send(
                         "POST",
-                        path: "/api/v1/supervisors/report",
+                        path: NimbusRoute.report.path(),
                         body: body,
                         headers: [(name: "content-type", value: "application/json")]
                     )
