@@ -24,19 +24,38 @@ final class ClusterHarness: @unchecked Sendable {
     /// A topology name no other test uses (they share one ZooKeeper).
     let name = "wc" + UUID().uuidString.prefix(6).lowercased()
 
-    init(_ name: String) throws {
+    /// The nimbus address list the CLI is given; `nil`: this harness's one nimbus on loopback.
+    var nimbusAddresses: String?
+
+    /// Starts the cluster's ZooKeeper with `startZooKeeper` (given its state directory; it returns
+    /// the server's `host:port`), by default on loopback.
+    init(
+        _ name: String,
+        startZooKeeper: (String) throws -> String = { try ClusterHarness.startZooKeeper(stateDirectory: $0) }
+    ) throws {
         root = NSTemporaryDirectory() + "gale-\(name)-\(UUID().uuidString.prefix(8))"
         output = root + "/output"
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         binDirectory = try Self.locateBinaries()
-        zooKeeper = try Self.startZooKeeper(stateDirectory: root + "/zookeeper")
+        zooKeeper = try startZooKeeper(root + "/zookeeper")
     }
 
     /// Runs `scripts/services start zookeeper` with its state under `stateDirectory`; returns
     /// the server's `host:port`.
-    static func startZooKeeper(stateDirectory: String) throws -> String {
+    /// `launcher` runs the command (for example `ip netns exec NS`), `host` is the address
+    /// ZooKeeper listens on (`GALE_SERVICES_HOST`).
+    static func startZooKeeper(
+        stateDirectory: String,
+        launcher: [String] = [],
+        host: String = "127.0.0.1"
+    ) throws -> String {
         let script = TestServices.repositoryRoot.appendingPathComponent("scripts/services").path
-        let started = try run("/usr/bin/env", ["GALE_SERVICES_DIR=\(stateDirectory)", script, "start", "zookeeper"])
+        let command =
+            launcher + [
+                "/usr/bin/env", "GALE_SERVICES_DIR=\(stateDirectory)", "GALE_SERVICES_HOST=\(host)", script, "start",
+                "zookeeper",
+            ]
+        let started = try run(command[0], Array(command.dropFirst()))
         guard started.status == 0,
             let env = try? String(contentsOfFile: stateDirectory + "/env", encoding: .utf8),
             let line = env.split(separator: "\n").first(where: { $0.hasPrefix("GALE_ZOOKEEPER=") })
@@ -65,7 +84,7 @@ final class ClusterHarness: @unchecked Sendable {
 
     var gale: String { "\(binDirectory)/gale" }
     var topologyBinary: String { "\(binDirectory)/gale-test-topology" }
-    var nimbus: String { "127.0.0.1:\(nimbusPort)" }
+    var nimbus: String { nimbusAddresses ?? "127.0.0.1:\(nimbusPort)" }
 
     // MARK: - Processes
 
