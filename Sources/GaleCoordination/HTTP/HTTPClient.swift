@@ -40,17 +40,14 @@ public struct HTTPClient: Sendable {
         else { throw .invalidAddress(address) }
         let host = String(address[..<colon])
         let seconds = timeoutSeconds
-        var upload: (fd: Int32, size: Int)?
+        var upload: HTTPFileBody?
         if let bodyFile {
-            let fd = open(bodyFile, O_RDONLY | O_CLOEXEC)
-            var info = stat()
-            guard fd >= 0, fstat(fd, &info) == 0 else {
-                if fd >= 0 { close(fd) }
+            guard let file = HTTPFileBody.open(bodyFile) else {
                 throw .badResponse("cannot read \(bodyFile): \(String(cString: strerror(errno)))")
             }
-            upload = (fd, Int(info.st_size))
+            upload = file
         }
-        defer { if let upload { close(upload.fd) } }
+        defer { upload?.close() }
         let group = MultiThreadedEventLoopGroup.singleton
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: HTTPResponse.self)
@@ -81,21 +78,8 @@ public struct HTTPClient: Sendable {
         for header in headers { head.headers.add(name: header.name, value: header.value) }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if let upload {
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            var sent = 0
-            while sent < upload.size {
-                let n = chunk.withUnsafeMutableBytes { pread(upload.fd, $0.baseAddress, $0.count, off_t(sent)) }
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { break }
-                var buffer = channel.allocator.buffer(capacity: n)
-                buffer.writeBytes(chunk[0..<n])
-                sent += n
-                // One chunk in flight at a time: the file is never read faster than it is sent.
-                do {
-                    try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer))).get()
-                } catch {
-                    break
-                }
+            _ = await upload.send(allocator: channel.allocator) { buffer in
+                try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer))).get()
             }
         } else if !body.isEmpty {
             var buffer = channel.allocator.buffer(capacity: body.count)
@@ -210,18 +194,7 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
                 if writeError == nil { body.writeBuffer(&part) }
                 return
             }
-            let ok = part.withUnsafeReadableBytes { raw -> Bool in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return false
-                    }
-                    offset += n
-                }
-                return true
-            }
+            let ok = HTTPFileBody.write(part, to: fd)
             if !ok {
                 writeError = "cannot write \(file ?? "?"): \(String(cString: strerror(errno)))"
                 close(fd)

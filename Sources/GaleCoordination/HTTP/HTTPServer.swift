@@ -150,18 +150,7 @@ private final class RequestHandler: ChannelInboundHandler {
             if let (file, fd) = spooled {
                 // Written at once, from the event loop: the page cache takes 64 KiB in microseconds,
                 // and nothing is buffered while the disk keeps up with the network.
-                let ok = part.withUnsafeReadableBytes { raw -> Bool in
-                    var offset = 0
-                    while offset < raw.count {
-                        let n = Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-                        if n < 0 {
-                            if errno == EINTR { continue }
-                            return false
-                        }
-                        offset += n
-                    }
-                    return true
-                }
+                let ok = HTTPFileBody.write(part, to: fd)
                 if !ok {
                     fail(context, 500, "cannot write the request body to \(file): \(String(cString: strerror(errno)))")
                 }
@@ -233,19 +222,15 @@ private final class RequestHandler: ChannelInboundHandler {
     /// written once the previous one has been flushed.
     static func write(_ response: HTTPResponse, to channel: any Channel) async {
         var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
-        var file: (fd: Int32, size: Int)?
+        var file: HTTPFileBody?
         if let path = response.bodyFile {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            var info = stat()
-            if fd >= 0, fstat(fd, &info) == 0 {
-                file = (fd, Int(info.st_size))
-            } else {
-                if fd >= 0 { close(fd) }
+            guard let opened = HTTPFileBody.open(path) else {
                 await write(.error(500, "cannot read \(path): \(String(cString: strerror(errno)))"), to: channel)
                 return
             }
+            file = opened
         }
-        defer { if let file { close(file.fd) } }
+        defer { file?.close() }
         headers.replaceOrAdd(name: "content-length", value: String(file?.size ?? response.body.count))
         headers.replaceOrAdd(name: "connection", value: "close")
         let head = HTTPResponseHead(
@@ -255,21 +240,12 @@ private final class RequestHandler: ChannelInboundHandler {
         )
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
         if let file {
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            var sent = 0
-            while sent < file.size {
-                let n = chunk.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, $0.count, off_t(sent)) }
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { break }
-                var buffer = channel.allocator.buffer(capacity: n)
-                buffer.writeBytes(chunk[0..<n])
-                sent += n
-                do {
-                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
-                } catch {
-                    channel.close(promise: nil)
-                    return
-                }
+            let sent = await file.send(allocator: channel.allocator) { buffer in
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
+            }
+            guard sent else {
+                channel.close(promise: nil)
+                return
             }
         } else {
             var buffer = channel.allocator.buffer(capacity: response.body.count)
