@@ -40,8 +40,11 @@ import Testing
         let file = NSTemporaryDirectory() + "gale-configmap-\(UUID().uuidString).yaml"
         try body.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let binaries = try ClusterHarness.locateBinaries()
-        let shown = try ClusterHarness.run(binaries + "/gale", ["config", "show", "--config-file", file])
+        // Only the file: the environment `make test` sets (GALE_ZOOKEEPER) would override it.
+        let shown = try ClusterHarness.run(
+            "/usr/bin/env",
+            try ConfigFileTests.gale(["config", "show", "--config-file", file])
+        )
         #expect(shown.status == 0, "\(shown.output)")
         #expect(shown.output.contains("zookeeper.gale.svc:2181"), "\(shown.output)")
     }
