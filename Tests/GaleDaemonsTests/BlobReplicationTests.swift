@@ -9,6 +9,14 @@ import Testing
         try BlobStore(directory: NSTemporaryDirectory() + "gale-blobs-\(UUID().uuidString)")
     }
 
+    /// Stores `text` the way nimbus stores an upload: a file in the incoming directory, installed.
+    @discardableResult
+    static func add(_ store: BlobStore, _ text: String) throws -> String {
+        let file = "\(store.incomingDirectory)/\(UUID().uuidString)"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        return try store.install(file: file)
+    }
+
     /// Sets blob `digest`'s stored time.
     static func age(_ store: BlobStore, _ digest: String, to date: Date) throws {
         try FileManager.default.setAttributes(
@@ -20,9 +28,9 @@ import Testing
     @Test func onlyBlobsNoTopologyNamesAndOlderThanTheOrphanAgeAreRemoved() throws {
         let store = try Self.store()
         defer { try? FileManager.default.removeItem(atPath: store.directory) }
-        let used = try store.put(Array("used".utf8))
-        let old = try store.put(Array("old".utf8))
-        let fresh = try store.put(Array("fresh".utf8))
+        let used = try Self.add(store, "used")
+        let old = try Self.add(store, "old")
+        let fresh = try Self.add(store, "fresh")
         let now = Date()
         try Self.age(store, used, to: now.addingTimeInterval(-7200))
         try Self.age(store, old, to: now.addingTimeInterval(-7200))
@@ -37,10 +45,10 @@ import Testing
     @Test func storingAnOldBlobAgainMakesItNewForTheSweep() throws {
         let store = try Self.store()
         defer { try? FileManager.default.removeItem(atPath: store.directory) }
-        let digest = try store.put(Array("binary".utf8))
+        let digest = try Self.add(store, "binary")
         let now = Date()
         try Self.age(store, digest, to: now.addingTimeInterval(-7200))
-        try store.put(Array("binary".utf8))
+        try Self.add(store, "binary")
         BlobReplication(blobs: store, logger: Logger(label: "test")).removeOrphans(wanted: [], now: now)
         #expect(store.existingPath(of: digest) != nil)
     }
@@ -48,10 +56,16 @@ import Testing
     @Test func aReplicaWithTheWrongBytesIsRefused() throws {
         let store = try Self.store()
         defer { try? FileManager.default.removeItem(atPath: store.directory) }
-        let digest = try store.put(Array("right".utf8))
+        let digest = try Self.add(store, "right")
         store.remove(digest)
-        #expect(throws: BlobStoreError.self) { try store.put(Array("wrong".utf8), expected: digest) }
+        let wrong = store.incomingDirectory + "/wrong"
+        try Data("wrong".utf8).write(to: URL(fileURLWithPath: wrong))
+        #expect(throws: BlobStoreError.self) { try store.install(file: wrong, expected: digest) }
         #expect(store.existingPath(of: digest) == nil)
-        #expect(try store.put(Array("right".utf8), expected: digest) == digest)
+        #expect(!FileManager.default.fileExists(atPath: wrong), "a refused replica is not kept")
+        let right = store.incomingDirectory + "/right"
+        try Data("right".utf8).write(to: URL(fileURLWithPath: right))
+        #expect(try store.install(file: right, expected: digest) == digest)
+        #expect(store.existingPath(of: digest) != nil)
     }
 }

@@ -23,31 +23,6 @@ public final class BlobStore: Sendable {
         text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
-    /// Stores `bytes` and returns their digest. Storing the same bytes twice is a no-op.
-    /// - Parameter expected: when given, the digest the bytes must have (a replica pushed or
-    ///   fetched by digest); other bytes are refused.
-    /// - Throws: ``BlobStoreError/digestMismatch(expected:actual:)``, or when the file cannot be
-    ///   written.
-    @discardableResult
-    public func put(_ bytes: [UInt8], expected: String? = nil) throws -> String {
-        let digest = SHA256Digest.hex(of: bytes)
-        if let expected, expected != digest { throw BlobStoreError.digestMismatch(expected: expected, actual: digest) }
-        let path = self.path(of: digest)
-        if FileManager.default.fileExists(atPath: path) {
-            // Stored again: it counts as new for the orphan sweep (its submission follows).
-            utimes(path, nil)
-            return digest
-        }
-        let temporary = "\(path).\(UUID().uuidString).tmp"
-        try Data(bytes).write(to: URL(fileURLWithPath: temporary))
-        if rename(temporary, path) != 0 {
-            let code = errno
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw BlobStoreError.writeFailed(path: path, reason: String(cString: strerror(code)))
-        }
-        return digest
-    }
-
     /// Stores the file at `file` (moved, not copied: it must be on the blob directory's file
     /// system, e.g. in ``incomingDirectory``) and returns its digest, read from the file in
     /// chunks. An existing blob with the same digest is kept and `file` removed.

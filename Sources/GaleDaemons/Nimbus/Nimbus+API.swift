@@ -137,11 +137,14 @@ extension Nimbus {
         )
     }
 
-    /// Stores a request's body (its spooled file, or its bytes) as a blob.
+    /// Stores a request's body as a blob: the file the server spooled it to (see the spool
+    /// policy in ``start()``).
     @discardableResult
     private func storeBody(of request: HTTPRequest, expected: String?) throws -> String {
-        if let file = request.bodyFile { return try blobs.install(file: file, expected: expected) }
-        return try blobs.put(request.body, expected: expected)
+        guard let file = request.bodyFile else {
+            throw BlobStoreError.writeFailed(path: blobs.incomingDirectory, reason: "the body was not spooled to disk")
+        }
+        return try blobs.install(file: file, expected: expected)
     }
 
     private func storeReplica(_ digest: String, _ request: HTTPRequest) -> HTTPResponse {
