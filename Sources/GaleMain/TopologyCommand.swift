@@ -249,7 +249,9 @@ struct Local: AsyncParsableCommand {
         if let seconds {
             try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         } else {
-            await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+            // Until SIGINT or SIGTERM: the one service holds the topologies.
+            try await DaemonRunner(logger: logger, executor: BlockingExecutor(label: "gale.local", lanes: 1))
+                .run([ResourceService("topologies") {}])
         }
         let elapsed = clock.now - start
         for topology in topologies { try await cluster.kill(topology.name) }
@@ -264,21 +266,5 @@ struct Local: AsyncParsableCommand {
                     + "acked=\(stats.spoutAcked) failed=\(stats.spoutFailed) emitted=\(stats.emitted) tuples_per_sec=\(Int(rate))"
             )
         }
-    }
-}
-
-/// Waits for the first of some signals.
-enum SignalWaiter {
-    static func wait(for signals: [Int32]) async {
-        let holder = Holder()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            holder.flag = SignalFlag(signals: signals) { continuation.resume() }
-        }
-        withExtendedLifetime(holder) {}
-    }
-
-    /// Keeps the signal sources alive until the signal arrives; set once, before any signal.
-    private final class Holder: @unchecked Sendable {
-        var flag: SignalFlag?
     }
 }

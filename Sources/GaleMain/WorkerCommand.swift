@@ -1,10 +1,10 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Gale
 import GaleCoordination
 import GaleRuntime
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -15,11 +15,10 @@ import Glibc
 /// supervisor.
 ///
 /// It reads its launch spec (written by the supervisor), runs its tasks with the in-process
-/// runtime and exchanges tuples with the other workers over TCP (``ClusterWorker``). Every
-/// second it heartbeats its statistics to the supervisor on loopback; the answer says whether
-/// its spouts should run and whether it is still assigned. It stops on SIGTERM or SIGINT, when
-/// the supervisor says it is no longer assigned, or when no heartbeat has been answered for the
-/// spec's orphan timeout (its supervisor is gone).
+/// runtime and exchanges tuples with the other workers over TCP (``ClusterWorker``). It runs as
+/// a service group (``DaemonRunner``) of two services: `topology` (the running tasks, drained
+/// on shutdown) and `heartbeats` (``WorkerHeartbeats``). It stops on SIGTERM or SIGINT, when
+/// the supervisor says it is no longer assigned, or when its supervisor is gone.
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one worker of a cluster topology (started by `gale supervisor`)."
@@ -54,14 +53,12 @@ struct Worker: AsyncParsableCommand {
             me: WorkerAddress(host: spec.endpoint.host, port: spec.endpoint.port),
             taskAddresses: spec.taskEndpoints.mapValues { WorkerAddress(host: $0.host, port: $0.port) }
         )
-        let signals = SignalFlag(signals: [SIGTERM, SIGINT])
         let worker: ClusterWorker
         do {
             worker = try await ClusterWorker(topology: topology, layout: layout, logger: logger, activate: false)
         } catch {
             throw ValidationError("worker \(spec.workerId) cannot start: \(error)")
         }
-        let startedAt = ContinuousClock.now
         logger.info(
             "worker started",
             metadata: [
@@ -69,66 +66,17 @@ struct Worker: AsyncParsableCommand {
                 "tasks": "\(worker.localTasks.sorted())",
             ]
         )
-
-        var wantActive = spec.active
-        var isActive = false
-        var lastAnswer = ContinuousClock.now
-        var nextBeat = ContinuousClock.now
-        let client = HTTPClient(timeout: .seconds(2))
-        var supervisor = spec.supervisor.description
-        let orphanTimeout = Duration.milliseconds(Int64(spec.orphanTimeoutSeconds * 1000))
-        var reason = "signal"
-        while !signals.isSet {
-            let now = ContinuousClock.now
-            // Spouts start once every peer is connected (or after a bounded wait).
-            let peersReady = worker.allPeersConnected || now - startedAt >= Self.connectWait
-            if peersReady && wantActive != isActive {
-                worker.setActive(wantActive)
-                isActive = wantActive
-                logger.info("spouts \(wantActive ? "activated" : "deactivated")")
-            }
-            if now >= nextBeat {
-                nextBeat = now + .seconds(1)
-                let beat = WorkerHeartbeat(
-                    workerId: spec.workerId,
-                    topologyId: spec.topologyId,
-                    epoch: spec.epoch,
-                    port: worker.port,
-                    pid: getpid(),
-                    uptimeSeconds: (now - startedAt).inSeconds,
-                    stats: worker.stats()
-                )
-                do {
-                    let response = try await client.postJSON(address: supervisor, path: "/heartbeat", beat)
-                    let reply = try response.decodeJSON(WorkerHeartbeatReply.self)
-                    lastAnswer = ContinuousClock.now
-                    if reply.stop {
-                        reason = "no longer assigned"
-                        break
-                    }
-                    wantActive = reply.active
-                } catch {
-                    logger.debug("heartbeat to supervisor \(supervisor) failed: \(error)")
-                    // A restarted supervisor may listen on another port: it writes it here.
-                    if let file = spec.supervisorPortFile,
-                        let text = try? String(contentsOfFile: file, encoding: .utf8),
-                        let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                        "\(spec.supervisor.host):\(port)" != supervisor
-                    {
-                        supervisor = "\(spec.supervisor.host):\(port)"
-                        logger.info("supervisor now listens for heartbeats on \(supervisor)")
-                    }
-                }
-                if ContinuousClock.now - lastAnswer > orphanTimeout {
-                    reason = "supervisor \(supervisor) unreachable for \(spec.orphanTimeoutSeconds) s"
-                    break
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        logger.info("worker stopping: \(reason)")
-        await worker.shutdown(drainTimeout: .seconds(3))
-        logger.info("worker stopped")
+        let heartbeats = WorkerHeartbeats(spec: spec, worker: worker, logger: logger)
+        let services: [any Service] = [
+            ResourceService("topology") { [logger] in
+                logger.info("worker stopping: \(heartbeats.stopReason ?? "signal")")
+                await worker.shutdown(drainTimeout: .seconds(3))
+                logger.info("worker stopped")
+            },
+            PeriodicService("heartbeats", every: .milliseconds(50), until: { await heartbeats.pass() }),
+        ]
+        try await DaemonRunner(logger: logger, executor: BlockingExecutor(label: "gale.worker", lanes: 2))
+            .run(services)
     }
 
     static func readSpec(_ path: String) throws -> WorkerLaunchSpec {
@@ -171,26 +119,97 @@ struct Worker: AsyncParsableCommand {
     }
 }
 
-/// Set once one of some signals arrives (the signals are ignored otherwise from then on).
-///
-/// Threading: the sources are set in `init` and never changed; the flag is atomic.
-final class SignalFlag: @unchecked Sendable {
-    private let flag = Atomic<Bool>(false)
-    private var sources: [any DispatchSourceSignal] = []
-
-    /// - Parameter onFirst: called once, on a private queue, when the first signal arrives.
-    init(signals: [Int32], onFirst: (@Sendable () -> Void)? = nil) {
-        let queue = DispatchQueue(label: "gale.signals")
-        for sig in signals {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { [self] in
-                if !flag.exchange(true, ordering: .acquiringAndReleasing) { onFirst?() }
-            }
-            source.resume()
-            sources.append(source)
-        }
+/// The worker's `heartbeats` service: every second it sends the worker's statistics to its
+/// supervisor and learns whether the spouts should run; it switches the spouts once every peer
+/// is connected (or after ``Worker/connectWait``). It ends the worker when the supervisor says
+/// the worker is no longer assigned, or when no heartbeat has been answered for the spec's
+/// orphan timeout (the supervisor is gone).
+final class WorkerHeartbeats: Sendable {
+    private struct State {
+        var wantActive: Bool
+        var isActive = false
+        var lastAnswer = ContinuousClock.now
+        var nextBeat = ContinuousClock.now
+        var supervisor: String
+        var stopReason: String?
     }
 
-    var isSet: Bool { flag.load(ordering: .acquiring) }
+    let spec: WorkerLaunchSpec
+    let worker: ClusterWorker
+    let logger: Logger
+    let startedAt = ContinuousClock.now
+    let client = HTTPClient(timeout: .seconds(2))
+    private let state: Mutex<State>
+
+    init(spec: WorkerLaunchSpec, worker: ClusterWorker, logger: Logger) {
+        self.spec = spec
+        self.worker = worker
+        self.logger = logger
+        self.state = Mutex(State(wantActive: spec.active, supervisor: spec.supervisor.description))
+    }
+
+    /// Why the worker ends, once a pass has decided it.
+    var stopReason: String? { state.withLock { $0.stopReason } }
+
+    /// One 50 ms pass: the spouts' switch, and a heartbeat when one is due.
+    func pass() async -> PeriodicService.Next {
+        let now = ContinuousClock.now
+        // Spouts start once every peer is connected (or after a bounded wait).
+        let peersReady = worker.allPeersConnected || now - startedAt >= Worker.connectWait
+        let (switchTo, beatDue, supervisor) = state.withLock { s -> (Bool?, Bool, String) in
+            var switchTo: Bool?
+            if peersReady && s.wantActive != s.isActive {
+                s.isActive = s.wantActive
+                switchTo = s.wantActive
+            }
+            let due = now >= s.nextBeat
+            if due { s.nextBeat = now + .seconds(1) }
+            return (switchTo, due, s.supervisor)
+        }
+        if let switchTo {
+            worker.setActive(switchTo)
+            logger.info("spouts \(switchTo ? "activated" : "deactivated")")
+        }
+        guard beatDue else { return .again }
+        let beat = WorkerHeartbeat(
+            workerId: spec.workerId,
+            topologyId: spec.topologyId,
+            epoch: spec.epoch,
+            port: worker.port,
+            pid: getpid(),
+            uptimeSeconds: (now - startedAt).inSeconds,
+            stats: worker.stats()
+        )
+        do {
+            let response = try await client.postJSON(address: supervisor, path: "/heartbeat", beat)
+            let reply = try response.decodeJSON(WorkerHeartbeatReply.self)
+            return state.withLock { s in
+                s.lastAnswer = ContinuousClock.now
+                if reply.stop {
+                    s.stopReason = "no longer assigned"
+                    return .finish
+                }
+                s.wantActive = reply.active
+                return .again
+            }
+        } catch {
+            logger.debug("heartbeat to supervisor \(supervisor) failed: \(error)")
+            // A restarted supervisor may listen on another port: it writes it here.
+            if let file = spec.supervisorPortFile,
+                let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                "\(spec.supervisor.host):\(port)" != supervisor
+            {
+                let moved = "\(spec.supervisor.host):\(port)"
+                state.withLock { $0.supervisor = moved }
+                logger.info("supervisor now listens for heartbeats on \(moved)")
+            }
+            let orphanTimeout = Duration.milliseconds(Int64(spec.orphanTimeoutSeconds * 1000))
+            return state.withLock { s in
+                guard ContinuousClock.now - s.lastAnswer > orphanTimeout else { return .again }
+                s.stopReason = "supervisor \(s.supervisor) unreachable for \(spec.orphanTimeoutSeconds) s"
+                return .finish
+            }
+        }
+    }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import GaleCoordination
 import GaleDaemons
@@ -66,39 +65,6 @@ struct DaemonOptions: ParsableArguments {
     }
 }
 
-/// Waits for SIGTERM or SIGINT.
-func waitForTermination() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let queue = DispatchQueue(label: "gale.signals")
-        let once = OnceBox(continuation)
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { once.fire() }
-            source.resume()
-            once.keep(source)
-        }
-    }
-}
-
-private final class OnceBox: @unchecked Sendable {
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-    private let lock = NSLock()
-
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-    func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
-
-    func fire() {
-        let c = lock.withLock { () -> CheckedContinuation<Void, Never>? in
-            defer { continuation = nil }
-            return continuation
-        }
-        c?.resume()
-    }
-}
-
 struct NimbusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nimbus",
@@ -159,21 +125,21 @@ struct NimbusCommand: AsyncParsableCommand {
     func run() async throws {
         let (options, config) = try options()
         let logger = daemon.logger("gale.nimbus", config)
-        let nimbus: Nimbus
-        do {
-            nimbus = try Nimbus(options: options, logger: logger)
-        } catch {
-            throw CLIError("nimbus cannot start: \(error)")
+        let executor = BlockingExecutor(label: "gale.nimbus")
+        // Connecting to ZooKeeper blocks: off the cooperative pool, like everything nimbus runs.
+        try await withTaskExecutorPreference(executor) {
+            let nimbus: Nimbus
+            do {
+                nimbus = try Nimbus(options: options, logger: logger)
+            } catch {
+                throw CLIError("nimbus cannot start: \(error)")
+            }
+            do {
+                try await nimbus.run(executor: executor)
+            } catch let error as HTTPServerError {
+                throw CLIError("nimbus cannot start: \(error)")
+            }
         }
-        do {
-            _ = try await nimbus.start()
-        } catch {
-            await nimbus.stop()
-            throw CLIError("nimbus cannot start: \(error)")
-        }
-        await waitForTermination()
-        logger.info("SIGTERM: stopping")
-        await nimbus.stop()
     }
 }
 
@@ -282,15 +248,22 @@ struct SupervisorCommand: AsyncParsableCommand {
     func run() async throws {
         let (options, config) = try options()
         let logger = daemon.logger("gale.supervisor", config)
-        let supervisor: SupervisorDaemon
-        do {
-            supervisor = try SupervisorDaemon(options: options, logger: logger)
-            try await supervisor.start()
-        } catch {
-            throw CLIError("supervisor cannot start: \(error)")
+        let executor = BlockingExecutor(label: "gale.supervisor")
+        // Connecting to ZooKeeper blocks: off the cooperative pool, like everything the supervisor runs.
+        try await withTaskExecutorPreference(executor) {
+            let supervisor: SupervisorDaemon
+            do {
+                supervisor = try SupervisorDaemon(options: options, logger: logger)
+            } catch {
+                throw CLIError("supervisor cannot start: \(error)")
+            }
+            do {
+                try await supervisor.run(executor: executor)
+            } catch let error as HTTPServerError {
+                throw CLIError("supervisor cannot start: \(error)")
+            } catch let error as ZooKeeperError {
+                throw CLIError("supervisor cannot start: \(error)")
+            }
         }
-        await waitForTermination()
-        logger.info("SIGTERM: stopping")
-        await supervisor.stop()
     }
 }

@@ -235,22 +235,26 @@ final class ClusterHarness: @unchecked Sendable {
         stopZooKeeper()
     }
 
-    func reap(_ pid: pid_t, grace: Double) {
+    @discardableResult
+    func reap(_ pid: pid_t, grace: Double) -> Int32? {
         Self.reap(pid, grace: grace)
     }
 
     /// Waits up to `grace` seconds for `pid` to exit, then kills it (SIGKILL); reaps it either way.
-    static func reap(_ pid: pid_t, grace: Double) {
+    /// - Returns: the wait status when it exited by itself, `nil` when it had to be killed.
+    @discardableResult
+    static func reap(_ pid: pid_t, grace: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(grace)
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 {
             if Date() > deadline {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, &status, 0)
-                return
+                return nil
             }
             usleep(20_000)
         }
+        return status
     }
 
     /// Worker processes whose command line points into this harness's directory.

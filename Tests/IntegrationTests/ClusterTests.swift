@@ -91,6 +91,36 @@ import Glibc
         }
     }
 
+    /// SIGTERM shuts each daemon's services down in order and the process exits by itself with
+    /// status 0: a supervisor stops and reaps its workers first, nimbus lets its API finish.
+    @Test func sigtermStopsTheSupervisorAndItsWorkersThenNimbusAndEachExitsZero() async throws {
+        let cluster = try ClusterHarness("sigterm")
+        defer { cluster.tearDown() }
+        try await Self.startCluster(cluster)
+        try cluster.submit(workers: 4, messages: 100_000, rate: 150)
+        try await cluster.waitForWorkers(4)
+        let supervisor = try #require(cluster.supervisors.first { $0.id == "s1" })
+        let workers = cluster.workerPids(of: "s1")
+        #expect(workers.count == 2)
+        kill(supervisor.pid, SIGTERM)
+        let supervisorStatus = cluster.reap(supervisor.pid, grace: 60)
+        cluster.supervisors.removeAll { $0.id == "s1" }
+        #expect(supervisorStatus == 0, "the supervisor exited by itself with status 0")
+        let supervisorLog = (try? String(contentsOfFile: cluster.root + "/s1.log", encoding: .utf8)) ?? ""
+        #expect(supervisorLog.contains("shutting down"), "\(supervisorLog.suffix(2000))")
+        #expect(supervisorLog.contains("supervisor s1 stopped"), "\(supervisorLog.suffix(2000))")
+        for pid in workers {
+            #expect(kill(pid, 0) != 0, "worker \(pid) of the stopped supervisor is gone")
+        }
+
+        kill(cluster.nimbusPid, SIGTERM)
+        let nimbusStatus = cluster.reap(cluster.nimbusPid, grace: 60)
+        cluster.nimbusPid = 0
+        #expect(nimbusStatus == 0, "nimbus exited by itself with status 0")
+        let nimbusLog = (try? String(contentsOfFile: cluster.root + "/nimbus.log", encoding: .utf8)) ?? ""
+        #expect(nimbusLog.contains("nimbus stopped"), "\(nimbusLog.suffix(2000))")
+    }
+
     @Test func wordCountOverFourWorkersAcksEveryMessageWithoutZooKeeperWrites() async throws {
         let cluster = try ClusterHarness("wc4")
         defer { cluster.tearDown() }

@@ -26,7 +26,6 @@ final class BlobReplication: Sendable {
     /// A blob no topology names is deleted once it is this old (an upload is named by its
     /// submission within moments; a killed topology's binary goes after this long).
     let orphanAge: Duration
-    private let loop = Mutex<Task<Void, Never>?>(nil)
     /// Wanted digests no peer could serve, with each peer's answer.
     private let missingBlobs = Mutex<[String: String]>([:])
 
@@ -37,29 +36,13 @@ final class BlobReplication: Sendable {
         self.orphanAge = orphanAge
     }
 
-    /// Every ``syncInterval``: fetches missing binaries, and deletes those no topology has
-    /// named for ``orphanAge``.
-    func start(targets: @escaping Targets) {
-        let task = Task { [self] in
-            while !Task.isCancelled {
-                let (wanted, peers) = targets()
-                if let wanted {
-                    await fetchMissing(wanted: wanted, peers: peers)
-                    removeOrphans(wanted: wanted, now: Date())
-                }
-                try? await Task.sleep(for: syncInterval)
-            }
-        }
-        loop.withLock { $0 = task }
-    }
-
-    func stop() async {
-        let task = loop.withLock { t in
-            defer { t = nil }
-            return t
-        }
-        task?.cancel()
-        await task?.value
+    /// One pass, run every ``syncInterval`` by nimbus's `blob-replication` service: fetches
+    /// missing binaries, and deletes those no topology has named for ``orphanAge``.
+    func pass(_ targets: Targets) async {
+        let (wanted, peers) = targets()
+        guard let wanted else { return }
+        await fetchMissing(wanted: wanted, peers: peers)
+        removeOrphans(wanted: wanted, now: Date())
     }
 
     /// Why a wanted binary is not on this nimbus, or `nil` when it is (or is not wanted).

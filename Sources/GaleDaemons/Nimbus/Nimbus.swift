@@ -1,8 +1,8 @@
-import Dispatch
 import Foundation
 public import Gale
 public import GaleCoordination
 public import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Settings of a nimbus process.
@@ -53,17 +53,20 @@ public struct NimbusOptions: Sendable {
 /// ZooKeeper holds topologies and assignments; nimbus writes to it only when something changes
 /// (a submit, a kill, a reassignment), never in steady state. Supervisor reports (worker
 /// heartbeats and statistics) arrive over HTTP and live in memory.
+///
+/// ``run(signals:)`` runs nimbus as one service group (``DaemonRunner``), listed in start order
+/// and stopped in reverse: `zookeeper` (the session, closed last), `http-api`,
+/// `leader-election`, `scheduler` (every second, or at once when a watch or an API call
+/// wakes it) and `blob-replication` (every 2 s).
 public final class Nimbus: Sendable {
     let options: NimbusOptions
     let logger: Logger
     let blobs: BlobStore
     let zk: ZooKeeperClient
     private let state = Mutex(State())
-    private let queue = DispatchQueue(label: "gale.nimbus.reconcile")
     private let startedAt = Date()
-    private let server: Mutex<HTTPServer?> = Mutex(nil)
     private let election: Mutex<LeaderElection?> = Mutex(nil)
-    private let timer = TimerSlot()
+    private let schedule = WakeSignal()
     private let metrics = Mutex(Metrics())
     let replication: BlobReplication
 
@@ -98,69 +101,74 @@ public final class Nimbus: Sendable {
         self.replication = BlobReplication(blobs: blobs, logger: logger)
     }
 
-    /// Starts the HTTP API, enters the election and starts scheduling.
-    /// - Returns: the bound HTTP port.
-    public func start() async throws -> Int {
-        let server = HTTPServer(
-            host: options.host,
-            port: options.port,
-            maxBodyBytes: options.maxUploadBytes,
-            logger: logger,
-            spool: { [incoming = blobs.incomingDirectory] method, path in
-                // Binaries go to disk as they arrive, never into memory.
-                let parts = path.split(separator: "/").map(String.init)
-                return NimbusRoute.uploadBlob.match(method: method, parts: parts) != nil
-                    || NimbusRoute.replicateBlob.match(method: method, parts: parts) != nil ? incoming : nil
-            },
-            handler: { [self] request in await handle(request) }
-        )
-        let port = try await server.start()
-        self.server.withLock { $0 = server }
-        let identity = "\(options.host):\(port)"
-        state.withLock { $0.identity = identity }
-        zk.onSessionEvent { [self] event in
-            state.withLock {
-                $0.zookeeperConnected = event != .disconnected && event != .expired
-                if event == .sessionReplaced { $0.armed.removeAll() }
+    /// Serves the HTTP API, enters the election and schedules until SIGTERM or SIGINT (with
+    /// `signals`) or until the task is cancelled; then leaves the election, lets the API's
+    /// requests finish and closes ZooKeeper.
+    /// - Parameters:
+    ///   - executor: where the services run (create nimbus on it too: `init` connects to
+    ///     ZooKeeper, which blocks).
+    ///   - onListening: called with the bound HTTP port once the API listens.
+    /// - Throws: ``HTTPServerError`` when the port cannot be bound.
+    public func run(
+        executor: BlockingExecutor = BlockingExecutor(label: "gale.nimbus"),
+        signals: Bool = true,
+        onListening: @Sendable (Int) -> Void = { _ in }
+    ) async throws {
+        try await withTaskExecutorPreference(executor) {
+            let server = HTTPServer(
+                host: options.host,
+                port: options.port,
+                maxBodyBytes: options.maxUploadBytes,
+                logger: logger,
+                spool: { [incoming = blobs.incomingDirectory] method, path in
+                    // Binaries go to disk as they arrive, never into memory.
+                    let parts = path.split(separator: "/").map(String.init)
+                    return NimbusRoute.uploadBlob.match(method: method, parts: parts) != nil
+                        || NimbusRoute.replicateBlob.match(method: method, parts: parts) != nil ? incoming : nil
+                },
+                handler: { [self] request in
+                    await withTaskExecutorPreference(executor) { await handle(request) }
+                }
+            )
+            let port: Int
+            do {
+                port = try await server.start()
+            } catch {
+                zk.close()
+                throw error
             }
-            if event == .sessionReplaced || event == .connected { wake() }
+            let identity = "\(options.host):\(port)"
+            state.withLock { $0.identity = identity }
+            zk.onSessionEvent { [self] event in
+                state.withLock {
+                    $0.zookeeperConnected = event != .disconnected && event != .expired
+                    if event == .sessionReplaced { $0.armed.removeAll() }
+                }
+                if event == .sessionReplaced || event == .connected { wake() }
+            }
+            let election = LeaderElection(client: zk, path: ClusterPaths.nimbus, identity: identity, logger: logger) {
+                [self] leader in
+                state.withLock { $0.leaderSince = leader ? Date() : nil }
+                logger.info("nimbus \(identity) is \(leader ? "now the leader" : "a follower")")
+                wake()
+            }
+            self.election.withLock { $0 = election }
+            let services: [any Service] = [
+                ResourceService("zookeeper") { [zk] in zk.close() },
+                ResourceService("http-api") { await server.stop() },
+                ResourceService("leader-election", start: { try election.start() }, stop: { election.stop() }),
+                PeriodicService("scheduler", every: .seconds(1), wake: schedule) { [self] in reconcile() },
+                PeriodicService("blob-replication", every: replication.syncInterval) { [self] in
+                    await replication.pass {
+                        (wanted: (try? topologies()).map { Set($0.map(\.binaryDigest)) }, peers: peers())
+                    }
+                },
+            ]
+            logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
+            onListening(port)
+            try await DaemonRunner(logger: logger, executor: executor).run(services, signals: signals)
+            logger.info("nimbus stopped")
         }
-        let election = LeaderElection(client: zk, path: ClusterPaths.nimbus, identity: identity, logger: logger) {
-            [self] leader in
-            state.withLock { $0.leaderSince = leader ? Date() : nil }
-            logger.info("nimbus \(identity) is \(leader ? "now the leader" : "a follower")")
-            wake()
-        }
-        try election.start()
-        self.election.withLock { $0 = election }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + .milliseconds(200), repeating: .seconds(1), leeway: .milliseconds(100))
-        timer.setEventHandler { [self] in reconcile() }
-        timer.resume()
-        self.timer.set(timer)
-        replication.start { [self] in
-            (wanted: (try? topologies()).map { Set($0.map(\.binaryDigest)) }, peers: peers())
-        }
-        logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
-        return port
-    }
-
-    /// Stops scheduling, leaves the election, stops the HTTP API and closes ZooKeeper.
-    public func stop() async {
-        timer.cancel()
-        queue.sync {}
-        await replication.stop()
-        election.withLock {
-            $0?.stop()
-            $0 = nil
-        }
-        let server = self.server.withLock { s in
-            defer { s = nil }
-            return s
-        }
-        await server?.stop()
-        zk.close()
-        logger.info("nimbus stopped")
     }
 
     var isLeader: Bool { election.withLock { $0?.isLeader ?? false } }
@@ -172,7 +180,8 @@ public final class Nimbus: Sendable {
         return all.filter { $0 != me }.compactMap(Endpoint.init)
     }
 
-    func wake() { queue.async { [self] in reconcile() } }
+    /// Runs the scheduler's next pass now.
+    func wake() { schedule.wake() }
 
     // MARK: - ZooKeeper reads
 

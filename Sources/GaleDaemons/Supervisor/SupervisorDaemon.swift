@@ -2,6 +2,7 @@ import Foundation
 import Gale
 public import GaleCoordination
 public import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Settings of a supervisor process.
@@ -62,6 +63,14 @@ public struct SupervisorOptions: Sendable {
 
 /// The per-host daemon: registers its slots, runs the workers assigned to them, relays their
 /// heartbeats and statistics to nimbus.
+///
+/// ``run(executor:signals:)`` runs it as one service group (``DaemonRunner``), listed in start
+/// order and stopped in reverse: `zookeeper` (the session and this supervisor's registration,
+/// closed last), `heartbeats` (the loopback HTTP listener workers report to),
+/// `worker-processes` (spawns, reaps and restarts workers every 50 ms; on shutdown stops them,
+/// or with `--keep-workers` leaves them for the next supervisor to adopt), `sync` (reads the
+/// assignments every second, or at once on a ZooKeeper watch, and downloads binaries) and
+/// `reports` (to nimbus every 2 s).
 public final class SupervisorDaemon: Sendable {
     public let id: String
     let options: SupervisorOptions
@@ -70,11 +79,8 @@ public final class SupervisorDaemon: Sendable {
     let processes: WorkerProcessManager
     let client = HTTPClient(timeout: .seconds(60))
     private let state = Mutex(State())
-    private let wakeFlag = Atomic<Bool>(true)
-    private let stopped = Atomic<Bool>(false)
+    private let syncSignal = WakeSignal()
     private let startedAt = Date()
-    private let server: Mutex<HTTPServer?> = Mutex(nil)
-    private let loops: Mutex<[Task<Void, Never>]> = Mutex([])
 
     /// A worker assigned here, as last read from ZooKeeper.
     struct Desired: Sendable {
@@ -92,6 +98,8 @@ public final class SupervisorDaemon: Sendable {
         var errors: [String] = []
         var armed: Set<String> = []
         var heartbeatPort = 0
+        /// Reports that failed in a row.
+        var reportFailures = 0
     }
 
     /// Connects to ZooKeeper and prepares the data directory.
@@ -130,53 +138,64 @@ public final class SupervisorDaemon: Sendable {
         )
     }
 
-    /// Adopts workers a previous run left, starts the heartbeat listener, registers in
-    /// ZooKeeper and starts the sync and report loops.
-    public func start() async throws {
-        let adopted = processes.adopt()
-        if !adopted.isEmpty {
-            logger.info("adopted \(adopted.count) running workers: \(adopted.joined(separator: ", "))")
-        }
-        let port = try await startHeartbeatServer()
-        state.withLock { $0.heartbeatPort = port }
-        zk.onSessionEvent { [self] event in
-            if case .sessionReplaced = event {
-                state.withLock { $0.armed.removeAll() }
-                logger.warning("ZooKeeper session replaced; registration restored, watches re-armed")
+    /// Adopts the workers a previous run left, listens for heartbeats, registers in ZooKeeper
+    /// and runs the workers assigned here until SIGTERM or SIGINT (with `signals`) or until
+    /// the task is cancelled.
+    /// - Parameter executor: where the services run (create the supervisor on it too: `init`
+    ///   connects to ZooKeeper, which blocks).
+    /// - Throws: when no heartbeat port can be bound or the registration fails.
+    public func run(
+        executor: BlockingExecutor = BlockingExecutor(label: "gale.supervisor"),
+        signals: Bool = true
+    ) async throws {
+        try await withTaskExecutorPreference(executor) {
+            let adopted = processes.adopt()
+            if !adopted.isEmpty {
+                logger.info("adopted \(adopted.count) running workers: \(adopted.joined(separator: ", "))")
             }
-            wake()
+            let server: HTTPServer
+            do {
+                server = try await startHeartbeatServer()
+                zk.onSessionEvent { [self] event in
+                    if case .sessionReplaced = event {
+                        state.withLock { $0.armed.removeAll() }
+                        logger.warning("ZooKeeper session replaced; registration restored, watches re-armed")
+                    }
+                    wake()
+                }
+                try register()
+            } catch {
+                zk.close()
+                throw error
+            }
+            let port = state.withLock { $0.heartbeatPort }
+            let services: [any Service] = [
+                ResourceService("zookeeper") { [zk] in zk.close() },
+                ResourceService("heartbeats") { await server.stop() },
+                PeriodicService("worker-processes", every: .milliseconds(50)) { [processes] in
+                    processes.tick()
+                } onShutdown: { [self] in
+                    if options.stopWorkersOnExit {
+                        await processes.stopAll()
+                    } else {
+                        logger.info("leaving the workers running for the next supervisor to adopt")
+                    }
+                },
+                PeriodicService("sync", every: .seconds(1), wake: syncSignal) { [self] in await syncOnce() },
+                PeriodicService("reports", every: .seconds(options.reportIntervalSeconds)) { [self] in
+                    await report()
+                },
+            ]
+            logger.info(
+                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port)"
+            )
+            try await DaemonRunner(logger: logger, executor: executor).run(services, signals: signals)
+            logger.info("supervisor \(id) stopped")
         }
-        try register()
-        let sync = Task { [self] in await syncLoop() }
-        let report = Task { [self] in await reportLoop() }
-        loops.withLock { $0 = [sync, report] }
-        logger.info(
-            "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port)"
-        )
     }
 
-    /// Stops the loops, then the workers (or leaves them for adoption), the listener and ZooKeeper.
-    public func stop() async {
-        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        for task in loops.withLock({ $0 }) {
-            task.cancel()
-            await task.value
-        }
-        if options.stopWorkersOnExit {
-            await processes.stopAll()
-        } else {
-            processes.detach()
-        }
-        let server = self.server.withLock { s in
-            defer { s = nil }
-            return s
-        }
-        await server?.stop()
-        zk.close()
-        logger.info("supervisor \(id) stopped")
-    }
-
-    func wake() { wakeFlag.store(true, ordering: .releasing) }
+    /// Runs the sync service's next pass now.
+    func wake() { syncSignal.wake() }
 
     // MARK: - Registration
 
@@ -200,7 +219,9 @@ public final class SupervisorDaemon: Sendable {
 
     // MARK: - Heartbeats from workers
 
-    private func startHeartbeatServer() async throws -> Int {
+    /// Listens on the previous run's heartbeat port when it is free (its adopted workers know
+    /// it), else on any free port, which it writes to `heartbeat-port` for them.
+    private func startHeartbeatServer() async throws -> HTTPServer {
         let portFile = options.dataDirectory + "/heartbeat-port"
         let previous = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap {
             Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -212,9 +233,9 @@ public final class SupervisorDaemon: Sendable {
             }
             do {
                 let port = try await server.start()
-                self.server.withLock { $0 = server }
+                state.withLock { $0.heartbeatPort = port }
                 try? String(port).write(toFile: portFile, atomically: true, encoding: .utf8)
-                return port
+                return server
             } catch {
                 // The previous port is taken: any free port (adopted workers then re-launch).
                 if candidate == 0 { throw error }
@@ -247,17 +268,6 @@ public final class SupervisorDaemon: Sendable {
     }
 
     // MARK: - Sync with ZooKeeper
-
-    private func syncLoop() async {
-        var last = Date.distantPast
-        while !Task.isCancelled {
-            if wakeFlag.exchange(false, ordering: .acquiringAndReleasing) || Date().timeIntervalSince(last) >= 1 {
-                last = Date()
-                await syncOnce()
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-    }
 
     private func watched(_ key: String) -> ZooKeeperWatch? {
         guard state.withLock({ $0.armed.insert(key).inserted }) else { return nil }
@@ -490,35 +500,33 @@ public final class SupervisorDaemon: Sendable {
 
     // MARK: - Reports to nimbus
 
-    private func reportLoop() async {
-        var failures = 0
-        while !Task.isCancelled {
-            let report = makeReport()
-            let candidates = nimbusCandidates()
-            if !candidates.isEmpty {
-                let nimbus = NimbusClient(addresses: candidates, timeout: .seconds(30))
-                do {
-                    let body = try ClusterJSON.encode(report)
-                    let response = try await nimbus.send(
-                        "POST",
-                        path: NimbusRoute.report.path(),
-                        body: body,
-                        headers: [(name: "content-type", value: "application/json")]
-                    )
-                    if response.status >= 300 {
-                        logger.warning(
-                            "nimbus refused the report: \(response.errorMessage ?? "status \(response.status)")"
-                        )
-                    }
-                    failures = 0
-                } catch {
-                    failures += 1
-                    if failures == 1 || failures % 30 == 0 {
-                        logger.warning("cannot report to nimbus: \(error)")
-                    }
-                }
+    /// Sends one report to the first nimbus that takes it; logs the first failure of a run of
+    /// failures and every 30th.
+    private func report() async {
+        let report = makeReport()
+        let candidates = nimbusCandidates()
+        guard !candidates.isEmpty else { return }
+        let nimbus = NimbusClient(addresses: candidates, timeout: .seconds(30))
+        do {
+            let body = try ClusterJSON.encode(report)
+            let response = try await nimbus.send(
+                "POST",
+                path: NimbusRoute.report.path(),
+                body: body,
+                headers: [(name: "content-type", value: "application/json")]
+            )
+            if response.status >= 300 {
+                logger.warning("nimbus refused the report: \(response.errorMessage ?? "status \(response.status)")")
             }
-            try? await Task.sleep(for: .seconds(options.reportIntervalSeconds))
+            state.withLock { $0.reportFailures = 0 }
+        } catch {
+            let failures = state.withLock { s in
+                s.reportFailures += 1
+                return s.reportFailures
+            }
+            if failures == 1 || failures % 30 == 0 {
+                logger.warning("cannot report to nimbus: \(error)")
+            }
         }
     }
 

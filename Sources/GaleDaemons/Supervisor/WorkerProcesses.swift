@@ -37,7 +37,8 @@ public struct WorkerLaunch: Sendable, Codable, Equatable {
 /// Drives one ``SlotState`` per worker port and does what they ask: spawns, signals and reaps
 /// worker processes, and records them on disk so that a restarted supervisor adopts the workers
 /// still running instead of starting duplicates. Every event is applied, and its actions taken,
-/// on one serial queue; a timer feeds exits and clock ticks every 50 ms.
+/// on one serial queue; ``tick()`` (the supervisor's `worker-processes` service, every 50 ms)
+/// feeds the processes' exits and the clock.
 public final class WorkerProcessManager: Sendable {
     private struct StateFile: Codable {
         var launch: WorkerLaunch
@@ -50,7 +51,6 @@ public final class WorkerProcessManager: Sendable {
     let logger: Logger
     let settings: SlotState.Settings
     private let slots = Mutex<[Int: SlotState]>([:])
-    private let timer = TimerSlot()
     private let queue = DispatchQueue(label: "gale.supervisor.processes")
 
     public init(
@@ -68,11 +68,6 @@ public final class WorkerProcessManager: Sendable {
             terminationGrace: terminationGrace.inSeconds
         )
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
-        timer.setEventHandler { [weak self] in self?.poll() }
-        timer.resume()
-        self.timer.set(timer)
     }
 
     /// Takes over the workers recorded in the state directory that still run the same process;
@@ -152,21 +147,23 @@ public final class WorkerProcessManager: Sendable {
         slots.withLock { $0 }
     }
 
-    /// Stops every worker and waits until they are gone.
+    /// Stops every worker and waits until they are gone (reaped).
     public func stopAll() async {
         let now = Date()
         queue.sync {
             for port in slots.withLock({ $0.keys.sorted() }) { _ = apply(port, .unassigned(at: now)) }
         }
+        // Ticks itself: the exits are reaped here, and a worker that ignores SIGTERM gets
+        // SIGKILL after the termination grace.
         while slots.withLock({ $0.values.contains { $0.process != nil } }) {
             try? await Task.sleep(for: .milliseconds(20))
+            tick()
         }
     }
 
-    /// Stops watching; the workers keep running for the next supervisor to adopt.
-    public func detach() {
-        timer.cancel()
-        queue.sync {}
+    /// Feeds the exits of the slots' processes (reaping them), then a clock tick, to every slot.
+    public func tick() {
+        queue.sync { poll() }
     }
 
     // MARK: - On the queue
@@ -309,19 +306,4 @@ public final class WorkerProcessManager: Sendable {
 struct SpawnError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
-}
-
-/// A dispatch timer behind a lock (timer sources are not `Sendable`).
-final class TimerSlot: @unchecked Sendable {
-    private let lock = NSLock()
-    private var timer: (any DispatchSourceTimer)?
-
-    func set(_ timer: any DispatchSourceTimer) { lock.withLock { self.timer = timer } }
-
-    func cancel() {
-        lock.withLock {
-            timer?.cancel()
-            timer = nil
-        }
-    }
 }
