@@ -75,8 +75,12 @@ struct Worker: AsyncParsableCommand {
             },
             PeriodicService("heartbeats", every: .milliseconds(50), until: { await heartbeats.pass() }),
         ]
-        try await DaemonRunner(logger: logger, executor: BlockingExecutor(label: "gale.worker", lanes: 2))
-            .run(services)
+        // The supervisor sends SIGKILL 5 s after SIGTERM; the drain takes at most 3 s.
+        try await DaemonRunner(
+            logger: logger,
+            executor: BlockingExecutor(label: "gale.worker", lanes: 2),
+            maximumShutdown: .seconds(10)
+        ).run(services)
     }
 
     static func readSpec(_ path: String) throws -> WorkerLaunchSpec {

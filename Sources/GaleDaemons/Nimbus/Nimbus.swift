@@ -166,7 +166,9 @@ public final class Nimbus: Sendable {
             ]
             logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
             onListening(port)
-            try await DaemonRunner(logger: logger, executor: executor).run(services, signals: signals)
+            // Inside the unit's TimeoutStopSec (30 s).
+            try await DaemonRunner(logger: logger, executor: executor, maximumShutdown: .seconds(20))
+                .run(services, signals: signals)
             logger.info("nimbus stopped")
         }
     }

@@ -189,7 +189,9 @@ public final class SupervisorDaemon: Sendable {
             logger.info(
                 "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port)"
             )
-            try await DaemonRunner(logger: logger, executor: executor).run(services, signals: signals)
+            // Workers get 5 s before SIGKILL; inside the unit's TimeoutStopSec (60 s).
+            try await DaemonRunner(logger: logger, executor: executor, maximumShutdown: .seconds(50))
+                .run(services, signals: signals)
             logger.info("supervisor \(id) stopped")
         }
     }
