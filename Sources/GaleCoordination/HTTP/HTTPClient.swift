@@ -72,7 +72,9 @@ public struct HTTPClient: Sendable {
             } catch {
                 throw .badResponse("cannot read \(bodyFile): \(error.reason)")
             }
-            request.body = .stream(source.chunks, length: .known(Int64(source.size)))
+            // The pool's connections may be on any loop of the group.
+            let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+            request.body = .stream(source.chunks(pacedBy: loops), length: .known(Int64(source.size)))
         } else if !body.isEmpty || !["GET", "HEAD"].contains(method) {
             request.body = .bytes(body)
         }

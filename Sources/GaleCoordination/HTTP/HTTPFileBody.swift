@@ -62,9 +62,9 @@ enum HTTPFileBody {
         }
 
         /// The content in chunks of at most ``HTTPFileBody/chunkSize`` bytes, each read from
-        /// disk when the consumer asks for it: a connection that takes them slowly holds one
-        /// chunk at a time.
-        var chunks: Chunks { Chunks(source: self) }
+        /// disk when the consumer asks for it, once each of `loops` has run what was queued on
+        /// it (see ``Chunks``).
+        func chunks(pacedBy loops: [any EventLoop]) -> Chunks { Chunks(source: self, loops: loops) }
 
         /// Reads up to `count` bytes at `offset`.
         fileprivate func read(at offset: Int, count: Int) async throws -> ByteBuffer {
@@ -87,24 +87,39 @@ enum HTTPFileBody {
         }
     }
 
-    /// A file's content as an asynchronous sequence of chunks.
+    /// A file's content as an asynchronous sequence of chunks, read no faster than the
+    /// connection sends them.
+    ///
+    /// NIO's async writers (Hummingbird's response body writer, AsyncHTTPClient's request body)
+    /// hand each chunk to the connection's event loop and return at once; they stop taking
+    /// chunks only once the loop has queued enough to make the channel unwritable. A producer
+    /// that reads from disk faster than the loop gets to its queue can pile up dozens of chunks
+    /// before that happens. So before reading the next chunk, the sequence waits until each of
+    /// its event loops (the connection's, or every loop the connection may be on) has run what
+    /// was queued on it: the previous chunk is then in the channel, the writer knows whether
+    /// the channel is full, and about two chunks are in memory at any time.
     struct Chunks: AsyncSequence, Sendable {
         typealias Element = ByteBuffer
         let source: Source
+        let loops: [any EventLoop]
 
         struct AsyncIterator: AsyncIteratorProtocol {
             let source: Source
+            let loops: [any EventLoop]
             var offset = 0
 
             mutating func next() async throws -> ByteBuffer? {
                 guard offset < source.size else { return nil }
+                if offset > 0 {
+                    for loop in loops { try await loop.submit {}.get() }
+                }
                 let chunk = try await source.read(at: offset, count: Swift.min(chunkSize, source.size - offset))
                 offset += chunk.readableBytes
                 return chunk
             }
         }
 
-        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(source: source) }
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(source: source, loops: loops) }
     }
 
     /// A file being written from a body as it arrives. Parts are collected up to

@@ -54,12 +54,15 @@ extension HTTPServer {
                 case .tooLarge(let received):
                     return tooLarge(received, channel: context.channel)
                 case .cannotWrite(let error):
-                    return await response(.error(500, "cannot write the request body to \(file): \(error.reason)"))
+                    return await response(
+                        .error(500, "cannot write the request body to \(file): \(error.reason)"),
+                        channel: context.channel
+                    )
                 }
                 let answer = await server.handler(incoming)
                 // Still there unless the handler moved it away.
                 unlink(file)
-                return await response(answer)
+                return await response(answer, channel: context.channel)
             }
             var body = ByteBuffer()
             for try await part in request.body {
@@ -69,7 +72,7 @@ extension HTTPServer {
                 body.writeImmutableBuffer(part)
             }
             incoming.body = Array(body.readableBytesView)
-            return await response(await server.handler(incoming))
+            return await response(await server.handler(incoming), channel: context.channel)
         }
 
         enum Spooled {
@@ -134,8 +137,9 @@ extension HTTPServer {
         }
 
         /// Hummingbird's response for `answer`: a file body is read in chunks of
-        /// ``HTTPFileBody/chunkSize`` as the connection takes them.
-        func response(_ answer: HTTPResponse) async -> Response {
+        /// ``HTTPFileBody/chunkSize`` as `channel` takes them (paced by its event loop, see
+        /// ``HTTPFileBody/Chunks``).
+        func response(_ answer: HTTPResponse, channel: any Channel) async -> Response {
             let status = (100...999).contains(answer.status) ? answer.status : 500
             let headers = Self.fields(answer.headers)
             guard let path = answer.bodyFile else {
@@ -149,13 +153,13 @@ extension HTTPServer {
             do {
                 source = try await HTTPFileBody.Source.open(path)
             } catch {
-                return await response(.error(500, "cannot read \(path): \(error.reason)"))
+                return await response(.error(500, "cannot read \(path): \(error.reason)"), channel: channel)
             }
             return Response(
                 status: .init(code: status),
                 headers: headers,
                 body: ResponseBody(contentLength: source.size) { writer in
-                    for try await chunk in source.chunks {
+                    for try await chunk in source.chunks(pacedBy: [channel.eventLoop]) {
                         try await writer.write(chunk)
                     }
                     try await writer.finish(nil)
