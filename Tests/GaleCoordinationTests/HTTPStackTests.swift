@@ -130,6 +130,8 @@ import Glibc
         }
         let address = "127.0.0.1:\(port ?? 0)"
         #expect(try await HTTPClient(timeout: .seconds(5)).get(address: address, path: "/").status == 200)
+        // One way of running at a time.
+        await #expect(throws: HTTPServerError.self) { try await server.start() }
         await group.triggerGracefulShutdown()
         try await running.value
         #expect(server.boundPort == nil)

@@ -33,7 +33,14 @@ public final class HTTPServer: Sendable, Service {
     let spool: SpoolPolicy
     /// The service group and task that ``start()`` runs the server in.
     private let runner = Mutex<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
-    private let bound = Mutex<Int?>(nil)
+    private let serving = Mutex(Serving.idle)
+
+    /// Where ``serve(onRunning:)`` is: one at a time, whichever way the server runs.
+    private enum Serving {
+        case idle
+        case binding
+        case listening(port: Int)
+    }
 
     /// - Parameters:
     ///   - host: the address to listen on, e.g. `127.0.0.1` or `0.0.0.0`.
@@ -60,17 +67,22 @@ public final class HTTPServer: Sendable, Service {
     }
 
     /// The port the server listens on while it runs, else `nil`.
-    public var boundPort: Int? { bound.withLock { $0 } }
+    public var boundPort: Int? {
+        serving.withLock { serving in
+            guard case .listening(let port) = serving else { return nil }
+            return port
+        }
+    }
 
     /// Binds and serves in the background until ``stop()``.
     /// - Returns: the bound port.
     /// - Throws: ``HTTPServerError/cannotBind(address:reason:)`` when it cannot bind (at once:
     ///   an address in use fails the bind itself), ``HTTPServerError/alreadyRunning`` when it
-    ///   runs already.
+    ///   runs already (started, or run as a service).
     public func start() async throws -> Int {
         let (started, report) = AsyncStream.makeStream(of: Result<Int, any Error>.self)
         var configuration = ServiceGroupConfiguration(
-            services: [Serving(server: self, report: report)],
+            services: [StartedServer(server: self, report: report)],
             logger: Self.quiet(logger)
         )
         configuration.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
@@ -118,27 +130,36 @@ public final class HTTPServer: Sendable, Service {
     }
 
     /// Serves until the enclosing `ServiceGroup` shuts down gracefully (requests in flight
-    /// finish, idle connections close) or the task is cancelled.
-    /// - Throws: ``HTTPServerError/cannotBind(address:reason:)`` when it cannot bind.
+    /// finish, idle connections close) or the task is cancelled. ``boundPort`` tells the port
+    /// once it listens.
+    /// - Throws: ``HTTPServerError/cannotBind(address:reason:)`` when it cannot bind,
+    ///   ``HTTPServerError/alreadyRunning`` when it runs already.
     public func run() async throws {
         try await serve { _ in }
     }
 
     /// Builds the Hummingbird application and runs it; `onRunning` gets the bound port once
     /// the server listens.
+    /// - Throws: ``HTTPServerError/alreadyRunning`` when the server runs already.
     func serve(onRunning: @escaping @Sendable (Int) -> Void) async throws {
+        let claimed = serving.withLock { serving -> Bool in
+            guard case .idle = serving else { return false }
+            serving = .binding
+            return true
+        }
+        guard claimed else { throw HTTPServerError.alreadyRunning }
+        defer { serving.withLock { $0 = .idle } }
         let application = Application(
             responder: Responder(server: self),
             server: .http1(configuration: .init(idleTimeout: Self.idleTimeout)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: requestedPort)),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? requestedPort
-                bound.withLock { $0 = port }
+                serving.withLock { $0 = .listening(port: port) }
                 onRunning(port)
             },
             logger: Self.quiet(logger)
         )
-        defer { bound.withLock { $0 = nil } }
         do {
             try await application.run()
         } catch {
@@ -160,7 +181,7 @@ public final class HTTPServer: Sendable, Service {
 
 /// The server as the one service of the group ``HTTPServer/start()`` runs: reports the bound
 /// port (or the failure to bind) to the waiting ``HTTPServer/start()``.
-private struct Serving: Service {
+private struct StartedServer: Service {
     let server: HTTPServer
     let report: AsyncStream<Result<Int, any Error>>.Continuation
 
