@@ -25,8 +25,12 @@ public struct HTTPClient: Sendable {
     /// The longest a connection attempt may take, whatever a request's deadline.
     static let connectTimeout: TimeAmount = .seconds(10)
 
-    /// The connection pool of the process: HTTP/1.1 only, no redirects followed, and a refused
-    /// connection fails its request at once (no retries until the connect timeout, so
+    /// The event loops the pool's connections run on.
+    static let loops = MultiThreadedEventLoopGroup.singleton
+
+    /// The connection pool of the process: HTTP/1.1 only, no redirects followed, up to 64
+    /// connections per host (so that requests do not queue behind long blob transfers), and a
+    /// refused connection fails its request at once (no retries until the connect timeout, so
     /// ``HTTPClientError/unreachable(address:reason:)`` comes as fast as the refusal does).
     static let pool: AsyncHTTPClient.HTTPClient = {
         var configuration = AsyncHTTPClient.HTTPClient.Configuration(
@@ -38,7 +42,7 @@ public struct HTTPClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .http1Only
         return AsyncHTTPClient.HTTPClient(
-            eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
+            eventLoopGroupProvider: .shared(loops),
             configuration: configuration
         )
     }()
@@ -72,9 +76,9 @@ public struct HTTPClient: Sendable {
             } catch {
                 throw .badResponse("cannot read \(bodyFile): \(error.reason)")
             }
-            // The pool's connections may be on any loop of the group.
-            let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
-            request.body = .stream(source.chunks(pacedBy: loops), length: .known(Int64(source.size)))
+            // The connection may be on any of the pool's loops.
+            let chunks = source.chunks(pacedBy: Array(Self.loops.makeIterator()))
+            request.body = .stream(chunks, length: .known(Int64(source.size)))
         } else if !body.isEmpty || !["GET", "HEAD"].contains(method) {
             request.body = .bytes(body)
         }

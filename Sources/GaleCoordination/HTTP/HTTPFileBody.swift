@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// A file sent or received as an HTTP body in chunks, so that it never sits in memory: the file
-/// I/O the server and the client share. Every system call on the file runs on NIO's blocking-I/O
+/// I/O the server and the client share. Opening, reading and writing run on NIO's blocking-I/O
 /// thread pool (`NIOThreadPool.singleton`), never on an event loop or a cooperative thread.
 enum HTTPFileBody {
     /// The size of the chunks a file is read and written in.

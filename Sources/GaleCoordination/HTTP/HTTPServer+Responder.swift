@@ -113,10 +113,11 @@ extension HTTPServer {
             return .stored
         }
 
-        /// A 413 answer after which the connection closes: the body it refuses is not read, so
-        /// the connection cannot carry another request. The server stops sending after the
-        /// answer and closes the connection a little later, which gives the client time to read
-        /// the answer before it can see a reset.
+        /// A 413 answer after which the connection closes: the body it refuses is not read to
+        /// its end, so the connection cannot carry another request. The server half-closes the
+        /// connection after the answer and closes it 2 s later (the client has then read the
+        /// answer, which a reset could otherwise discard); a client that stops sending at once,
+        /// as AsyncHTTPClient does on an error answer, closes it first.
         func tooLarge(_ length: Int, channel: any Channel) -> Response {
             let limit = server.maxBodyBytes
             server.logger.warning("request body of \(length) bytes exceeds the limit of \(limit)")

@@ -46,8 +46,8 @@ public final class HTTPServer: Sendable, Service {
     ///   - host: the address to listen on, e.g. `127.0.0.1` or `0.0.0.0`.
     ///   - port: the port; 0 for any free port (``start()`` returns the one bound).
     ///   - maxBodyBytes: the largest request body accepted; a larger one is answered 413.
-    ///   - logger: the server's own messages (bind, shutdown) go here; request logs only at
-    ///     debug level and below.
+    ///   - logger: where the server logs a refused body (at warning) and Hummingbird logs its
+    ///     own messages (at warning and above, unless `logger` is at debug or trace).
     ///   - spool: which requests' bodies go to a file instead of memory.
     ///   - handler: answers each request.
     public init(
@@ -193,7 +193,7 @@ private struct StartedServer: Service {
 /// A server that cannot start.
 public enum HTTPServerError: Error, CustomStringConvertible {
     case cannotBind(address: String, reason: String)
-    /// ``HTTPServer/start()`` on a server that runs already.
+    /// The server runs already (started, or run as a service).
     case alreadyRunning
     /// The server stopped before it was listening.
     case stopped
