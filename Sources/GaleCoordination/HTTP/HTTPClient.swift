@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Gale
 import NIOCore
@@ -8,7 +9,9 @@ import NIOPosix
 import Glibc
 #endif
 
-/// A small HTTP/1.1 client: one connection per request, a deadline over the whole exchange.
+/// An HTTP/1.1 client with a deadline over each whole exchange (connecting, sending the body,
+/// receiving the answer and its body). A cheap value: every `HTTPClient` sends through one
+/// process-wide AsyncHTTPClient, whose pool keeps connections alive between requests.
 public struct HTTPClient: Sendable {
     public let timeout: Duration
 
@@ -16,16 +19,43 @@ public struct HTTPClient: Sendable {
         self.timeout = timeout
     }
 
-    private var timeoutSeconds: Double {
-        timeout.inSeconds
-    }
+    /// How long a pooled connection may stay idle before the pool closes it (shorter than the
+    /// server's ``HTTPServer/idleTimeout``).
+    static let poolIdleTimeout: TimeAmount = .seconds(30)
+    /// The longest a connection attempt may take, whatever a request's deadline.
+    static let connectTimeout: TimeAmount = .seconds(10)
+
+    /// The event loops the pool's connections run on.
+    static let loops = MultiThreadedEventLoopGroup.singleton
+
+    /// The connection pool of the process: HTTP/1.1 only, no redirects followed, up to 64
+    /// connections per host (so that requests do not queue behind long blob transfers), and a
+    /// refused connection fails its request at once (no retries until the connect timeout, so
+    /// ``HTTPClientError/unreachable(address:reason:)`` comes as fast as the refusal does).
+    static let pool: AsyncHTTPClient.HTTPClient = {
+        var configuration = AsyncHTTPClient.HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: connectTimeout),
+            connectionPool: .init(idleTimeout: poolIdleTimeout, concurrentHTTP1ConnectionsPerHostSoftLimit: 64),
+            decompression: .disabled
+        )
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.httpVersion = .http1Only
+        return AsyncHTTPClient.HTTPClient(
+            eventLoopGroupProvider: .shared(loops),
+            configuration: configuration
+        )
+    }()
 
     /// Sends one request to `address` (`host:port`); `path` may carry a query.
     /// - Parameters:
-    ///   - bodyFile: when set, the request body is this file's content, sent in 1 MiB chunks as
-    ///     the connection takes them (`body` is ignored).
+    ///   - bodyFile: when set, the request body is this file's content, read in chunks of
+    ///     1 MiB as the connection takes them (`body` is ignored).
     ///   - responseFile: when set, a 2xx answer's body is written to this file as it arrives
     ///     (the returned response's body is empty); any other answer is kept in memory.
+    /// - Throws: ``HTTPClientError``: `invalidAddress`, `unreachable` (e.g. "connection
+    ///   refused"), `timeout` when the whole exchange takes longer than ``timeout``, or
+    ///   `badResponse`. An answer with an error status is returned, not thrown.
     public func send(
         _ method: String,
         address: String,
@@ -35,90 +65,126 @@ public struct HTTPClient: Sendable {
         headers: [(name: String, value: String)] = [],
         responseFile: String? = nil
     ) async throws(HTTPClientError) -> HTTPResponse {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-            (1...65_535).contains(port), colon != address.startIndex
-        else { throw .invalidAddress(address) }
-        let host = String(address[..<colon])
-        let seconds = timeoutSeconds
-        var upload: HTTPFileBody?
+        guard let url = Self.url(address: address, path: path) else { throw .invalidAddress(address) }
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
         if let bodyFile {
-            guard let file = HTTPFileBody.open(bodyFile) else {
-                throw .badResponse("cannot read \(bodyFile): \(String(cString: strerror(errno)))")
+            let source: HTTPFileBody.Source
+            do {
+                source = try await HTTPFileBody.Source.open(bodyFile)
+            } catch {
+                throw .badResponse("cannot read \(bodyFile): \(error.reason)")
             }
-            upload = file
+            // The connection may be on any of the pool's loops.
+            let chunks = source.chunks(pacedBy: Array(Self.loops.makeIterator()))
+            request.body = .stream(chunks, length: .known(Int64(source.size)))
+        } else if !body.isEmpty || !["GET", "HEAD"].contains(method) {
+            request.body = .bytes(body)
         }
-        defer { upload?.close() }
-        let group = MultiThreadedEventLoopGroup.singleton
-        let eventLoop = group.next()
-        let promise = eventLoop.makePromise(of: HTTPResponse.self)
-        let collector = ResponseCollector(promise: promise, file: responseFile)
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.milliseconds(Int64(seconds * 1000)))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(collector)
-                }
-            }
-        let channel: any Channel
+        let seconds = timeout.inSeconds
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
         do {
-            channel = try await bootstrap.connect(host: host, port: port).get()
-        } catch {
-            promise.fail(error)
-            throw Self.classify(error, address: address, seconds: seconds)
-        }
-        let deadline = eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
-            promise.fail(HTTPClientError.timeout(address: address, seconds: seconds))
-            channel.close(promise: nil)
-        }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
-        head.headers.add(name: "host", value: address)
-        head.headers.add(name: "content-length", value: String(upload?.size ?? body.count))
-        head.headers.add(name: "connection", value: "close")
-        for header in headers { head.headers.add(name: header.name, value: header.value) }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let upload {
-            _ = await upload.send(allocator: channel.allocator) { buffer in
-                try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer))).get()
+            return try await Self.within(timeout) { [request] in
+                try await Self.exchange(request, deadline: deadline, responseFile: responseFile)
             }
-        } else if !body.isEmpty {
-            var buffer = channel.allocator.buffer(capacity: body.count)
-            buffer.writeBytes(body)
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-        }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        do {
-            let response = try await promise.futureResult.get()
-            deadline.cancel()
-            channel.close(promise: nil)
-            return response
         } catch {
-            deadline.cancel()
-            channel.close(promise: nil)
             throw Self.classify(error, address: address, seconds: seconds)
         }
     }
 
+    /// `http://host:port/path` for `address` (`host:port`, port 1...65535), or `nil`.
+    static func url(address: String, path: String) -> String? {
+        guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
+            let port = Int(address[address.index(after: colon)...]), (1...65_535).contains(port)
+        else { return nil }
+        let host = address[..<colon]
+        let authority = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : address
+        return "http://\(authority)\(path.hasPrefix("/") ? path : "/" + path)"
+    }
+
+    /// One request and its whole answer.
+    private static func exchange(
+        _ request: HTTPClientRequest,
+        deadline: NIODeadline,
+        responseFile: String?
+    ) async throws -> HTTPResponse {
+        let response = try await pool.execute(request, deadline: deadline)
+        let status = Int(response.status.code)
+        let headers = response.headers.map { (name: $0.name, value: $0.value) }
+        if let responseFile, (200..<300).contains(status) {
+            let sink: HTTPFileBody.Sink
+            do {
+                sink = try await HTTPFileBody.Sink.create(responseFile, exclusive: false)
+                for try await part in response.body { try await sink.write(part) }
+                try await sink.finish()
+            } catch let error as HTTPFileBody.FileError {
+                throw HTTPClientError.badResponse("cannot write \(error.path): \(error.reason)")
+            }
+            return HTTPResponse(status: status, headers: headers)
+        }
+        var body = ByteBuffer()
+        for try await part in response.body { body.writeImmutableBuffer(part) }
+        return HTTPResponse(status: status, headers: headers, body: Array(body.readableBytesView))
+    }
+
+    /// `operation`'s result, or ``HTTPClientError/timeout(address:seconds:)`` (with a
+    /// placeholder address) when it takes longer than `timeout`; it is then cancelled.
+    private static func within<T: Sendable>(
+        _ timeout: Duration,
+        _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw HTTPClientError.timeout(address: "", seconds: timeout.inSeconds)
+            }
+            return result
+        }
+    }
+
     private static func classify(_ error: any Error, address: String, seconds: Double) -> HTTPClientError {
-        if let error = error as? HTTPClientError { return error }
-        if let error = error as? ChannelError, case .connectTimeout = error {
-            return .timeout(address: address, seconds: seconds)
-        }
-        if let error = error as? IOError {
+        switch error {
+        case let error as HTTPClientError:
+            if case .timeout = error { return .timeout(address: address, seconds: seconds) }
+            return error
+        case let error as AsyncHTTPClient.HTTPClientError:
+            switch error {
+            case .connectTimeout:
+                return .timeout(address: address, seconds: min(seconds, Double(connectTimeout.nanoseconds) / 1e9))
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return .timeout(address: address, seconds: seconds)
+            case .remoteConnectionClosed:
+                return .badResponse("connection closed before a complete answer")
+            case .invalidURL, .emptyHost:
+                return .invalidAddress(address)
+            case .cancelled:
+                return .unreachable(address: address, reason: "cancelled")
+            default:
+                return .badResponse("\(error)")
+            }
+        case let error as NIOConnectionError:
+            if let first = error.connectionErrors.first?.error {
+                return classify(first, address: address, seconds: seconds)
+            }
+            if let dns = error.dnsAError ?? error.dnsAAAAError {
+                return .unreachable(address: address, reason: "cannot resolve the host: \(dns)")
+            }
+            return .unreachable(address: address, reason: "\(error)")
+        case let error as IOError:
             return .unreachable(address: address, reason: String(cString: strerror(error.errnoCode)).lowercased())
+        case ChannelError.connectTimeout:
+            return .timeout(address: address, seconds: seconds)
+        case is CancellationError:
+            return .unreachable(address: address, reason: "cancelled")
+        default:
+            return .unreachable(address: address, reason: "\(error)")
         }
-        if let error = error as? NIOConnectionError {
-            let reason = error.connectionErrors.first.map { "\($0.error)" } ?? "\(error)"
-            if reason.contains("connectTimeout") { return .timeout(address: address, seconds: seconds) }
-            return .unreachable(
-                address: address,
-                reason: reason.contains("refused") || reason.contains("111") ? "connection refused" : reason
-            )
-        }
-        if case ChannelError.ioOnClosedChannel = error {
-            return .unreachable(address: address, reason: "connection closed")
-        }
-        return .unreachable(address: address, reason: "\(error)")
     }
 
     /// `GET`.
@@ -148,89 +214,26 @@ public struct HTTPClient: Sendable {
     /// - Returns: the number of bytes.
     public func download(address: String, path: String, to file: String) async throws(HTTPClientError) -> Int {
         let temporary = file + ".part"
-        let response = try await send("GET", address: address, path: path, responseFile: temporary)
+        let response: HTTPResponse
+        do {
+            response = try await send("GET", address: address, path: path, responseFile: temporary)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
         guard (200..<300).contains(response.status) else {
             unlink(temporary)
             throw .status(response.status, message: response.errorMessage ?? "download of \(path) failed")
         }
-        var info = stat()
-        guard stat(temporary, &info) == 0 else {
-            throw .badResponse("cannot read \(temporary): \(String(cString: strerror(errno)))")
+        let size: Int
+        do {
+            size = try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int ?? 0
+        } catch {
+            throw .badResponse("cannot read \(temporary): \(error.localizedDescription)")
         }
         guard rename(temporary, file) == 0 else {
             throw .badResponse("cannot rename \(temporary) to \(file): \(String(cString: strerror(errno)))")
         }
-        return Int(info.st_size)
-    }
-}
-
-/// Collects an answer: its body in memory, or, for a 2xx answer when a file is given, written
-/// to that file as it arrives.
-private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-
-    let promise: EventLoopPromise<HTTPResponse>
-    let file: String?
-    var head: HTTPResponseHead?
-    var body = ByteBuffer()
-    var fd: Int32 = -1
-    var writeError: String?
-
-    init(promise: EventLoopPromise<HTTPResponse>, file: String?) {
-        self.promise = promise
-        self.file = file
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            if let file, (200..<300).contains(Int(head.status.code)) {
-                fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-                if fd < 0 { writeError = "cannot write \(file): \(String(cString: strerror(errno)))" }
-            }
-        case .body(var part):
-            guard fd >= 0 else {
-                if writeError == nil { body.writeBuffer(&part) }
-                return
-            }
-            let ok = HTTPFileBody.write(part, to: fd)
-            if !ok {
-                writeError = "cannot write \(file ?? "?"): \(String(cString: strerror(errno)))"
-                close(fd)
-                fd = -1
-            }
-        case .end:
-            guard let head else { return }
-            if fd >= 0 {
-                close(fd)
-                fd = -1
-            }
-            if let writeError {
-                promise.fail(HTTPClientError.badResponse(writeError))
-                return
-            }
-            let bytes = body.readBytes(length: body.readableBytes) ?? []
-            promise.succeed(
-                HTTPResponse(
-                    status: Int(head.status.code),
-                    headers: head.headers.map { (name: $0.name, value: $0.value) },
-                    body: bytes
-                )
-            )
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
-        }
-        promise.fail(HTTPClientError.badResponse("connection closed before a complete answer"))
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(error)
-        context.close(promise: nil)
+        return size
     }
 }

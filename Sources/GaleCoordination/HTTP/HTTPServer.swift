@@ -1,32 +1,55 @@
-import Foundation
+import Hummingbird
 public import Logging
 import NIOCore
-import NIOHTTP1
-import NIOPosix
+public import ServiceLifecycle
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A small HTTP/1.1 server: one request per connection, bodies aggregated up to a limit, or
-/// written to a file as they arrive for the requests a ``SpoolPolicy`` names; a response body
-/// may be a file, sent in chunks as the connection takes them. So a large upload or download
-/// never sits in memory.
-public final class HTTPServer: Sendable {
+/// An HTTP/1.1 server on Hummingbird: keep-alive connections, bodies collected in memory up
+/// to a limit, or written to a file as they arrive for the requests a ``SpoolPolicy`` names; a
+/// response body may be a file, sent in chunks as the connection takes them. So a large upload
+/// or download never sits in memory.
+///
+/// Run it either with ``start()`` and ``stop()``, or as a `Service` in a `ServiceGroup`
+/// (``run()``), not both.
+public final class HTTPServer: Sendable, Service {
     public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
     /// For a request's method and (decoded) path: the directory to write its body into, or
     /// `nil` to keep the body in memory.
     public typealias SpoolPolicy = @Sendable (_ method: String, _ path: String) -> String?
 
+    /// How long ``stop()`` (or a graceful shutdown of the service group ``start()`` runs it in)
+    /// waits for requests in flight before it cancels them.
+    static let gracefulShutdownLimit: Duration = .seconds(10)
+    /// How long a keep-alive connection may stay idle before the server closes it. Longer than
+    /// ``HTTPClient``'s pool keeps an idle connection, so that the client, not the server,
+    /// closes it (a request is never sent on a connection the server is closing).
+    static let idleTimeout: TimeAmount = .seconds(120)
+
     let host: String
-    let port: Int
+    let requestedPort: Int
     let maxBodyBytes: Int
     let logger: Logger
     let handler: Handler
     let spool: SpoolPolicy
-    private let channel = Mutex<(any Channel)?>(nil)
+    /// The service group and task that ``start()`` runs the server in.
+    private let runner = Mutex<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
+    private let serving = Mutex(Serving.idle)
 
+    /// Where ``serve(onRunning:)`` is: one at a time, whichever way the server runs.
+    private enum Serving {
+        case idle
+        case binding
+        case listening(port: Int)
+    }
+
+    /// - Parameters:
+    ///   - host: the address to listen on, e.g. `127.0.0.1` or `0.0.0.0`.
+    ///   - port: the port; 0 for any free port (``start()`` returns the one bound).
+    ///   - maxBodyBytes: the largest request body accepted; a larger one is answered 413.
+    ///   - logger: where the server logs a refused body (at warning) and Hummingbird logs its
+    ///     own messages (at warning and above, unless `logger` is at debug or trace).
+    ///   - spool: which requests' bodies go to a file instead of memory.
+    ///   - handler: answers each request.
     public init(
         host: String,
         port: Int,
@@ -36,224 +59,150 @@ public final class HTTPServer: Sendable {
         handler: @escaping Handler
     ) {
         self.host = host
-        self.port = port
+        self.requestedPort = port
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.spool = spool
         self.handler = handler
     }
 
-    /// Binds and starts serving.
-    /// - Returns: the bound port.
-    /// - Throws: ``HTTPServerError`` naming the address when it cannot bind.
-    public func start() async throws -> Int {
-        let maxBodyBytes = self.maxBodyBytes
-        let handler = self.handler
-        let logger = self.logger
-        let spool = self.spool
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        RequestHandler(maxBodyBytes: maxBodyBytes, handler: handler, spool: spool, logger: logger)
-                    )
-                }
-            }
-        do {
-            let channel = try await bootstrap.bind(host: host, port: port).get()
-            self.channel.withLock { $0 = channel }
-            return channel.localAddress?.port ?? port
-        } catch {
-            throw HTTPServerError.cannotBind(address: "\(host):\(port)", reason: "\(error)")
+    /// The port the server listens on while it runs, else `nil`.
+    public var boundPort: Int? {
+        serving.withLock { serving in
+            guard case .listening(let port) = serving else { return nil }
+            return port
         }
     }
 
-    /// Stops listening.
-    public func stop() async {
-        let channel = self.channel.withLock { c in
-            defer { c = nil }
-            return c
+    /// Binds and serves in the background until ``stop()``.
+    /// - Returns: the bound port.
+    /// - Throws: ``HTTPServerError/cannotBind(address:reason:)`` when it cannot bind (at once:
+    ///   an address in use fails the bind itself), ``HTTPServerError/alreadyRunning`` when it
+    ///   runs already (started, or run as a service).
+    public func start() async throws -> Int {
+        let (started, report) = AsyncStream.makeStream(of: Result<Int, any Error>.self)
+        var configuration = ServiceGroupConfiguration(
+            services: [StartedServer(server: self, report: report)],
+            logger: Self.quiet(logger)
+        )
+        configuration.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
+        let group = ServiceGroup(configuration: configuration)
+        let claimed = runner.withLock { runner -> Bool in
+            guard runner == nil else { return false }
+            let task = Task {
+                do {
+                    try await group.run()
+                    report.yield(.failure(HTTPServerError.stopped))
+                } catch {
+                    report.yield(.failure(error))
+                }
+                report.finish()
+            }
+            runner = (group, task)
+            return true
         }
-        try? await channel?.close()
+        guard claimed else { throw HTTPServerError.alreadyRunning }
+        for await result in started {
+            switch result {
+            case .success(let port):
+                return port
+            case .failure(let error):
+                runner.withLock { $0 = nil }
+                throw error
+            }
+        }
+        runner.withLock { $0 = nil }
+        throw HTTPServerError.stopped
+    }
+
+    /// Stops a server ``start()`` started: it stops accepting connections, closes idle
+    /// keep-alive connections at once and each busy one after its response, and returns when
+    /// the server is down. Requests still running after ``gracefulShutdownLimit`` are cancelled.
+    public func stop() async {
+        guard
+            let (group, task) = runner.withLock({ runner in
+                defer { runner = nil }
+                return runner
+            })
+        else { return }
+        await group.triggerGracefulShutdown()
+        await task.value
+    }
+
+    /// Serves until the enclosing `ServiceGroup` shuts down gracefully (requests in flight
+    /// finish, idle connections close) or the task is cancelled. ``boundPort`` tells the port
+    /// once it listens.
+    /// - Throws: ``HTTPServerError/cannotBind(address:reason:)`` when it cannot bind,
+    ///   ``HTTPServerError/alreadyRunning`` when it runs already.
+    public func run() async throws {
+        try await serve { _ in }
+    }
+
+    /// Builds the Hummingbird application and runs it; `onRunning` gets the bound port once
+    /// the server listens.
+    /// - Throws: ``HTTPServerError/alreadyRunning`` when the server runs already.
+    func serve(onRunning: @escaping @Sendable (Int) -> Void) async throws {
+        let claimed = serving.withLock { serving -> Bool in
+            guard case .idle = serving else { return false }
+            serving = .binding
+            return true
+        }
+        guard claimed else { throw HTTPServerError.alreadyRunning }
+        defer { serving.withLock { $0 = .idle } }
+        let application = Application(
+            responder: Responder(server: self),
+            server: .http1(configuration: .init(idleTimeout: Self.idleTimeout)),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: requestedPort)),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? requestedPort
+                serving.withLock { $0 = .listening(port: port) }
+                onRunning(port)
+            },
+            logger: Self.quiet(logger)
+        )
+        do {
+            try await application.run()
+        } catch {
+            guard boundPort != nil else {
+                throw HTTPServerError.cannotBind(address: "\(host):\(requestedPort)", reason: "\(error)")
+            }
+            throw error
+        }
+    }
+
+    /// `logger` for Hummingbird's and the service group's own messages: at info level and
+    /// above only warnings and errors pass (Hummingbird announces every start and stop at info).
+    static func quiet(_ logger: Logger) -> Logger {
+        var quiet = logger
+        if quiet.logLevel > .debug { quiet.logLevel = max(quiet.logLevel, .warning) }
+        return quiet
+    }
+}
+
+/// The server as the one service of the group ``HTTPServer/start()`` runs: reports the bound
+/// port (or the failure to bind) to the waiting ``HTTPServer/start()``.
+private struct StartedServer: Service {
+    let server: HTTPServer
+    let report: AsyncStream<Result<Int, any Error>>.Continuation
+
+    func run() async throws {
+        try await server.serve { port in report.yield(.success(port)) }
     }
 }
 
 /// A server that cannot start.
 public enum HTTPServerError: Error, CustomStringConvertible {
     case cannotBind(address: String, reason: String)
+    /// The server runs already (started, or run as a service).
+    case alreadyRunning
+    /// The server stopped before it was listening.
+    case stopped
 
     public var description: String {
         switch self {
         case .cannotBind(let address, let reason): "cannot listen on \(address): \(reason)"
-        }
-    }
-}
-
-private final class RequestHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    let maxBodyBytes: Int
-    let handler: HTTPServer.Handler
-    let spool: HTTPServer.SpoolPolicy
-    let logger: Logger
-    var head: HTTPRequestHead?
-    var path = ""
-    var body: ByteBuffer?
-    /// The body's file and descriptor while a spooled body arrives.
-    var spooled: (path: String, fd: Int32)?
-    var received = 0
-    var rejected = false
-
-    init(
-        maxBodyBytes: Int,
-        handler: @escaping HTTPServer.Handler,
-        spool: @escaping HTTPServer.SpoolPolicy,
-        logger: Logger
-    ) {
-        self.maxBodyBytes = maxBodyBytes
-        self.handler = handler
-        self.spool = spool
-        self.logger = logger
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !rejected else { return }
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            received = 0
-            path = URLComponents(string: head.uri)?.percentEncodedPath.removingPercentEncoding ?? head.uri
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                reject(context, length)
-                return
-            }
-            if let directory = spool(head.method.rawValue, path) {
-                let file = "\(directory)/upload-\(UUID().uuidString).part"
-                let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                guard fd >= 0 else {
-                    fail(context, 500, "cannot write the request body to \(file): \(String(cString: strerror(errno)))")
-                    return
-                }
-                spooled = (file, fd)
-            } else {
-                body = context.channel.allocator.buffer(capacity: 0)
-            }
-        case .body(var part):
-            received += part.readableBytes
-            guard received <= maxBodyBytes else {
-                reject(context, received)
-                return
-            }
-            if let (file, fd) = spooled {
-                // Written at once, from the event loop: the page cache takes 64 KiB in microseconds,
-                // and nothing is buffered while the disk keeps up with the network.
-                let ok = HTTPFileBody.write(part, to: fd)
-                if !ok {
-                    fail(context, 500, "cannot write the request body to \(file): \(String(cString: strerror(errno)))")
-                }
-            } else {
-                body?.writeBuffer(&part)
-            }
-        case .end:
-            guard let head else { return }
-            var buffer = body ?? ByteBuffer()
-            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            let file = spooled.map { spooled in
-                close(spooled.fd)
-                return spooled.path
-            }
-            self.head = nil
-            self.body = nil
-            self.spooled = nil
-            let components = URLComponents(string: head.uri)
-            var query: [String: String] = [:]
-            for item in components?.queryItems ?? [] { query[item.name] = item.value ?? "" }
-            var request = HTTPRequest(
-                method: head.method.rawValue,
-                path: path,
-                query: query,
-                headers: head.headers.map { (name: $0.name, value: $0.value) },
-                body: bytes
-            )
-            request.bodyFile = file
-            Self.serve(request, handler: handler, channel: context.channel)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        discardSpool()
-        context.fireChannelInactive()
-    }
-
-    private func discardSpool() {
-        guard let (file, fd) = spooled else { return }
-        close(fd)
-        unlink(file)
-        spooled = nil
-    }
-
-    private static func send(_ response: HTTPResponse, to channel: any Channel) {
-        Task { await write(response, to: channel) }
-    }
-
-    private static func serve(_ request: HTTPRequest, handler: @escaping HTTPServer.Handler, channel: any Channel) {
-        Task {
-            let response = await handler(request)
-            if let file = request.bodyFile { unlink(file) }
-            await write(response, to: channel)
-        }
-    }
-
-    private func reject(_ context: ChannelHandlerContext, _ length: Int) {
-        logger.warning("request body of \(length) bytes exceeds the limit of \(maxBodyBytes)")
-        fail(context, 413, "request body too large: \(length) bytes, the limit is \(maxBodyBytes)")
-    }
-
-    private func fail(_ context: ChannelHandlerContext, _ status: Int, _ message: String) {
-        rejected = true
-        discardSpool()
-        Self.send(.error(status, message), to: context.channel)
-    }
-
-    /// Writes `response` and closes the connection; a file body goes in 1 MiB chunks, each
-    /// written once the previous one has been flushed.
-    static func write(_ response: HTTPResponse, to channel: any Channel) async {
-        var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
-        var file: HTTPFileBody?
-        if let path = response.bodyFile {
-            guard let opened = HTTPFileBody.open(path) else {
-                await write(.error(500, "cannot read \(path): \(String(cString: strerror(errno)))"), to: channel)
-                return
-            }
-            file = opened
-        }
-        defer { file?.close() }
-        headers.replaceOrAdd(name: "content-length", value: String(file?.size ?? response.body.count))
-        headers.replaceOrAdd(name: "connection", value: "close")
-        let head = HTTPResponseHead(
-            version: .http1_1,
-            status: HTTPResponseStatus(statusCode: response.status),
-            headers: headers
-        )
-        channel.write(HTTPServerResponsePart.head(head), promise: nil)
-        if let file {
-            let sent = await file.send(allocator: channel.allocator) { buffer in
-                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
-            }
-            guard sent else {
-                channel.close(promise: nil)
-                return
-            }
-        } else {
-            var buffer = channel.allocator.buffer(capacity: response.body.count)
-            buffer.writeBytes(response.body)
-            channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
-        }
-        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
-            channel.close(promise: nil)
+        case .alreadyRunning: "the HTTP server runs already"
+        case .stopped: "the HTTP server stopped before it was listening"
         }
     }
 }

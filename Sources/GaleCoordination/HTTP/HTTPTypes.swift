@@ -12,6 +12,9 @@ public struct HTTPRequest: Sendable {
     /// holds its body (``body`` is empty). The server deletes it once the handler has answered;
     /// a handler that keeps it moves it away first.
     public var bodyFile: String?
+    /// The client's address (`ip:port`) when the server knows it: requests on one keep-alive
+    /// connection share it.
+    public var remoteAddress: String?
 
     public init(
         method: String,
