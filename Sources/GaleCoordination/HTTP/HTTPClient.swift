@@ -146,9 +146,14 @@ public struct HTTPClient: Sendable {
 
     /// Downloads `path` into `file`: written to `file.part` as it arrives, then renamed.
     /// - Returns: the number of bytes.
-    public func download(address: String, path: String, to file: String) async throws(HTTPClientError) -> Int {
+    public func download(
+        address: String,
+        path: String,
+        to file: String,
+        headers: [(name: String, value: String)] = []
+    ) async throws(HTTPClientError) -> Int {
         let temporary = file + ".part"
-        let response = try await send("GET", address: address, path: path, responseFile: temporary)
+        let response = try await send("GET", address: address, path: path, headers: headers, responseFile: temporary)
         guard (200..<300).contains(response.status) else {
             unlink(temporary)
             throw .status(response.status, message: response.errorMessage ?? "download of \(path) failed")

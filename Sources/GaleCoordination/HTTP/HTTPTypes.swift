@@ -12,6 +12,8 @@ public struct HTTPRequest: Sendable {
     /// holds its body (``body`` is empty). The server deletes it once the handler has answered;
     /// a handler that keeps it moves it away first.
     public var bodyFile: String?
+    /// The peer's address (`host:port`), when the server knows it.
+    public var remoteAddress: String?
 
     public init(
         method: String,
