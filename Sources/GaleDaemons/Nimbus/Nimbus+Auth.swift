@@ -22,11 +22,12 @@ extension Nimbus {
                     )
                 )
             }
-            if access != .open { throttle.succeeded(from) }
+            if access != .open { throttle.succeeded(Self.host(of: from)) }
             return .allowed(principal)
         case .failure(let failure):
             if access == .open { return .allowed(.anonymous) }
-            let delay = throttle.failed(from)
+            // A guessed token counts; a missing one (a browser, a forgotten GALE_TOKEN) does not.
+            let delay = failure == .missing ? .zero : throttle.failed(Self.host(of: from))
             let slowed = delay > .zero ? "; answering after \(delay) (repeated failures)" : ""
             audit.warning("refused \(request.method) \(request.path) from \(from): \(failure)\(slowed)")
             if delay > .zero { try? await Task.sleep(for: delay) }
@@ -34,6 +35,13 @@ extension Nimbus {
                 HTTPResponse.error(401, "\(failure)").adding(header: "www-authenticate", value: "Bearer realm=\"gale\"")
             )
         }
+    }
+
+    /// The host of a `host:port` peer address: the throttle counts per host, whatever port
+    /// each connection comes from.
+    static func host(of address: String) -> String {
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
     }
 
     /// A submitter manages only the topologies it submitted; an admin (and an open cluster's
@@ -55,9 +63,9 @@ enum Authorization {
     case refused(HTTPResponse)
 }
 
-/// Slows down addresses whose credentials keep failing: from the 5th failure in a row an
+/// Slows down hosts whose credentials keep failing: from the 5th wrong token in a row an
 /// answer waits 100 ms, doubling with each further failure up to 5 s. A success resets the
-/// address; an address quiet for 10 minutes starts again. At most 10,000 addresses are
+/// host; a host quiet for 10 minutes starts again. At most 10,000 addresses are
 /// remembered (the oldest are forgotten first).
 package final class AuthThrottle: Sendable {
     private struct Entry {
