@@ -630,13 +630,17 @@ struct TokenCommand: AsyncParsableCommand {
         var role: String
 
         func validate() throws {
-            guard Role(rawValue: role) != nil else { throw ValidationError("--role must be admin, submitter or viewer") }
+            guard Role(rawValue: role) != nil else {
+                throw ValidationError("--role must be admin, submitter or viewer")
+            }
             guard !name.isEmpty, name.utf8.count <= 64,
                 name.unicodeScalars.allSatisfy({
                     CharacterSet.alphanumerics.contains($0) || "-_.@".unicodeScalars.contains($0)
                 })
             else {
-                throw ValidationError("invalid token name '\(name)': use letters, digits, '-', '_', '.' or '@' (at most 64)")
+                throw ValidationError(
+                    "invalid token name '\(name)': use letters, digits, '-', '_', '.' or '@' (at most 64)"
+                )
             }
         }
 

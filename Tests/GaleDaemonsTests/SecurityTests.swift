@@ -10,7 +10,11 @@ import Testing
     static let clusterSecret = "cluster-secret"
 
     static func entry(_ name: String, _ role: Role, _ secret: String) -> TokenEntry {
-        guard case .success(let entry) = TokenEntry.parse(name: name, "\(role.rawValue) sha256:\(SHA256Digest.hex(of: Array(secret.utf8)))")
+        guard
+            case .success(let entry) = TokenEntry.parse(
+                name: name,
+                "\(role.rawValue) sha256:\(SHA256Digest.hex(of: Array(secret.utf8)))"
+            )
         else { fatalError("bad test entry") }
         return entry
     }
@@ -21,15 +25,23 @@ import Testing
     )
 
     @Test func aTokenIsKnownByItsSecretAndTheClusterSecretByItsOwn() throws {
-        #expect(try Self.authenticator.authenticate(authorization: "Bearer admin-secret").get() == .user(name: "ops", role: .admin))
-        #expect(try Self.authenticator.authenticate(authorization: "bearer viewer-secret").get() == .user(name: "grafana", role: .viewer))
+        #expect(
+            try Self.authenticator.authenticate(authorization: "Bearer admin-secret").get()
+                == .user(name: "ops", role: .admin)
+        )
+        #expect(
+            try Self.authenticator.authenticate(authorization: "bearer viewer-secret").get()
+                == .user(name: "grafana", role: .viewer)
+        )
         #expect(try Self.authenticator.authenticate(authorization: "Bearer cluster-secret").get() == .cluster)
     }
 
     @Test func missingMalformedAndUnknownCredentialsAreRefusedEachWithItsReason() {
-        for (header, expected) in [(nil, "no credentials"), ("", "no credentials"), ("Basic b3BzOng=", "not 'Bearer TOKEN'"),
-            ("Bearer admin-secreT", "not valid"), ("Bearer sha256:" + SHA256Digest.hex(of: Array(Self.adminSecret.utf8)), "not valid")] as [(String?, String)]
-        {
+        for (header, expected) in [
+            (nil, "no credentials"), ("", "no credentials"), ("Basic b3BzOng=", "not 'Bearer TOKEN'"),
+            ("Bearer admin-secreT", "not valid"),
+            ("Bearer sha256:" + SHA256Digest.hex(of: Array(Self.adminSecret.utf8)), "not valid"),
+        ] as [(String?, String)] {
             guard case .failure(let failure) = Self.authenticator.authenticate(authorization: header) else {
                 Issue.record("\(header ?? "nil") was accepted")
                 continue
@@ -84,7 +96,11 @@ import Testing
             #expect(access.permits(.anonymous), "an open cluster lets anyone call \(access)")
         }
         #expect(NimbusRoute.health.access == .open)
-        #expect(NimbusRoute.all.filter { $0.access == .open }.map(\.pattern).sorted() == ["/api/v1/health", "/api/v1/openapi.json"])
+        #expect(
+            NimbusRoute.all.filter { $0.access == .open }.map(\.pattern).sorted() == [
+                "/api/v1/health", "/api/v1/openapi.json",
+            ]
+        )
     }
 
     @Test func repeatedFailuresFromOneAddressAreSlowedDownAndASuccessResetsThem() {

@@ -38,7 +38,10 @@ import Glibc
         try "client.token.file: \(aliceToken)\n".write(toFile: aliceConfig, atomically: true, encoding: .utf8)
         let submitted = try ClusterHarness.run(
             cluster.gale,
-            ["submit", cluster.topologyBinary, "--name", cluster.name, "--nimbus", address, "--config-file", aliceConfig]
+            [
+                "submit", cluster.topologyBinary, "--name", cluster.name, "--nimbus", address, "--config-file",
+                aliceConfig,
+            ]
         )
         #expect(submitted.status == 0, "\(submitted.output)")
         let status = try cluster.status()
@@ -52,11 +55,24 @@ import Glibc
             case .wrong: headers.append((name: "authorization", value: "Bearer not-a-token"))
             default: headers.append((name: "authorization", value: "Bearer \(cluster.secrets[caller.rawValue] ?? "")"))
             }
-            return try await http.send(call.route.method, address: address, path: call.path, body: call.body, headers: headers)
-                .status
+            return try await http.send(
+                call.route.method,
+                address: address,
+                path: call.path,
+                body: call.body,
+                headers: headers
+            )
+            .status
         }
         let report = try ClusterJSON.encode(
-            SupervisorReport(supervisorId: "fake", host: "127.0.0.1", slots: [1], uptimeSeconds: 1, workers: [], errors: [])
+            SupervisorReport(
+                supervisorId: "fake",
+                host: "127.0.0.1",
+                slots: [1],
+                uptimeSeconds: 1,
+                workers: [],
+                errors: []
+            )
         )
         let replica = Array("a replica".utf8)
         let name = cluster.name
@@ -86,7 +102,12 @@ import Glibc
                 body: Array(#"{"workers": 1}"#.utf8),
                 allowedStatus: 200
             ),
-            Call(route: .kill, path: NimbusRoute.kill.path(name), body: Array(#"{"waitSeconds": 600}"#.utf8), allowedStatus: 200),
+            Call(
+                route: .kill,
+                path: NimbusRoute.kill.path(name),
+                body: Array(#"{"waitSeconds": 600}"#.utf8),
+                allowedStatus: 200
+            ),
         ]
         #expect(Set(calls.map(\.route)) == Set(NimbusRoute.all), "the matrix covers every route")
 

@@ -295,8 +295,8 @@ public enum GaleConfigSchema {
             note: "none: the API is open",
             usedBy: "nimbus",
             "Who may call nimbus's API: each token's name, role (admin, submitter or viewer) and the SHA-256 of its "
-                + "secret, as `gale token create` prints them. Set, every call but `GET /api/v1/health` needs a token "
-                + "or the cluster secret (docs/security.md)."
+                + "secret, as `gale token create` prints them. Set, every call but the health check and the OpenAPI "
+                + "document needs a token or the cluster secret (docs/security.md)."
         ),
         ConfigKey(
             "auth.open",

@@ -108,7 +108,9 @@ extension Nimbus {
         }
         if response.status >= 400 { count { $0.apiErrors += 1 } }
         if request.method != "GET", response.status < 300, principal != .cluster {
-            audit.info("\(principal) \(request.method) \(request.path) from \(request.remoteAddress ?? "?"): \(response.status)")
+            audit.info(
+                "\(principal) \(request.method) \(request.path) from \(request.remoteAddress ?? "?"): \(response.status)"
+            )
         }
         return response
     }

@@ -14,7 +14,9 @@ extension Nimbus {
         switch options.authenticator.authenticate(authorization: request.header("authorization")) {
         case .success(let principal):
             guard access.permits(principal) else {
-                audit.warning("denied \(principal) \(request.method) \(request.path) from \(from): needs \(access.callers)")
+                audit.warning(
+                    "denied \(principal) \(request.method) \(request.path) from \(from): needs \(access.callers)"
+                )
                 return .refused(
                     .error(
                         403,

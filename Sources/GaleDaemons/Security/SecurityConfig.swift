@@ -6,18 +6,26 @@ extension GaleConfig {
     /// - Throws: the file cannot be read, is empty or is readable by other users.
     public func clusterSecret() throws(ConfigError) -> String? {
         guard let path = text("cluster.secret.file") else { return nil }
-        return try Secret.read(file: path, key: "cluster.secret.file (\(source("cluster.secret.file").map(Self.label) ?? "default"))")
+        return try Secret.read(
+            file: path,
+            key: "cluster.secret.file (\(source("cluster.secret.file").map(Self.label) ?? "default"))"
+        )
     }
 
     /// The client commands' token: `GALE_TOKEN`, else the content of `client.token.file`.
-    public func clientToken(environment: [String: String] = ProcessInfo.processInfo.environment)
+    public func clientToken(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws(ConfigError) -> String?
     {
         if let token = environment["GALE_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty {
             return token
         }
         guard let path = text("client.token.file") else { return nil }
-        return try Secret.read(file: path, key: "client.token.file (\(source("client.token.file").map(Self.label) ?? "default"))")
+        return try Secret.read(
+            file: path,
+            key: "client.token.file (\(source("client.token.file").map(Self.label) ?? "default"))"
+        )
     }
 
     /// Nimbus's authenticator from `auth.tokens` and `cluster.secret.file`, checked against the

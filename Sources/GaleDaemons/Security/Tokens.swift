@@ -84,15 +84,15 @@ public enum Secret {
         return difference == 0
     }
 
-    /// Reads a secret from `path`: its content without surrounding whitespace. The file must
-    /// not be readable by other users (mode 0600 or 0400).
+    /// Reads a secret from `path`: its content without surrounding whitespace. Users other than
+    /// the file's owner and group must have no access to it (mode 0600, 0400 or 0440).
     /// - Throws: ``ConfigError`` naming the file and the problem.
     public static func read(file path: String, key: String) throws(ConfigError) -> String {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw ConfigError("\(key): cannot read \(path): \(String(cString: strerror(errno)))")
         }
-        guard info.st_mode & 0o077 == 0 else {
+        guard info.st_mode & 0o007 == 0 else {
             throw ConfigError(
                 "\(key): \(path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it"
             )
@@ -165,7 +165,8 @@ public enum AuthFailure: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .missing: "no credentials: send 'Authorization: Bearer TOKEN' (the CLI reads GALE_TOKEN or client.token.file)"
+        case .missing:
+            "no credentials: send 'Authorization: Bearer TOKEN' (the CLI reads GALE_TOKEN or client.token.file)"
         case .malformed: "the Authorization header is not 'Bearer TOKEN'"
         case .unknown: "the token is not valid"
         }
