@@ -159,6 +159,28 @@ import Glibc
             }
         }
         print("auth matrix: \(seen.count) calls\n" + seen.joined(separator: "\n"))
+
+        // A submitter sets only the topology's own settings; a file that is not an executable
+        // is not stored.
+        let evil = try ClusterHarness.run(
+            cluster.gale,
+            [
+                "submit", cluster.topologyBinary, "--name", name + "x", "--config", "gale.zookeeper.servers=evil:2181",
+                "--nimbus", address, "--config-file", aliceConfig,
+            ]
+        )
+        #expect(evil.status == 1 && evil.output.contains("may not set 'gale.zookeeper.servers'"), "\(evil.output)")
+        let blobsBefore = try state()
+        let text = Array("#!/bin/sh\necho hello\n".utf8)
+        let upload = try await http.send(
+            "POST",
+            address: address,
+            path: NimbusRoute.uploadBlob.path(),
+            body: text,
+            headers: [(name: "authorization", value: "Bearer \(cluster.secrets["alice"] ?? "")")]
+        )
+        #expect(upload.status == 400 && upload.errorMessage?.contains("not a topology binary") == true)
+        #expect(try state() == blobsBefore, "the script was not stored")
         let log = (try? String(contentsOfFile: cluster.root + "/nimbus.log", encoding: .utf8)) ?? ""
         #expect(log.contains("audit=nimbus") && log.contains("refused POST /api/v1/topologies"), "audit lines")
         #expect(log.contains("alice (submitter) POST /api/v1/topologies"), "the submit is audited with its caller")

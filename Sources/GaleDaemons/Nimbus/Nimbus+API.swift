@@ -152,6 +152,11 @@ extension Nimbus {
             blobs.remove(digest)
             return .error(400, "empty upload: send the topology binary as the body")
         }
+        if let problem = Self.notAnExecutable(path) {
+            // Unless a topology already uses the same bytes (they passed this check then).
+            if !((try? topologies())?.contains { $0.binaryDigest == digest } ?? false) { blobs.remove(digest) }
+            return .error(400, "the upload is not a topology binary: \(problem)")
+        }
         let (stored, failed) = await replication.push(file: path, digest: digest, to: peers())
         let notTo = failed.isEmpty ? "" : "; not to \(failed.map { "\($0.key) (\($0.value))" }.sorted())"
         logger.info("stored blob \(digest) (\(size) bytes), replicated to \(stored.count) other nimbus\(notTo)")
@@ -159,6 +164,20 @@ extension Nimbus {
             NimbusAPI.BlobResponse(digest: digest, size: size, replicas: [identity] + stored, notReplicated: failed),
             status: 201
         )
+    }
+
+    /// Why the file at `path` is not a Linux executable (an ELF file of type EXEC or DYN, as
+    /// position-independent executables are), or `nil` when it is one.
+    static func notAnExecutable(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "cannot read it" }
+        defer { try? handle.close() }
+        let header = Array((try? handle.read(upToCount: 18)) ?? Data())
+        guard header.count == 18, header[0..<4] == [0x7f, 0x45, 0x4c, 0x46] else { return "no ELF header" }
+        // e_type, little-endian on the platforms Gale runs on: 2 = EXEC, 3 = DYN.
+        guard header[5] == 1, [2, 3].contains(Int(header[16]) | Int(header[17]) << 8) else {
+            return "an ELF file, but not a little-endian executable"
+        }
+        return nil
     }
 
     /// Stores a request's body as a blob: the file the server spooled it to (see the spool
@@ -244,6 +263,16 @@ extension Nimbus {
             )
         }
         for (key, value) in request.config.sorted(by: { $0.key < $1.key }) {
+            // Beyond the topology's own settings only an admin may set a key (say, the
+            // gale.zookeeper.servers its workers' stores use).
+            if case .user(_, let role) = principal, role != .admin, !TopologyConfig.knownKeys.contains(key),
+                description.config.custom[key] == nil
+            {
+                throw .forbidden(
+                    "\(principal) may not set '\(key)': a submitter sets only topology.* settings and the keys the "
+                        + "topology's own configuration has; an admin may set any"
+                )
+            }
             do {
                 try description.config.set(key, value)
             } catch {
