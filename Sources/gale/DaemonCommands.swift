@@ -96,7 +96,7 @@ struct NimbusCommand: AsyncParsableCommand {
     }
 
     /// The daemon's options: flags over environment over file over defaults.
-    func options() throws -> (NimbusOptions, GaleConfig) {
+    func options() throws -> (NimbusOptions, GaleConfig, warning: String?) {
         var config = try daemon.config()
         do {
             try config.set("nimbus.port", port.map(ConfigValue.int), source: .flag("--port"))
@@ -108,23 +108,29 @@ struct NimbusCommand: AsyncParsableCommand {
                 source: .flag("--worker-timeout")
             )
             guard let directory = config.dataDirectory("nimbus") else { throw config.missing("nimbus.data.dir") }
+            let host = config.text("nimbus.host") ?? "127.0.0.1"
+            let port = config.int("nimbus.port") ?? 8080
+            let (authenticator, warning) = try config.nimbusAuthenticator(host: host, port: port)
             let options = NimbusOptions(
                 zookeeper: try config.zookeeperConnectString(),
-                host: config.text("nimbus.host") ?? "127.0.0.1",
-                port: config.int("nimbus.port") ?? 8080,
+                host: host,
+                port: port,
                 dataDirectory: directory.path,
                 sessionTimeout: DaemonOptions.session(config),
-                workerTimeoutSeconds: config.seconds("nimbus.worker.timeout.secs") ?? 30
+                workerTimeoutSeconds: config.seconds("nimbus.worker.timeout.secs") ?? 30,
+                authenticator: authenticator,
+                clusterSecret: try config.clusterSecret()
             )
-            return (options, config)
+            return (options, config, warning)
         } catch {
             throw CLIError("\(error)")
         }
     }
 
     func run() async throws {
-        let (options, config) = try options()
+        let (options, config, warning) = try options()
         let logger = daemon.logger("gale.nimbus", config)
+        if let warning { logger.warning("\(warning)") }
         let executor = BlockingExecutor(label: "gale.nimbus")
         // Connecting to ZooKeeper blocks: off the cooperative pool, like everything nimbus runs.
         try await withTaskExecutorPreference(executor) {
@@ -237,7 +243,8 @@ struct SupervisorCommand: AsyncParsableCommand {
                 orphanTimeoutSeconds: config.seconds("supervisor.worker.orphan.timeout.secs") ?? 20,
                 sessionTimeout: DaemonOptions.session(config),
                 stopWorkersOnExit: !(config.bool("supervisor.keep.workers") ?? false),
-                workerEnvironment: config.map("supervisor.worker.env") ?? [:]
+                workerEnvironment: config.map("supervisor.worker.env") ?? [:],
+                clusterSecret: try config.clusterSecret()
             )
             return (options, config)
         } catch {

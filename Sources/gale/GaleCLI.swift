@@ -19,7 +19,7 @@ struct GaleCLI: AsyncParsableCommand {
             """,
         subcommands: [
             Submit.self, List.self, Status.self, Kill.self, Activate.self, Deactivate.self, Rebalance.self,
-            Supervisors.self, NimbusCommand.self, SupervisorCommand.self, ConfigCommand.self,
+            Supervisors.self, NimbusCommand.self, SupervisorCommand.self, ConfigCommand.self, TokenCommand.self,
         ]
     )
 }
@@ -112,7 +112,17 @@ struct ClientOptions: ParsableArguments {
     ) async throws -> HTTPResponse {
         let config = try config()
         let seconds = config.seconds("client.timeout.secs") ?? 30
-        let client = NimbusClient(addresses: try addresses(config), timeout: .milliseconds(Int64(seconds * 1000)))
+        let token: String?
+        do {
+            token = try config.clientToken()
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let client = NimbusClient(
+            addresses: try addresses(config),
+            timeout: .milliseconds(Int64(seconds * 1000)),
+            credential: token
+        )
         let response: HTTPResponse
         do {
             response = try await client.send(
@@ -592,6 +602,76 @@ struct ConfigCommand: AsyncParsableCommand {
                     rows: rows.map { [$0.key, $0.value?.description ?? "-", $0.source] }
                 )
             )
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Create API tokens and cluster secrets.",
+        subcommands: [Create.self, Secret.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token: print its secret (for the caller) and its auth.tokens entry (for gale.yaml).",
+            discussion: """
+                The secret is printed once and stored nowhere: nimbus keeps only its SHA-256. Give the secret to \
+                its user (GALE_TOKEN or client.token.file), add the entry under auth.tokens in every nimbus's \
+                gale.yaml and restart them. Revoke a token by deleting its entry.
+                """
+        )
+
+        @Argument(help: "The token's name (who or what uses it): it appears in the audit log and as topology owner.")
+        var name: String
+
+        @Option(help: "admin, submitter or viewer.")
+        var role: String
+
+        func validate() throws {
+            guard Role(rawValue: role) != nil else {
+                throw ValidationError("--role must be admin, submitter or viewer")
+            }
+            guard !name.isEmpty, name.utf8.count <= 64,
+                name.unicodeScalars.allSatisfy({
+                    CharacterSet.alphanumerics.contains($0) || "-_.@".unicodeScalars.contains($0)
+                })
+            else {
+                throw ValidationError(
+                    "invalid token name '\(name)': use letters, digits, '-', '_', '.' or '@' (at most 64)"
+                )
+            }
+        }
+
+        func run() async throws {
+            let secret = GaleDaemons.Secret.generate()
+            print("secret: \(secret)")
+            print("# gale.yaml of every nimbus:")
+            print("auth.tokens:")
+            print("  \(name): \(role) sha256:\(SHA256Digest.hex(of: Array(secret.utf8)))")
+        }
+    }
+
+    struct Secret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cluster-secret",
+            abstract: "Write a new cluster secret to a file (mode 0600) for cluster.secret.file.",
+            discussion: "Copy the file to every nimbus and supervisor host; all must hold the same secret."
+        )
+
+        @Argument(help: "The file to create (it must not exist).")
+        var file: String
+
+        func run() async throws {
+            let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw CLIError("cannot create \(file): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            let text = Array((GaleDaemons.Secret.generate() + "\n").utf8)
+            guard text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count else {
+                throw CLIError("cannot write \(file): \(String(cString: strerror(errno)))")
+            }
+            print("wrote a cluster secret to \(file); set cluster.secret.file: \(file) on every nimbus and supervisor")
         }
     }
 }

@@ -26,6 +26,41 @@ final class ClusterHarness: @unchecked Sendable {
 
     /// The nimbus address list the CLI is given; `nil`: this harness's one nimbus on loopback.
     var nimbusAddresses: String?
+    /// With ``secure()``: the `gale.yaml` every daemon and CLI call of this harness reads
+    /// (tokens, cluster secret, the CLI's admin token).
+    var securityConfig: String?
+    /// With ``secure()``: each test token's secret by name (`admin`, `alice` and `bob`
+    /// submitters, `viewer`), and the cluster secret as `cluster`.
+    var secrets: [String: String] = [:]
+
+    /// Turns authentication on for what this harness starts from now on: writes a cluster secret
+    /// (mode 0600), four tokens and a `gale.yaml` naming them, which the daemons and the CLI
+    /// (as `admin`) read.
+    func secure() throws {
+        var tokens: [String] = []
+        for (name, role) in [("admin", "admin"), ("alice", "submitter"), ("bob", "submitter"), ("viewer", "viewer")] {
+            let secret = UUID().uuidString + UUID().uuidString
+            secrets[name] = secret
+            tokens.append("  \(name): \(role) sha256:\(SHA256Digest.hex(of: Array(secret.utf8)))")
+        }
+        secrets["cluster"] = UUID().uuidString
+        func privateFile(_ name: String, _ text: String) throws -> String {
+            let path = "\(root)/\(name)"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o600)
+            return path
+        }
+        let clusterFile = try privateFile("cluster-secret", secrets["cluster"] ?? "")
+        let tokenFile = try privateFile("admin-token", secrets["admin"] ?? "")
+        securityConfig = try privateFile(
+            "gale.yaml",
+            "auth.tokens:\n" + tokens.joined(separator: "\n") + "\ncluster.secret.file: \(clusterFile)\n"
+                + "client.token.file: \(tokenFile)\n"
+        )
+    }
+
+    /// `--config-file` of ``securityConfig``, when set.
+    var configArguments: [String] { securityConfig.map { ["--config-file", $0] } ?? [] }
 
     /// Starts the cluster's ZooKeeper with `startZooKeeper` (given its state directory; it returns
     /// the server's `host:port`), by default on loopback.
@@ -144,7 +179,7 @@ final class ClusterHarness: @unchecked Sendable {
 
     /// `gale ARGS --nimbus <this nimbus>` (for client commands).
     func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try Self.run(gale, arguments + ["--nimbus", nimbus])
+        try Self.run(gale, arguments + ["--nimbus", nimbus] + configArguments)
     }
 
     /// Ports handed out by ``freePort()`` in this process.
@@ -200,7 +235,7 @@ final class ClusterHarness: @unchecked Sendable {
             [
                 "nimbus", "--zookeeper", zooKeeper, "--port", String(port), "--data-dir", root + "/" + name,
                 "--session-timeout", String(sessionTimeout), "--worker-timeout", String(workerTimeout),
-            ],
+            ] + configArguments,
             log: root + "/\(name).log"
         )
     }
@@ -215,7 +250,7 @@ final class ClusterHarness: @unchecked Sendable {
                 ports.map(String.init).joined(separator: ","),
                 "--data-dir", dir, "--id", id, "--session-timeout", String(sessionTimeout), "--orphan-timeout",
                 String(orphanTimeout),
-            ],
+            ] + configArguments,
             log: root + "/\(id).log"
         )
         supervisors.removeAll { $0.id == id }

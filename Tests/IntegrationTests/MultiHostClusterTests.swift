@@ -34,6 +34,8 @@ final class MultiHostCluster: @unchecked Sendable {
                     host: net.address("zk")
                 )
             }
+            // Hosts that others reach: authentication on, as a real cluster has it.
+            try cluster.secure()
         } catch {
             net.tearDown()
             throw error
@@ -64,7 +66,7 @@ final class MultiHostCluster: @unchecked Sendable {
                 cluster.gale, "nimbus", "--zookeeper", cluster.zooKeeper, "--host", net.address(host), "--port",
                 String(Self.nimbusPort), "--data-dir", "\(cluster.root)/\(host)", "--session-timeout",
                 String(Self.sessionTimeout), "--worker-timeout", String(Self.workerTimeout),
-            ]
+            ] + cluster.configArguments
         let pid = try ClusterHarness.spawn(command[0], Array(command.dropFirst()), log: "\(cluster.root)/\(host).log")
         nimbusPids[host] = pid
         cluster.extraPids.append(pid)
@@ -78,7 +80,7 @@ final class MultiHostCluster: @unchecked Sendable {
                 net.address(host), "--slots", Self.slots.map(String.init).joined(separator: ","), "--data-dir", dir,
                 "--id", host, "--session-timeout", String(Self.sessionTimeout), "--orphan-timeout",
                 String(Self.orphanTimeout),
-            ]
+            ] + cluster.configArguments
         let pid = try ClusterHarness.spawn(command[0], Array(command.dropFirst()), log: "\(cluster.root)/\(host).log")
         cluster.supervisors.append((host, pid, Self.slots, dir))
     }

@@ -75,6 +75,9 @@ public struct TopologyRecord: Sendable, Codable, Equatable {
     public var submittedAt: Double
     /// While killed: unix seconds after which its workers are removed.
     public var killAt: Double?
+    /// The name of the token that submitted it, when nimbus authenticates its callers: a
+    /// submitter manages only its own topologies.
+    public var owner: String?
 
     public init(
         id: String,
@@ -86,7 +89,8 @@ public struct TopologyRecord: Sendable, Codable, Equatable {
         configOverrides: [String: String],
         parallelism: [String: Int],
         workers: Int,
-        submittedAt: Double
+        submittedAt: Double,
+        owner: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -98,6 +102,7 @@ public struct TopologyRecord: Sendable, Codable, Equatable {
         self.parallelism = parallelism
         self.workers = workers
         self.submittedAt = submittedAt
+        self.owner = owner
     }
 }
 

@@ -212,11 +212,16 @@ public struct HTTPClient: Sendable {
 
     /// Downloads `path` into `file`: written to `file.part` as it arrives, then renamed.
     /// - Returns: the number of bytes.
-    public func download(address: String, path: String, to file: String) async throws(HTTPClientError) -> Int {
+    public func download(
+        address: String,
+        path: String,
+        to file: String,
+        headers: [(name: String, value: String)] = []
+    ) async throws(HTTPClientError) -> Int {
         let temporary = file + ".part"
         let response: HTTPResponse
         do {
-            response = try await send("GET", address: address, path: path, responseFile: temporary)
+            response = try await send("GET", address: address, path: path, headers: headers, responseFile: temporary)
         } catch {
             unlink(temporary)
             throw error

@@ -10,13 +10,17 @@ public struct NimbusClient: Sendable {
     /// The nimbus processes to try, in order.
     public let addresses: [Endpoint]
     let http: HTTPClient
+    /// Sent with every request: `Authorization: Bearer CREDENTIAL`.
+    let authorization: [(name: String, value: String)]
 
     /// - Parameters:
     ///   - addresses: at least one nimbus `host:port`.
     ///   - timeout: the deadline of each single HTTP exchange.
-    public init(addresses: [Endpoint], timeout: Duration = .seconds(30)) {
+    ///   - credential: a token of `auth.tokens`, or the cluster secret.
+    public init(addresses: [Endpoint], timeout: Duration = .seconds(30), credential: String? = nil) {
         self.addresses = addresses
         self.http = HTTPClient(timeout: timeout)
+        self.authorization = credential.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
     }
 
     /// Parses a comma-separated list of `HOST:PORT` (spaces around commas allowed).
@@ -67,7 +71,7 @@ public struct NimbusClient: Sendable {
                     path: path,
                     body: body,
                     bodyFile: bodyFile,
-                    headers: headers
+                    headers: headers + authorization
                 )
             } catch {
                 if let follower = namedBy[address] {

@@ -7,10 +7,54 @@ public struct NimbusRoute: Sendable, Hashable, CustomStringConvertible {
     public let method: String
     /// The path with `{name}` placeholders, as in OpenAPI: `/api/v1/topologies/{name}/kill`.
     public let pattern: String
+    /// Who may call it when nimbus authenticates its callers.
+    public let access: Access
 
-    init(_ method: String, _ pattern: String) {
+    init(_ method: String, _ pattern: String, _ access: Access) {
         self.method = method
         self.pattern = pattern
+        self.access = access
+    }
+
+    /// Who may call a route (docs/security.md has the table).
+    public enum Access: String, Sendable, Hashable, CaseIterable {
+        /// Anyone, without credentials.
+        case open
+        /// viewer, submitter, admin.
+        case read
+        /// submitter, admin.
+        case submit
+        /// admin, or the submitter that submitted the topology.
+        case manage
+        /// The cluster credential (supervisors, other nimbus processes).
+        case cluster
+        /// The cluster credential or an admin.
+        case clusterOrAdmin
+
+        /// Whether `principal` may call a route of this access (for ``manage``, before the
+        /// owner check).
+        public func permits(_ principal: Principal) -> Bool {
+            switch (self, principal) {
+            case (.open, _), (_, .anonymous): true
+            case (.read, .user): true
+            case (.submit, .user(_, let role)), (.manage, .user(_, let role)): role != .viewer
+            case (.cluster, .cluster), (.clusterOrAdmin, .cluster): true
+            case (.clusterOrAdmin, .user(_, let role)): role == .admin
+            default: false
+            }
+        }
+
+        /// Who may call, for error messages and docs.
+        public var callers: String {
+            switch self {
+            case .open: "anyone"
+            case .read: "viewer, submitter or admin"
+            case .submit: "submitter or admin"
+            case .manage: "admin, or the submitter that submitted the topology"
+            case .cluster: "the cluster credential"
+            case .clusterOrAdmin: "the cluster credential or admin"
+            }
+        }
     }
 
     public var description: String { "\(method) \(pattern)" }
@@ -49,21 +93,21 @@ public struct NimbusRoute: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension NimbusRoute {
-    public static let health = NimbusRoute("GET", "/api/v1/health")
-    public static let openAPI = NimbusRoute("GET", "/api/v1/openapi.json")
-    public static let metrics = NimbusRoute("GET", "/metrics")
-    public static let uploadBlob = NimbusRoute("POST", "/api/v1/blobs")
-    public static let blob = NimbusRoute("GET", "/api/v1/blobs/{digest}")
-    public static let replicateBlob = NimbusRoute("PUT", "/api/v1/blobs/{digest}")
-    public static let report = NimbusRoute("POST", "/api/v1/supervisors/report")
-    public static let supervisors = NimbusRoute("GET", "/api/v1/supervisors")
-    public static let topologies = NimbusRoute("GET", "/api/v1/topologies")
-    public static let submit = NimbusRoute("POST", "/api/v1/topologies")
-    public static let topology = NimbusRoute("GET", "/api/v1/topologies/{name}")
-    public static let kill = NimbusRoute("POST", "/api/v1/topologies/{name}/kill")
-    public static let activate = NimbusRoute("POST", "/api/v1/topologies/{name}/activate")
-    public static let deactivate = NimbusRoute("POST", "/api/v1/topologies/{name}/deactivate")
-    public static let rebalance = NimbusRoute("POST", "/api/v1/topologies/{name}/rebalance")
+    public static let health = NimbusRoute("GET", "/api/v1/health", .open)
+    public static let openAPI = NimbusRoute("GET", "/api/v1/openapi.json", .open)
+    public static let metrics = NimbusRoute("GET", "/metrics", .read)
+    public static let uploadBlob = NimbusRoute("POST", "/api/v1/blobs", .submit)
+    public static let blob = NimbusRoute("GET", "/api/v1/blobs/{digest}", .clusterOrAdmin)
+    public static let replicateBlob = NimbusRoute("PUT", "/api/v1/blobs/{digest}", .cluster)
+    public static let report = NimbusRoute("POST", "/api/v1/supervisors/report", .cluster)
+    public static let supervisors = NimbusRoute("GET", "/api/v1/supervisors", .read)
+    public static let topologies = NimbusRoute("GET", "/api/v1/topologies", .read)
+    public static let submit = NimbusRoute("POST", "/api/v1/topologies", .submit)
+    public static let topology = NimbusRoute("GET", "/api/v1/topologies/{name}", .read)
+    public static let kill = NimbusRoute("POST", "/api/v1/topologies/{name}/kill", .manage)
+    public static let activate = NimbusRoute("POST", "/api/v1/topologies/{name}/activate", .manage)
+    public static let deactivate = NimbusRoute("POST", "/api/v1/topologies/{name}/deactivate", .manage)
+    public static let rebalance = NimbusRoute("POST", "/api/v1/topologies/{name}/rebalance", .manage)
 
     /// Every route nimbus serves.
     public static let all: [NimbusRoute] = [

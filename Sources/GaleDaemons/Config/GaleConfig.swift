@@ -19,6 +19,8 @@ public enum ConfigType: Sendable, Equatable {
     case servers
     /// A mapping of environment variable names to values.
     case environment
+    /// A mapping of token names to `ROLE sha256:HEX` (``TokenEntry``).
+    case tokens
 
     /// How docs/configuration.md names the type.
     public var documentation: String {
@@ -31,6 +33,7 @@ public enum ConfigType: Sendable, Equatable {
         case .bool: "bool"
         case .servers: "list of HOST[:PORT]"
         case .environment: "map of NAME: value"
+        case .tokens: "map of NAME: ROLE sha256:HEX"
         }
     }
 }
@@ -285,6 +288,39 @@ public enum GaleConfigSchema {
             default: .map([:]),
             usedBy: "supervisor",
             "Environment variables set for every worker, over those it inherits from its supervisor."
+        ),
+        ConfigKey(
+            "auth.tokens",
+            .tokens,
+            note: "none: the API is open",
+            usedBy: "nimbus",
+            "Who may call nimbus's API: each token's name, role (admin, submitter or viewer) and the SHA-256 of its "
+                + "secret, as `gale token create` prints them. Set, every call but the health check and the OpenAPI "
+                + "document needs a token or the cluster secret (docs/security.md)."
+        ),
+        ConfigKey(
+            "auth.open",
+            .bool,
+            default: .bool(false),
+            usedBy: "nimbus",
+            "Without `auth.tokens`, nimbus listens only on a loopback address unless this is true: an open API lets "
+                + "anyone who reaches it run any program on every supervisor host."
+        ),
+        ConfigKey(
+            "cluster.secret.file",
+            .text,
+            env: "GALE_CLUSTER_SECRET_FILE",
+            usedBy: "nimbus, supervisor",
+            "A file (mode 0600) holding the secret supervisors and nimbus processes show each other; required with "
+                + "`auth.tokens`."
+        ),
+        ConfigKey(
+            "client.token.file",
+            .text,
+            env: "GALE_TOKEN_FILE",
+            usedBy: "client",
+            "A file (mode 0600) holding the client commands' token; `GALE_TOKEN` (the token itself) takes "
+                + "precedence."
         ),
         ConfigKey(
             "client.timeout.secs",

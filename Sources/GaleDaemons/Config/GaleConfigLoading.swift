@@ -176,7 +176,7 @@ public struct GaleConfig: Sendable {
                 return scalar.string
             }
             value = entries.allSatisfy { $0 != nil } ? .list(entries.compactMap { $0 }) : nil
-        case (.environment, .mapping(let mapping)):
+        case (.environment, .mapping(let mapping)), (.tokens, .mapping(let mapping)):
             var variables: [String: String] = [:]
             for (name, value) in mapping {
                 guard case .scalar(let n) = name, case .scalar(let v) = value else {
@@ -214,7 +214,7 @@ public struct GaleConfig: Sendable {
             let ports = parts.map { Int($0) }
             value = ports.allSatisfy { $0 != nil } ? .ints(ports.compactMap { $0 }) : nil
         case .servers: value = .list(parts)
-        case .environment:
+        case .environment, .tokens:
             var variables: [String: String] = [:]
             for part in parts where !part.isEmpty {
                 let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -256,6 +256,14 @@ public struct GaleConfig: Sendable {
         case (.environment, .map(let variables)):
             if let bad = variables.keys.sorted().first(where: { $0.isEmpty || $0.contains("=") || $0.contains("\0") }) {
                 return "'\(bad)' is not an environment variable name"
+            }
+            return nil
+        case (.tokens, .map(let tokens)):
+            for (name, text) in tokens.sorted(by: { $0.key < $1.key }) {
+                if name.isEmpty || name.contains(where: { $0.isWhitespace || $0 == "=" }) {
+                    return "'\(name)' is not a token name (no spaces)"
+                }
+                if case .failure(let error) = TokenEntry.parse(name: name, text) { return error.description }
             }
             return nil
         case (.servers, .list(let entries)):
@@ -306,7 +314,7 @@ public struct GaleConfig: Sendable {
         entries[name] = Entry(value: value, source: source)
     }
 
-    private static func label(_ source: ConfigSource) -> String {
+    static func label(_ source: ConfigSource) -> String {
         switch source {
         case .defaultValue: "default"
         case .file(let path, let line): "\(path):\(line)"
@@ -430,6 +438,7 @@ extension ConfigType {
         case .bool: "true or false"
         case .servers: "a list of HOST or HOST:PORT"
         case .environment: "a mapping of environment variable names to values"
+        case .tokens: "a mapping of token names to 'ROLE sha256:HEX'"
         }
     }
 }

@@ -23,15 +23,24 @@ final class BlobReplication: Sendable {
     /// Pushes wait less: a follower that hangs delays a submission by at most this.
     let pushHTTP = HTTPClient(timeout: .seconds(30))
     let syncInterval: Duration
+    /// `Authorization` header with the cluster secret, for the other nimbus processes.
+    let authorization: [(name: String, value: String)]
     /// A blob no topology names is deleted once it is this old (an upload is named by its
     /// submission within moments; a killed topology's binary goes after this long).
     let orphanAge: Duration
     /// Wanted digests no peer could serve, with each peer's answer.
     private let missingBlobs = Mutex<[String: String]>([:])
 
-    init(blobs: BlobStore, logger: Logger, syncInterval: Duration = .seconds(2), orphanAge: Duration = .seconds(3600)) {
+    init(
+        blobs: BlobStore,
+        logger: Logger,
+        credential: String? = nil,
+        syncInterval: Duration = .seconds(2),
+        orphanAge: Duration = .seconds(3600)
+    ) {
         self.blobs = blobs
         self.logger = logger
+        self.authorization = credential.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
         self.syncInterval = syncInterval
         self.orphanAge = orphanAge
     }
@@ -62,7 +71,8 @@ final class BlobReplication: Sendable {
                     let size = try await http.download(
                         address: peer.description,
                         path: NimbusRoute.blob.path(digest),
-                        to: file
+                        to: file,
+                        headers: authorization
                     )
                     try blobs.install(file: file, expected: digest)
                     logger.info("fetched blob \(digest) (\(size) bytes) from nimbus \(peer)")
@@ -106,14 +116,14 @@ final class BlobReplication: Sendable {
     {
         await withTaskGroup(of: (String, String?).self) { group in
             for peer in peers {
-                group.addTask { [pushHTTP] in
+                group.addTask { [pushHTTP, authorization] in
                     do {
                         let response = try await pushHTTP.send(
                             "PUT",
                             address: peer.description,
                             path: NimbusRoute.replicateBlob.path(digest),
                             bodyFile: file,
-                            headers: [(name: "content-type", value: "application/octet-stream")]
+                            headers: [(name: "content-type", value: "application/octet-stream")] + authorization
                         )
                         return (
                             peer.description,

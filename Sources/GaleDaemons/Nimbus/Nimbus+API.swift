@@ -8,6 +8,16 @@ extension Nimbus {
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         func match(_ route: NimbusRoute) -> [String]? { route.match(method: request.method, parts: parts) }
+        let principal: Principal
+        switch await authorize(request, route: NimbusRoute.all.first { match($0) != nil }) {
+        case .allowed(let caller): principal = caller
+        case .refused(let refusal):
+            count { $0.apiErrors += 1 }
+            return refusal
+        }
+        func owned(_ name: String) throws(NimbusAPIError) {
+            try checkOwner(of: name, principal, request)
+        }
         let response: HTTPResponse
         if match(.health) != nil {
             response = .json(health())
@@ -60,24 +70,32 @@ extension Nimbus {
             response = respond { () throws(NimbusAPIError) in try summaries() }
         } else if match(.submit) != nil {
             response = respond(status: 201) { () throws(NimbusAPIError) in
-                try submit(try decode(NimbusAPI.SubmitRequest.self, request))
+                try submit(try decode(NimbusAPI.SubmitRequest.self, request), by: principal)
             }
         } else if let c = match(.topology) {
             response = respond { () throws(NimbusAPIError) in try status(of: c[0]) }
         } else if let c = match(.kill) {
             response = respond { () throws(NimbusAPIError) in
+                try owned(c[0])
                 let body =
                     request.body.isEmpty
                     ? NimbusAPI.KillRequest(waitSeconds: nil) : try decode(NimbusAPI.KillRequest.self, request)
                 return try kill(c[0], wait: body.waitSeconds)
             }
         } else if let c = match(.activate) {
-            response = respond { () throws(NimbusAPIError) in try setStatus(c[0], .active) }
+            response = respond { () throws(NimbusAPIError) in
+                try owned(c[0])
+                return try setStatus(c[0], .active)
+            }
         } else if let c = match(.deactivate) {
-            response = respond { () throws(NimbusAPIError) in try setStatus(c[0], .inactive) }
+            response = respond { () throws(NimbusAPIError) in
+                try owned(c[0])
+                return try setStatus(c[0], .inactive)
+            }
         } else if let c = match(.rebalance) {
             response = respond { () throws(NimbusAPIError) in
-                try rebalance(c[0], try decode(NimbusAPI.RebalanceRequest.self, request))
+                try owned(c[0])
+                return try rebalance(c[0], try decode(NimbusAPI.RebalanceRequest.self, request))
             }
         } else if case let allowed = NimbusRoute.all.filter({ $0.match(method: $0.method, parts: parts) != nil }),
             !allowed.isEmpty
@@ -89,6 +107,11 @@ extension Nimbus {
             response = .error(404, "no such endpoint: \(request.method) \(request.path)")
         }
         if response.status >= 400 { count { $0.apiErrors += 1 } }
+        if request.method != "GET", response.status < 300, principal != .cluster {
+            audit.info(
+                "\(principal) \(request.method) \(request.path) from \(request.remoteAddress ?? "?"): \(response.status)"
+            )
+        }
         return response
     }
 
@@ -108,6 +131,7 @@ extension Nimbus {
             case .badRequest(let message): return .error(400, message)
             case .notFound(let message): return .error(404, message)
             case .conflict(let message): return .error(409, message)
+            case .forbidden(let message): return .error(403, message)
             case .unavailable(let message): return .error(503, message)
             }
         }
@@ -128,6 +152,11 @@ extension Nimbus {
             blobs.remove(digest)
             return .error(400, "empty upload: send the topology binary as the body")
         }
+        if let problem = Self.notAnExecutable(path) {
+            // Unless a topology already uses the same bytes (they passed this check then).
+            if !((try? topologies())?.contains { $0.binaryDigest == digest } ?? false) { blobs.remove(digest) }
+            return .error(400, "the upload is not a topology binary: \(problem)")
+        }
         let (stored, failed) = await replication.push(file: path, digest: digest, to: peers())
         let notTo = failed.isEmpty ? "" : "; not to \(failed.map { "\($0.key) (\($0.value))" }.sorted())"
         logger.info("stored blob \(digest) (\(size) bytes), replicated to \(stored.count) other nimbus\(notTo)")
@@ -135,6 +164,20 @@ extension Nimbus {
             NimbusAPI.BlobResponse(digest: digest, size: size, replicas: [identity] + stored, notReplicated: failed),
             status: 201
         )
+    }
+
+    /// Why the file at `path` is not a Linux executable (an ELF file of type EXEC or DYN, as
+    /// position-independent executables are), or `nil` when it is one.
+    static func notAnExecutable(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "cannot read it" }
+        defer { try? handle.close() }
+        let header = Array((try? handle.read(upToCount: 18)) ?? Data())
+        guard header.count == 18, header[0..<4] == [0x7f, 0x45, 0x4c, 0x46] else { return "no ELF header" }
+        // e_type, little-endian on the platforms Gale runs on: 2 = EXEC, 3 = DYN.
+        guard header[5] == 1, [2, 3].contains(Int(header[16]) | Int(header[17]) << 8) else {
+            return "an ELF file, but not a little-endian executable"
+        }
+        return nil
     }
 
     /// Stores a request's body as a blob: the file the server spooled it to (see the spool
@@ -198,7 +241,10 @@ extension Nimbus {
         wake()
     }
 
-    private func submit(_ request: NimbusAPI.SubmitRequest) throws(NimbusAPIError) -> NimbusAPI.SubmitResponse {
+    private func submit(
+        _ request: NimbusAPI.SubmitRequest,
+        by principal: Principal
+    ) throws(NimbusAPIError) -> NimbusAPI.SubmitResponse {
         let name = request.name
         guard !name.isEmpty, name.utf8.count <= 100,
             name.unicodeScalars.allSatisfy({
@@ -217,6 +263,16 @@ extension Nimbus {
             )
         }
         for (key, value) in request.config.sorted(by: { $0.key < $1.key }) {
+            // Beyond the topology's own settings only an admin may set a key (say, the
+            // gale.zookeeper.servers its workers' stores use).
+            if case .user(_, let role) = principal, role != .admin, !TopologyConfig.knownKeys.contains(key),
+                description.config.custom[key] == nil
+            {
+                throw .forbidden(
+                    "\(principal) may not set '\(key)': a submitter sets only topology.* settings and the keys the "
+                        + "topology's own configuration has; an admin may set any"
+                )
+            }
             do {
                 try description.config.set(key, value)
             } catch {
@@ -244,7 +300,8 @@ extension Nimbus {
             configOverrides: request.config,
             parallelism: [:],
             workers: description.config.workers,
-            submittedAt: Date().timeIntervalSince1970
+            submittedAt: Date().timeIntervalSince1970,
+            owner: principal.ownerName
         )
         let bytes: [UInt8]
         do {
@@ -489,4 +546,5 @@ enum NimbusAPIError: Error {
     case notFound(String)
     case conflict(String)
     case unavailable(String)
+    case forbidden(String)
 }

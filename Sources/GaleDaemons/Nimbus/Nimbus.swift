@@ -21,6 +21,10 @@ public struct NimbusOptions: Sendable {
     public var workerTimeoutSeconds: Double
     /// Largest accepted upload.
     public var maxUploadBytes: Int
+    /// Who may call the API (``Authenticator/open``: anyone).
+    public var authenticator: Authenticator
+    /// The cluster secret nimbus sends to the other nimbus processes (replicas, fetches).
+    public var clusterSecret: String?
 
     public init(
         zookeeper: String,
@@ -29,7 +33,9 @@ public struct NimbusOptions: Sendable {
         dataDirectory: String,
         sessionTimeout: Duration = .seconds(10),
         workerTimeoutSeconds: Double = 30,
-        maxUploadBytes: Int = 1 << 30
+        maxUploadBytes: Int = 1 << 30,
+        authenticator: Authenticator = .open,
+        clusterSecret: String? = nil
     ) {
         self.zookeeper = zookeeper
         self.host = host
@@ -38,6 +44,8 @@ public struct NimbusOptions: Sendable {
         self.sessionTimeout = sessionTimeout
         self.workerTimeoutSeconds = workerTimeoutSeconds
         self.maxUploadBytes = maxUploadBytes
+        self.authenticator = authenticator
+        self.clusterSecret = clusterSecret
     }
 }
 
@@ -69,6 +77,9 @@ public final class Nimbus: Sendable {
     private let schedule = WakeSignal()
     private let metrics = Mutex(Metrics())
     let replication: BlobReplication
+    /// Who did what from where: refusals, and every change a caller made.
+    let audit: Logger
+    let throttle = AuthThrottle()
 
     struct State {
         /// Latest report per supervisor id, with its arrival time.
@@ -93,12 +104,15 @@ public final class Nimbus: Sendable {
     public init(options: NimbusOptions, logger: Logger) throws {
         self.options = options
         self.logger = logger
+        var audit = logger
+        audit[metadataKey: "audit"] = "nimbus"
+        self.audit = audit
         self.blobs = try BlobStore(directory: "\(options.dataDirectory)/blobs")
         var config = ZooKeeperConfig(connectString: options.zookeeper, sessionTimeout: options.sessionTimeout)
         config.connectTimeout = .seconds(10)
         self.zk = try ZooKeeperClient(config, logger: logger)
         for path in ClusterPaths.parents { try zk.ensurePath(path) }
-        self.replication = BlobReplication(blobs: blobs, logger: logger)
+        self.replication = BlobReplication(blobs: blobs, logger: logger, credential: options.clusterSecret)
     }
 
     /// Serves the HTTP API, enters the election and schedules until SIGTERM or SIGINT (with

@@ -31,6 +31,8 @@ public struct SupervisorOptions: Sendable {
     public var stopWorkersOnExit: Bool
     /// Set for every worker, over the supervisor's own environment.
     public var workerEnvironment: [String: String]
+    /// Shown to nimbus (reports, downloads) when nimbus authenticates its callers.
+    public var clusterSecret: String?
 
     public init(
         zookeeper: String,
@@ -44,7 +46,8 @@ public struct SupervisorOptions: Sendable {
         orphanTimeoutSeconds: Double = 20,
         sessionTimeout: Duration = .seconds(10),
         stopWorkersOnExit: Bool = true,
-        workerEnvironment: [String: String] = [:]
+        workerEnvironment: [String: String] = [:],
+        clusterSecret: String? = nil
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -58,6 +61,7 @@ public struct SupervisorOptions: Sendable {
         self.sessionTimeout = sessionTimeout
         self.stopWorkersOnExit = stopWorkersOnExit
         self.workerEnvironment = workerEnvironment
+        self.clusterSecret = clusterSecret
     }
 }
 
@@ -455,7 +459,8 @@ public final class SupervisorDaemon: Sendable {
                 _ = try await client.download(
                     address: nimbus.description,
                     path: NimbusRoute.blob.path(digest),
-                    to: temporary
+                    to: temporary,
+                    headers: options.clusterSecret.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
                 )
                 let actual = try SHA256Digest.hex(ofFile: temporary)
                 guard actual == digest else {
@@ -508,7 +513,7 @@ public final class SupervisorDaemon: Sendable {
         let report = makeReport()
         let candidates = nimbusCandidates()
         guard !candidates.isEmpty else { return }
-        let nimbus = NimbusClient(addresses: candidates, timeout: .seconds(30))
+        let nimbus = NimbusClient(addresses: candidates, timeout: .seconds(30), credential: options.clusterSecret)
         do {
             let body = try ClusterJSON.encode(report)
             let response = try await nimbus.send(

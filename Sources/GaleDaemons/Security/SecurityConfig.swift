@@ -1,0 +1,76 @@
+public import Foundation
+import GaleCoordination
+
+extension GaleConfig {
+    /// The cluster secret, read from `cluster.secret.file`, or `nil` when that is unset.
+    /// - Throws: the file cannot be read, is empty or is readable by other users.
+    public func clusterSecret() throws(ConfigError) -> String? {
+        guard let path = text("cluster.secret.file") else { return nil }
+        return try Secret.read(
+            file: path,
+            key: "cluster.secret.file (\(source("cluster.secret.file").map(Self.label) ?? "default"))"
+        )
+    }
+
+    /// The client commands' token: `GALE_TOKEN`, else the content of `client.token.file`.
+    public func clientToken(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws(ConfigError) -> String?
+    {
+        if let token = environment["GALE_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty {
+            return token
+        }
+        guard let path = text("client.token.file") else { return nil }
+        return try Secret.read(
+            file: path,
+            key: "client.token.file (\(source("client.token.file").map(Self.label) ?? "default"))"
+        )
+    }
+
+    /// Nimbus's authenticator from `auth.tokens` and `cluster.secret.file`, checked against the
+    /// address nimbus listens on.
+    /// - Returns: the authenticator, and a warning to log at start when the API is open.
+    /// - Throws: tokens without a cluster secret (supervisors could not report), a cluster
+    ///   secret without tokens, or an open API on an address other hosts can reach without
+    ///   `auth.open: true`.
+    public func nimbusAuthenticator(host: String, port: Int) throws(ConfigError) -> (Authenticator, warning: String?) {
+        var tokens: [TokenEntry] = []
+        for (name, text) in (map("auth.tokens") ?? [:]).sorted(by: { $0.key < $1.key }) {
+            switch TokenEntry.parse(name: name, text) {
+            case .success(let entry): tokens.append(entry)
+            case .failure(let error): throw error
+            }
+        }
+        let secret = try clusterSecret()
+        switch (tokens.isEmpty, secret) {
+        case (false, nil):
+            throw ConfigError(
+                "auth.tokens is set but cluster.secret.file is not: supervisors and the other nimbus processes "
+                    + "could not authenticate (docs/security.md)"
+            )
+        case (true, .some):
+            throw ConfigError(
+                "cluster.secret.file is set but auth.tokens is not: configure the tokens of the people and tools "
+                    + "that call nimbus too (docs/security.md)"
+            )
+        case (false, .some(let secret)):
+            return (Authenticator(tokens: tokens, clusterSecret: secret), nil)
+        case (true, nil):
+            let exposure = "anyone who reaches \(host):\(port) can run any program on every supervisor host"
+            guard Self.isLoopback(host) || bool("auth.open") == true else {
+                throw ConfigError(
+                    "nimbus.host \(host) is not a loopback address and auth.tokens is not set: \(exposure). "
+                        + "Configure auth.tokens and cluster.secret.file (docs/security.md), or set auth.open: true "
+                        + "to run an open API anyway"
+                )
+            }
+            return (.open, "the API is OPEN (no auth.tokens): \(exposure)")
+        }
+    }
+
+    /// `localhost`, `127.0.0.0/8` or `::1`.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
