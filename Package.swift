@@ -244,7 +244,11 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleCoordinationTests",
-            dependencies: ["GaleCoordination"],
+            dependencies: [
+                "GaleCoordination",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
