@@ -77,6 +77,7 @@ let package = Package(
             dependencies: [
                 "Gale",
                 "CTCMalloc",
+                "CLibCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -260,16 +260,16 @@ import Testing
         let me = Handshake(topologyId: "t-1", epoch: 3, digest: 99, address: WorkerAddress(host: "h", port: 1))
         var other = me
         other.address = WorkerAddress(host: "other", port: 2)
-        #expect(me.mismatch(other) == nil)
+        #expect(me.mismatch(other, as: .hello, secret: nil) == nil)
         var wrongEpoch = other
         wrongEpoch.epoch = 4
-        #expect(me.mismatch(wrongEpoch) != nil)
+        #expect(me.mismatch(wrongEpoch, as: .hello, secret: nil) != nil)
         var wrongTopology = other
         wrongTopology.topologyId = "t-2"
-        #expect(me.mismatch(wrongTopology) != nil)
+        #expect(me.mismatch(wrongTopology, as: .hello, secret: nil) != nil)
         var wrongBuild = other
         wrongBuild.digest = 98
-        #expect(me.mismatch(wrongBuild) != nil)
+        #expect(me.mismatch(wrongBuild, as: .hello, secret: nil) != nil)
 
         let frame = other.frame(as: .hello)
         let decoded = try frame.dropFirst(WireFormat.headerBytes).withUnsafeBytes { raw in
@@ -277,5 +277,31 @@ import Testing
             return try Handshake.decode(&r)
         }
         #expect(decoded == other)
+    }
+
+    /// With an assignment secret, a peer that knows the topology id, epoch and build but not
+    /// the secret is refused, and so is a proof made for another frame type or address.
+    @Test func withASecretOnlyAHandshakeProvingItMatches() throws {
+        let secret = Array("the assignment's secret".utf8)
+        let me = Handshake(topologyId: "t-1", epoch: 3, digest: 99, address: WorkerAddress(host: "h", port: 1))
+        var peer = me
+        peer.address = WorkerAddress(host: "other", port: 2)
+        func received(_ frame: [UInt8]) throws -> Handshake {
+            try frame.dropFirst(WireFormat.headerBytes).withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                return try Handshake.decode(&r)
+            }
+        }
+        let signed = try received(peer.frame(as: .hello, secret: secret))
+        #expect(signed.proof.count == 32)
+        #expect(me.mismatch(signed, as: .hello, secret: secret) == nil)
+        #expect(me.mismatch(signed, as: .welcome, secret: secret) == "a wrong proof of the assignment's secret")
+        let unsigned = try received(peer.frame(as: .hello))
+        #expect(me.mismatch(unsigned, as: .hello, secret: secret) == "no proof of the assignment's secret")
+        let forged = try received(peer.frame(as: .hello, secret: Array("a guess".utf8)))
+        #expect(me.mismatch(forged, as: .hello, secret: secret) == "a wrong proof of the assignment's secret")
+        var moved = signed
+        moved.address = WorkerAddress(host: "elsewhere", port: 2)
+        #expect(me.mismatch(moved, as: .hello, secret: secret) != nil, "the proof covers the address")
     }
 }

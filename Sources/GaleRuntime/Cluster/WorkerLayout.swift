@@ -10,6 +10,9 @@ public struct WorkerLayout: Sendable {
     public var me: WorkerAddress
     /// Every task id (components and ackers) to the worker that runs it.
     public var taskAddresses: [Int: WorkerAddress]
+    /// The assignment's secret (from nimbus, through the supervisor's launch spec): a peer is
+    /// accepted only with a handshake that proves it holds the same. `nil`: none asked.
+    public var secret: [UInt8]?
 
     /// A layout.
     /// - Parameters:
@@ -17,11 +20,19 @@ public struct WorkerLayout: Sendable {
     ///   - epoch: the assignment's epoch.
     ///   - me: this worker's address.
     ///   - taskAddresses: every task id (components and ackers) to its worker.
-    public init(topologyId: String, epoch: Int, me: WorkerAddress, taskAddresses: [Int: WorkerAddress]) {
+    ///   - secret: the assignment's secret, which every peer must prove it holds.
+    public init(
+        topologyId: String,
+        epoch: Int,
+        me: WorkerAddress,
+        taskAddresses: [Int: WorkerAddress],
+        secret: [UInt8]? = nil
+    ) {
         self.topologyId = topologyId
         self.epoch = epoch
         self.me = me
         self.taskAddresses = taskAddresses
+        self.secret = secret
     }
 
     /// The tasks whose address is ``me``.

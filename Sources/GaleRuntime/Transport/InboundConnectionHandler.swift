@@ -160,7 +160,7 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
                 var r = ByteReader(raw)
                 return try Handshake.decode(&r)
             }
-            if let reason = core.handshake.mismatch(hello) {
+            if let reason = core.handshake.mismatch(hello, as: .hello, secret: core.secret) {
                 refuse(reason, from: hello.address.description, context: context)
                 return
             }
@@ -177,7 +177,10 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
                 metadata: ["peer": "\(hello.address)", "remote": "\(remote)"]
             )
             core.counters.framesSent.add(1, ordering: .relaxed)
-            let welcome = core.buffer(core.handshake.frame(as: .welcome), allocator: context.channel.allocator)
+            let welcome = core.buffer(
+                core.handshake.frame(as: .welcome, secret: core.secret),
+                allocator: context.channel.allocator
+            )
             core.counters.bytesSent.add(UInt64(welcome.readableBytes), ordering: .relaxed)
             context.writeAndFlush(wrapOutboundOut(welcome), promise: nil)
         case .welcome, .refuse:

@@ -67,7 +67,7 @@ final class OutboundConnectionHandler: ChannelInboundHandler, RemovableChannelHa
                 var r = ByteReader(raw)
                 return try Handshake.decode(&r)
             }
-            if let reason = core.handshake.mismatch(welcome) {
+            if let reason = core.handshake.mismatch(welcome, as: .welcome, secret: core.secret) {
                 refused = true
                 core.counters.handshakesRefused.add(1, ordering: .relaxed)
                 throw WireError.handshakeMismatch("peer \(link.peer) answered with \(reason)")

@@ -208,7 +208,7 @@ final class PeerLink: EnvelopeSink, BackpressurePeer, @unchecked Sendable {
                         channel.close(promise: nil)
                     }
                     var w = ByteWriter(capacity: 256)
-                    self.core.handshake.append(as: .hello, into: &w)
+                    self.core.handshake.append(as: .hello, secret: self.core.secret, into: &w)
                     let hello = self.core.buffer(Array(w.bytes), allocator: channel.allocator)
                     w.deallocate()
                     self.core.counters.framesSent.add(1, ordering: .relaxed)

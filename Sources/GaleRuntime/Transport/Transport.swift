@@ -31,6 +31,7 @@ final class Transport: Sendable {
                 digest: sources.digest,
                 address: layout.me
             ),
+            secret: layout.secret,
             logger: logger
         )
         self.core = core

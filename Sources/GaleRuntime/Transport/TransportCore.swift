@@ -14,6 +14,9 @@ final class TransportCore: @unchecked Sendable {
     let counters = TransportCounters()
     /// This worker's handshake (its address's port is filled in once the listener is bound).
     private(set) var handshake: Handshake
+    /// The assignment's secret: every handshake this worker sends carries a proof of it, and
+    /// every peer's must (``WorkerLayout/secret``); `nil` when the assignment has none.
+    let secret: [UInt8]?
     /// Sinks of the tasks this worker runs, by task id; `nil` for every other task.
     private(set) var localSinks: [(any EnvelopeSink)?] = []
     private(set) var backpressure: Backpressure?
@@ -24,10 +27,17 @@ final class TransportCore: @unchecked Sendable {
     /// ``TransportOptions/unfinishedFrameBudgetBytes``.
     private let unfinishedBytes = Atomic<Int>(0)
 
-    init(options: TransportOptions, sources: WireSources, handshake: Handshake, logger: Logger) {
+    init(
+        options: TransportOptions,
+        sources: WireSources,
+        handshake: Handshake,
+        secret: [UInt8]? = nil,
+        logger: Logger
+    ) {
         self.options = options
         self.sources = sources
         self.handshake = handshake
+        self.secret = secret
         self.logger = logger
     }
 

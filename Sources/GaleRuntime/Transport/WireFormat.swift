@@ -6,7 +6,9 @@
 ///
 /// - `hello` (connecting side, first frame) and `welcome` (accepting side's answer):
 ///   `magic u32, version u16 (as u32), epoch zig-zag, topology digest u64, topologyId string,
-///   host string, port varint`.
+///   host string, port varint, proof (varint length 0 or 32, then the bytes)`: the proof is an
+///   HMAC-SHA256 under the assignment's secret (see ``Handshake/proof(as:secret:)``), which a
+///   worker with a secret requires of every peer.
 /// - `refuse`: `reason string`; the sender closes the connection after it.
 /// - `batch`: `task u32, count u32`, then `count` envelopes for that task (see ``EnvelopeCodec``).
 /// - `control`: `count varint`, then `count` times `kind u8 (1 overloaded, 2 relieved), task varint`.
@@ -17,7 +19,7 @@ package enum WireFormat {
     /// "GALE".
     package static let magic: UInt32 = 0x454C_4147
     /// Bumped on any incompatible change.
-    package static let version: UInt32 = 1
+    package static let version: UInt32 = 2
     /// Bytes before a frame's body: length (4) and type (1).
     package static let headerBytes = 5
     /// The largest frame accepted before a connection's handshake is done (see
