@@ -75,17 +75,56 @@ public final class ZooKeeperClient: @unchecked Sendable {
             throw .connectTimeout(connectString: config.connectString, seconds: connectSeconds)
         }
         if let digest = config.digest {
-            let credentials = "\(digest.user):\(digest.password)"
-            let rc = zoo_add_auth(handle, "digest", credentials, Int32(credentials.utf8.count), nil, nil)
-            if rc != ZOK.rawValue {
-                logger.error("ZooKeeper digest authentication failed: \(String(cString: zerror(rc)))")
+            do {
+                try authenticate(handle, user: digest.user, password: digest.password)
+            } catch {
+                box.dead = true
+                zookeeper_close(handle)
+                throw error
             }
         }
         return (handle, box)
     }
 
+    /// Adds the digest credentials to the session and waits for the server's answer (at most the
+    /// connect timeout). The C client sends them again after every reconnect.
+    /// - Throws: ``ZooKeeperError/authFailed(connectString:user:reason:)`` when the server
+    ///   refuses them or does not answer.
+    private func authenticate(_ handle: OpaquePointer, user: String, password: String) throws(ZooKeeperError) {
+        let credentials = "\(user):\(password)"
+        let answer = AuthAnswer()
+        // Retained for the completion, which releases it; leaked if it never comes (closed handle).
+        let context = Unmanaged.passRetained(answer).toOpaque()
+        let rc = zoo_add_auth(
+            handle,
+            "digest",
+            credentials,
+            Int32(credentials.utf8.count),
+            authCompletion,
+            context
+        )
+        guard rc == ZOK.rawValue else {
+            Unmanaged<AuthAnswer>.fromOpaque(context).release()
+            throw .authFailed(connectString: config.connectString, user: user, reason: String(cString: zerror(rc)))
+        }
+        guard answer.done.wait(timeout: .now() + .milliseconds(Int(connectSeconds * 1000))) == .success else {
+            throw .authFailed(
+                connectString: config.connectString,
+                user: user,
+                reason: "no answer to the authentication within \(connectSeconds) s"
+            )
+        }
+        let result = answer.rc
+        guard result == ZOK.rawValue else {
+            throw .authFailed(connectString: config.connectString, user: user, reason: String(cString: zerror(result)))
+        }
+    }
+
     /// The servers this client connects to (`host:port[,host:port...]`), for error messages.
     public var connectString: String { config.connectString }
+
+    /// The digest user this client authenticated as, if any.
+    public var digestUser: String? { config.digest?.user }
 
     /// Adds a session event handler (called on the event queue).
     public func onSessionEvent(_ handler: @escaping @Sendable (ZooKeeperSessionEvent) -> Void) {
@@ -214,16 +253,23 @@ public final class ZooKeeperClient: @unchecked Sendable {
         if let context { Unmanaged<WatchBox>.fromOpaque(context).release() }
     }
 
-    private func withACL<T>(_ body: (UnsafePointer<ACL_vector>) -> T) -> T {
-        let scheme = strdup(config.digest == nil ? "world" : "auth")
-        let id = strdup(config.digest == nil ? "anyone" : "")
+    /// The ACL of the nodes this client creates.
+    private var createACL: [ZooKeeperACL] { [config.digest == nil ? .anyone : .creatorAll] }
+
+    private func withACL<T>(_ entries: [ZooKeeperACL]? = nil, _ body: (UnsafePointer<ACL_vector>) -> T) -> T {
+        let entries = entries ?? createACL
+        let strings = entries.map { (scheme: strdup($0.scheme), id: strdup($0.id)) }
         defer {
-            free(scheme)
-            free(id)
+            for pair in strings {
+                free(pair.scheme)
+                free(pair.id)
+            }
         }
-        var acl = ACL(perms: ZOO_PERM_ALL, id: Id(scheme: scheme, id: id))
-        return withUnsafeMutablePointer(to: &acl) { pointer in
-            var vector = ACL_vector(count: 1, data: pointer)
+        var acls = zip(entries, strings).map { entry, pair in
+            ACL(perms: entry.permissions.rawValue, id: Id(scheme: pair.scheme, id: pair.id))
+        }
+        return acls.withUnsafeMutableBufferPointer { buffer in
+            var vector = ACL_vector(count: Int32(buffer.count), data: buffer.baseAddress)
             return withUnsafePointer(to: &vector) { body($0) }
         }
     }
@@ -354,6 +400,35 @@ public final class ZooKeeperClient: @unchecked Sendable {
         }
     }
 
+    /// The node's access control list, and its metadata.
+    public func getACL(_ path: String) throws(ZooKeeperError) -> (acl: [ZooKeeperACL], stat: ZooKeeperStat) {
+        try withHandle(path) { handle throws(ZooKeeperError) in
+            var vector = ACL_vector()
+            var stat = Stat()
+            let rc = zoo_get_acl(handle, path, &vector, &stat)
+            guard rc == ZOK.rawValue else { throw Self.error(rc, path) }
+            defer { deallocate_ACL_vector(&vector) }
+            let acl = (0..<Int(vector.count)).map { i in
+                let entry = vector.data[i]
+                return ZooKeeperACL(
+                    scheme: entry.id.scheme.map { String(cString: $0) } ?? "",
+                    id: entry.id.id.map { String(cString: $0) } ?? "",
+                    permissions: ZooKeeperPermissions(rawValue: entry.perms)
+                )
+            }
+            return (acl, Self.stat(stat))
+        }
+    }
+
+    /// Replaces the node's access control list (it needs the `admin` permission), whatever its
+    /// ACL version.
+    public func setACL(_ path: String, _ acl: [ZooKeeperACL]) throws(ZooKeeperError) {
+        try withHandle(path) { handle throws(ZooKeeperError) in
+            let rc = withACL(acl) { zoo_set_acl(handle, path, -1, $0) }
+            guard rc == ZOK.rawValue else { throw Self.error(rc, path) }
+        }
+    }
+
     /// Deletes `path` when its version is `version` (`-1`: any).
     public func delete(_ path: String, version: Int32 = -1) throws(ZooKeeperError) {
         try withHandle(path) { handle throws(ZooKeeperError) in
@@ -472,6 +547,20 @@ final class SessionBox: @unchecked Sendable {
     var dead = false
 
     init(client: ZooKeeperClient) { self.client = client }
+}
+
+/// The answer to `zoo_add_auth`, filled in by ``authCompletion``.
+final class AuthAnswer: @unchecked Sendable {
+    let done = DispatchSemaphore(value: 0)
+    /// Written by the completion before it signals ``done``; read after the wait.
+    var rc: Int32 = ZSYSTEMERROR.rawValue
+}
+
+private let authCompletion: void_completion_t = { rc, data in
+    guard let data else { return }
+    let answer = Unmanaged<AuthAnswer>.fromOpaque(data).takeRetainedValue()
+    answer.rc = rc
+    answer.done.signal()
 }
 
 /// A flag set once.

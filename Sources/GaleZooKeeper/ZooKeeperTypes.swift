@@ -6,8 +6,9 @@ public struct ZooKeeperConfig: Sendable {
     public var sessionTimeout: Duration
     /// How long `init` waits for the first session.
     public var connectTimeout: Duration
-    /// When set, the client authenticates with this digest identity and creates nodes readable
-    /// and writable by it only (`auth` ACL); otherwise nodes are open (`world:anyone`).
+    /// When set, the client authenticates with this digest identity (`init` fails when ZooKeeper
+    /// refuses it) and creates nodes with ``ZooKeeperACL/creatorAll``: readable and writable by
+    /// that identity only. Otherwise nodes are open (``ZooKeeperACL/anyone``).
     public var digest: (user: String, password: String)?
 
     public init(connectString: String, sessionTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5))
@@ -29,6 +30,50 @@ public enum ZooKeeperCreateMode: Sendable {
         case .persistentSequential: 2
         case .ephemeralSequential: 3
         }
+    }
+}
+
+/// What an ACL entry allows (ZooKeeper's `ZOO_PERM_*` bits).
+public struct ZooKeeperPermissions: OptionSet, Sendable, Hashable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let read = ZooKeeperPermissions(rawValue: 1)
+    public static let write = ZooKeeperPermissions(rawValue: 2)
+    public static let create = ZooKeeperPermissions(rawValue: 4)
+    public static let delete = ZooKeeperPermissions(rawValue: 8)
+    public static let admin = ZooKeeperPermissions(rawValue: 16)
+    public static let all: ZooKeeperPermissions = [.read, .write, .create, .delete, .admin]
+}
+
+/// One entry of a node's access control list: the identity (`scheme` and `id`) and what it may do.
+public struct ZooKeeperACL: Sendable, Hashable, CustomStringConvertible {
+    /// `world`, `digest`, `ip`, `auth`, ...
+    public var scheme: String
+    /// The identity within the scheme: `anyone` for `world`, `USER:BASE64(SHA1(USER:PASSWORD))`
+    /// for `digest`.
+    public var id: String
+    public var permissions: ZooKeeperPermissions
+
+    public init(scheme: String, id: String, permissions: ZooKeeperPermissions) {
+        self.scheme = scheme
+        self.id = id
+        self.permissions = permissions
+    }
+
+    /// Everything for everyone (`world:anyone`, all permissions): no protection.
+    public static let anyone = ZooKeeperACL(scheme: "world", id: "anyone", permissions: .all)
+
+    /// Everything for the identities the session authenticated as (`auth` with an empty id);
+    /// ZooKeeper stores those identities in its place, so the node's ACL names its creator.
+    public static let creatorAll = ZooKeeperACL(scheme: "auth", id: "", permissions: .all)
+
+    /// `scheme:id:perms` as `zkCli.sh` shows it, perms in `cdrwa` letters.
+    public var description: String {
+        let letters: [(ZooKeeperPermissions, Character)] = [
+            (.create, "c"), (.delete, "d"), (.read, "r"), (.write, "w"), (.admin, "a"),
+        ]
+        return "\(scheme):\(id):" + String(letters.filter { permissions.contains($0.0) }.map { $0.1 })
     }
 }
 
@@ -82,6 +127,9 @@ public enum ZooKeeperOp: Sendable {
 /// A failed ZooKeeper call.
 public enum ZooKeeperError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectTimeout(connectString: String, seconds: Double)
+    /// The servers refused the client's digest credentials, or the identity they name may not
+    /// use the nodes it must (`reason` says which).
+    case authFailed(connectString: String, user: String, reason: String)
     case noNode(String)
     case nodeExists(String)
     case badVersion(String)
@@ -96,6 +144,8 @@ public enum ZooKeeperError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .connectTimeout(let s, let seconds): "ZooKeeper at \(s) did not answer within \(seconds) s"
+        case .authFailed(let s, let user, let reason):
+            "ZooKeeper at \(s) does not accept the digest credentials of user '\(user)': \(reason)"
         case .noNode(let p): "no ZooKeeper node \(p)"
         case .nodeExists(let p): "ZooKeeper node \(p) already exists"
         case .badVersion(let p): "ZooKeeper node \(p) changed meanwhile (version mismatch)"

@@ -63,6 +63,21 @@ struct DaemonOptions: ParsableArguments {
     static func session(_ config: GaleConfig) -> Duration {
         .milliseconds(Int64((config.seconds("zookeeper.session.timeout.secs") ?? 10) * 1000))
     }
+
+    /// The one line `daemon` exits with when it cannot start: the error, and for a ZooKeeper
+    /// refusal the setting to look at.
+    static func startFailure(_ daemon: String, _ error: any Error, _ config: GaleConfig) -> CLIError {
+        var hint = ""
+        switch error as? ZooKeeperError {
+        case .authFailed?:
+            hint = " (zookeeper.auth.file \(config.zookeeperAuthFile() ?? "?"))"
+        case .noAuth? where config.zookeeperAuthFile() == nil:
+            hint = " (its nodes have ZooKeeper ACLs: set zookeeper.auth.file, docs/security.md)"
+        default:
+            break
+        }
+        return CLIError("\(daemon) cannot start: \(error)\(hint)")
+    }
 }
 
 struct NimbusCommand: AsyncParsableCommand {
@@ -119,7 +134,8 @@ struct NimbusCommand: AsyncParsableCommand {
                 sessionTimeout: DaemonOptions.session(config),
                 workerTimeoutSeconds: config.seconds("nimbus.worker.timeout.secs") ?? 30,
                 authenticator: authenticator,
-                clusterSecret: try config.clusterSecret()
+                clusterSecret: try config.clusterSecret(),
+                zookeeperAuth: try config.zookeeperAuth()
             )
             return (options, config, warning)
         } catch {
@@ -138,7 +154,7 @@ struct NimbusCommand: AsyncParsableCommand {
             do {
                 nimbus = try Nimbus(options: options, logger: logger)
             } catch {
-                throw CLIError("nimbus cannot start: \(error)")
+                throw DaemonOptions.startFailure("nimbus", error, config)
             }
             do {
                 try await nimbus.run(executor: executor)
@@ -244,7 +260,9 @@ struct SupervisorCommand: AsyncParsableCommand {
                 sessionTimeout: DaemonOptions.session(config),
                 stopWorkersOnExit: !(config.bool("supervisor.keep.workers") ?? false),
                 workerEnvironment: config.map("supervisor.worker.env") ?? [:],
-                clusterSecret: try config.clusterSecret()
+                clusterSecret: try config.clusterSecret(),
+                zookeeperAuth: try config.zookeeperAuth(),
+                zookeeperAuthFile: config.zookeeperAuthFile()
             )
             return (options, config)
         } catch {
@@ -262,7 +280,7 @@ struct SupervisorCommand: AsyncParsableCommand {
             do {
                 supervisor = try SupervisorDaemon(options: options, logger: logger)
             } catch {
-                throw CLIError("supervisor cannot start: \(error)")
+                throw DaemonOptions.startFailure("supervisor", error, config)
             }
             do {
                 try await supervisor.run(executor: executor)

@@ -20,6 +20,7 @@ struct GaleCLI: AsyncParsableCommand {
         subcommands: [
             Submit.self, List.self, Status.self, Kill.self, Activate.self, Deactivate.self, Rebalance.self,
             Supervisors.self, NimbusCommand.self, SupervisorCommand.self, ConfigCommand.self, TokenCommand.self,
+            ZooKeeperCommand.self,
         ]
     )
 }

@@ -68,6 +68,21 @@ import Testing
         #expect(Self.spec(zookeeper: "").topologySettings == [ClusterSettings.topologyId: "words-1"])
     }
 
+    @Test func theCredentialsFileGoesWithTheSupervisorsServersAndIsOnlyAPath() throws {
+        var spec = Self.spec(zookeeper: "127.0.0.1:2181")
+        spec.zookeeperAuthFile = "/etc/gale/zookeeper-auth"
+        #expect(spec.topologySettings[ClusterSettings.zooKeeperAuthFile] == "/etc/gale/zookeeper-auth")
+        let bytes = try ClusterJSON.encode(spec)
+        #expect(String(decoding: bytes, as: UTF8.self).contains("\"zookeeperAuthFile\":"))
+        #expect(try ClusterJSON.decode(WorkerLaunchSpec.self, from: bytes) == spec)
+        #expect(!String(decoding: try ClusterJSON.encode(Self.spec(zookeeper: "z:1")), as: UTF8.self).contains("Auth"))
+
+        // Servers the submission names are not the supervisor's: its credentials stay out.
+        var other = Self.spec(zookeeper: "127.0.0.1:2181", overrides: [ClusterSettings.zooKeeperServers: "other:2181"])
+        other.zookeeperAuthFile = "/etc/gale/zookeeper-auth"
+        #expect(other.topologySettings[ClusterSettings.zooKeeperAuthFile] == nil)
+    }
+
     @Test func submittedServersWinButTheTopologyIdIsTheSpecs() {
         let spec = Self.spec(
             zookeeper: "127.0.0.1:2181",

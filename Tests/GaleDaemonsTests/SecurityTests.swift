@@ -177,6 +177,37 @@ import Testing
         }
     }
 
+    @Test func theZooKeeperCredentialsComeFromAPrivateFileOfUserAndPassword() throws {
+        #expect(try Self.config("").zookeeperAuth() == nil)
+        #expect(try Self.config("").zookeeperAuthFile() == nil)
+        let file = try Self.secretFile("gale:s3cret\n")
+        let config = try Self.config("zookeeper.auth.file: \(file)\n")
+        #expect(try config.zookeeperAuth() == ZooKeeperAuth(user: "gale", password: "s3cret"))
+        #expect(config.zookeeperAuthFile() == file)
+        let fromEnvironment = try GaleConfig.load(file: nil, environment: ["GALE_ZOOKEEPER_AUTH_FILE": file])
+        #expect(try fromEnvironment.zookeeperAuth()?.user == "gale")
+        for (text, mode, problem) in [
+            ("gale:s3cret", 0o644, "readable by other users"), ("s3cret", 0o600, "does not hold USER:PASSWORD"),
+        ] as [(String, mode_t, String)] {
+            let bad = try Self.secretFile(text, mode: mode)
+            do throws(ConfigError) {
+                _ = try Self.config("zookeeper.auth.file: \(bad)\n").zookeeperAuth()
+                Issue.record("'\(text)' with mode \(String(mode, radix: 8)) was accepted")
+            } catch {
+                #expect(error.description.hasPrefix("zookeeper.auth.file ("), "\(error)")
+                #expect(error.description.contains(bad) && error.description.contains(problem), "\(error)")
+            }
+        }
+    }
+
+    @Test func aRelativeCredentialsFileIsMadeAbsoluteForTheWorkers() throws {
+        var config = GaleConfig()
+        try config.set("zookeeper.auth.file", text: "conf/zk-auth", source: .flag("test"))
+        let expected = FileManager.default.currentDirectoryPath + "/conf/zk-auth"
+        #expect(config.zookeeperAuthFile() == URL(fileURLWithPath: expected).standardizedFileURL.path)
+        #expect(config.zookeeperAuthFile()?.hasPrefix("/") == true)
+    }
+
     @Test func theClientTokenComesFromGaleTokenThenFromItsFile() throws {
         let file = try Self.secretFile("from-file\n")
         let config = try Self.config("client.token.file: \(file)\n")

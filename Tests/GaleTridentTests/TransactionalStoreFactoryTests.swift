@@ -20,6 +20,7 @@ import Testing
     @Test func serversSettingKeyIsTheClusterOne() {
         #expect(ClusterSettings.zooKeeperServers == "gale.zookeeper.servers")
         #expect(ClusterSettings.topologyId == "gale.topology.id")
+        #expect(ClusterSettings.zooKeeperAuthFile == "gale.zookeeper.auth.file")
         #expect(ClusterPaths.transactionalStore("words") == "/gale/transactional/words")
     }
 
@@ -32,6 +33,32 @@ import Testing
         #expect(!error.isRetriable)
         #expect(error.path == "/gale/transactional/words")
         #expect(error.description.contains("gale.zookeeper.servers"))
+    }
+
+    /// A credentials file that cannot be used fails before any connection (the servers here
+    /// listen nowhere), naming the setting and the file.
+    @Test(arguments: [("gale:pw", 0o644 as mode_t), ("no-colon", 0o600 as mode_t)])
+    func aCredentialsFileThatCannotBeUsedIsAClearError(text: String, mode: mode_t) throws {
+        let file = NSTemporaryDirectory() + "gale-zk-auth-\(UUID().uuidString)"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, mode)
+        let settings = ["gale.zookeeper.servers": "127.0.0.1:1", "gale.zookeeper.auth.file": file]
+        let error = try #require(throws: TransactionalStoreError.self) {
+            try ZooKeeperTransactionalStoreFactory().makeStore(topology: "words", settings: settings)
+        }
+        #expect(error.code == .invalidConfiguration)
+        #expect(error.description.contains("gale.zookeeper.auth.file") && error.description.contains(file))
+    }
+
+    @Test func refusedCredentialsAreNotAuthorized() {
+        let error = TransactionalStoreError(
+            .authFailed(connectString: "zk1:2181", user: "gale", reason: "authentication failed"),
+            operation: "open",
+            path: "/gale/transactional/words",
+            servers: "zk1:2181"
+        )
+        #expect(error.code == .notAuthorized && !error.isRetriable)
+        #expect(error.description.contains("user 'gale'"))
     }
 
     @Test func errorDescriptionNamesTheOperationPathServersAndSource() {

@@ -32,11 +32,15 @@ final class ClusterHarness: @unchecked Sendable {
     /// With ``secure()``: each test token's secret by name (`admin`, `alice` and `bob`
     /// submitters, `viewer`), and the cluster secret as `cluster`.
     var secrets: [String: String] = [:]
+    /// With ``secure(zookeeperAuth:)`` given credentials: the file (mode 0600) `gale.yaml` names
+    /// as `zookeeper.auth.file`.
+    var zookeeperAuthFile: String?
 
     /// Turns authentication on for what this harness starts from now on: writes a cluster secret
     /// (mode 0600), four tokens and a `gale.yaml` naming them, which the daemons and the CLI
-    /// (as `admin`) read.
-    func secure() throws {
+    /// (as `admin`) read; with `zookeeperAuth`, also the ZooKeeper credentials file (mode 0600)
+    /// and `zookeeper.auth.file`, so that the daemons and their workers use ZooKeeper ACLs.
+    func secure(zookeeperAuth: ZooKeeperAuth? = nil) throws {
         var tokens: [String] = []
         for (name, role) in [("admin", "admin"), ("alice", "submitter"), ("bob", "submitter"), ("viewer", "viewer")] {
             let secret = UUID().uuidString + UUID().uuidString
@@ -52,10 +56,16 @@ final class ClusterHarness: @unchecked Sendable {
         }
         let clusterFile = try privateFile("cluster-secret", secrets["cluster"] ?? "")
         let tokenFile = try privateFile("admin-token", secrets["admin"] ?? "")
+        var zookeeperLine = ""
+        if let zookeeperAuth {
+            let file = try privateFile("zookeeper-auth", "\(zookeeperAuth.user):\(zookeeperAuth.password)\n")
+            zookeeperAuthFile = file
+            zookeeperLine = "zookeeper.auth.file: \(file)\n"
+        }
         securityConfig = try privateFile(
             "gale.yaml",
             "auth.tokens:\n" + tokens.joined(separator: "\n") + "\ncluster.secret.file: \(clusterFile)\n"
-                + "client.token.file: \(tokenFile)\n"
+                + "client.token.file: \(tokenFile)\n" + zookeeperLine
         )
     }
 

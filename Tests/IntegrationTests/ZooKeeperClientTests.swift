@@ -130,6 +130,39 @@ import Testing
         #expect(try friend.get(path).data == [42])
     }
 
+    @Test func protectGivesEveryNodeOfATreeTheDigestACLOnce() throws {
+        let stranger = try Self.client()
+        defer { stranger.close() }
+        let root = "/test-protect-\(UUID().uuidString)"
+        try stranger.ensurePath(root + "/a/b")
+        let ephemeral = try stranger.create(root + "/a/e", mode: .ephemeral)
+        let sequential = try stranger.create(root + "/s-", mode: .persistentSequential)
+        #expect(try stranger.getACL(root + "/a").acl == [.anyone])
+
+        let auth = ZooKeeperAuth(user: "gale", password: UUID().uuidString)
+        var config = ZooKeeperConfig(connectString: try TestServices.resolve().zooKeeper)
+        auth.apply(to: &config)
+        let owner = try ZooKeeperClient(config, logger: Logger(label: "test"))
+        defer { owner.close() }
+        defer { try? owner.deleteRecursive(root) }
+        #expect(owner.digestUser == "gale" && stranger.digestUser == nil)
+        // A node the owner creates names it (auth:: becomes its digest identity).
+        try owner.create(root + "/mine")
+        #expect(try owner.getACL(root + "/mine").acl == auth.acl)
+
+        #expect(try owner.protect(root, with: auth) == ZooKeeperProtectResult(nodes: 6, changed: 5))
+        #expect(try owner.protect(root, with: auth) == ZooKeeperProtectResult(nodes: 6, changed: 0))
+        #expect(try owner.protect(root + "/none", with: auth) == ZooKeeperProtectResult(nodes: 0, changed: 0))
+        for path in [root, root + "/a", root + "/a/b", ephemeral, sequential] {
+            #expect(try owner.getACL(path).acl == auth.acl, "\(path)")
+            #expect(throws: ZooKeeperError.noAuth(path)) { try stranger.get(path) }
+        }
+        #expect(throws: ZooKeeperError.noAuth(root + "/x")) { try stranger.create(root + "/x") }
+        #expect(throws: ZooKeeperError.noAuth(root)) { try stranger.protect(root, with: auth) }
+        try owner.setACL(root + "/a/b", [.anyone])
+        #expect(try stranger.getACL(root + "/a/b").acl == [.anyone])
+    }
+
     /// A connection cut for less than the session timeout keeps the session; cut for longer, the
     /// server expires it, and the client opens a new one, re-creates its ephemeral nodes and tells
     /// its owner. (The outage is a proxy between client and server that cuts and refuses

@@ -170,6 +170,10 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
     /// handed to the topology as ``ClusterSettings/zooKeeperServers``. Absent in specs written by
     /// supervisors older than this field.
     public var zookeeper: String?
+    /// The absolute path of the supervisor's `zookeeper.auth.file` (the credentials for
+    /// ``zookeeper``), handed to the topology as ``ClusterSettings/zooKeeperAuthFile``. The spec
+    /// holds the path only, never the credentials. Absent when the cluster's ZooKeeper has no ACLs.
+    public var zookeeperAuthFile: String?
 
     public init(
         workerId: String,
@@ -183,7 +187,8 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
         active: Bool,
         supervisor: Endpoint,
         orphanTimeoutSeconds: Double,
-        zookeeper: String? = nil
+        zookeeper: String? = nil,
+        zookeeperAuthFile: String? = nil
     ) {
         self.workerId = workerId
         self.topologyId = topologyId
@@ -197,6 +202,7 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
         self.supervisor = supervisor
         self.orphanTimeoutSeconds = orphanTimeoutSeconds
         self.zookeeper = zookeeper
+        self.zookeeperAuthFile = zookeeperAuthFile
     }
 }
 

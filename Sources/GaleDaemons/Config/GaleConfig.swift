@@ -156,7 +156,7 @@ public enum GaleConfigSchema {
             aliases: ["storm.zookeeper.servers"],
             env: "GALE_ZOOKEEPER",
             flags: "--zookeeper",
-            usedBy: "nimbus, supervisor",
+            usedBy: "nimbus, supervisor, zookeeper set-acls",
             "The ZooKeeper ensemble; an entry without a port uses `zookeeper.port`."
         ),
         ConfigKey(
@@ -164,7 +164,7 @@ public enum GaleConfigSchema {
             .port(1...65_535),
             default: .int(2181),
             aliases: ["storm.zookeeper.port"],
-            usedBy: "nimbus, supervisor",
+            usedBy: "nimbus, supervisor, zookeeper set-acls",
             "The port of the `zookeeper.servers` entries that name none."
         ),
         ConfigKey(
@@ -174,6 +174,16 @@ public enum GaleConfigSchema {
             flags: "--session-timeout",
             usedBy: "nimbus, supervisor",
             "The ZooKeeper session timeout."
+        ),
+        ConfigKey(
+            "zookeeper.auth.file",
+            .text,
+            note: "none: the nodes are open",
+            env: "GALE_ZOOKEEPER_AUTH_FILE",
+            usedBy: "nimbus, supervisor, zookeeper set-acls",
+            "A file (mode 0600 or 0440) holding `USER:PASSWORD`: nimbus, supervisors and their workers "
+                + "authenticate to ZooKeeper with these digest credentials, and every node they create under "
+                + "`/gale` is readable and writable with them only (docs/security.md)."
         ),
         ConfigKey(
             "log.level",

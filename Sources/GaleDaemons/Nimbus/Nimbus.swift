@@ -25,6 +25,9 @@ public struct NimbusOptions: Sendable {
     public var authenticator: Authenticator
     /// The cluster secret nimbus sends to the other nimbus processes (replicas, fetches).
     public var clusterSecret: String?
+    /// The digest credentials nimbus authenticates to ZooKeeper with (`zookeeper.auth.file`);
+    /// the nodes it creates get their ACL. `nil`: no ACLs.
+    public var zookeeperAuth: ZooKeeperAuth?
 
     public init(
         zookeeper: String,
@@ -35,7 +38,8 @@ public struct NimbusOptions: Sendable {
         workerTimeoutSeconds: Double = 30,
         maxUploadBytes: Int = 1 << 30,
         authenticator: Authenticator = .open,
-        clusterSecret: String? = nil
+        clusterSecret: String? = nil,
+        zookeeperAuth: ZooKeeperAuth? = nil
     ) {
         self.zookeeper = zookeeper
         self.host = host
@@ -46,6 +50,7 @@ public struct NimbusOptions: Sendable {
         self.maxUploadBytes = maxUploadBytes
         self.authenticator = authenticator
         self.clusterSecret = clusterSecret
+        self.zookeeperAuth = zookeeperAuth
     }
 }
 
@@ -99,8 +104,10 @@ public final class Nimbus: Sendable {
         var apiErrors = 0
     }
 
-    /// Connects to ZooKeeper and opens the blob store.
-    /// - Throws: ``ZooKeeperError`` when ZooKeeper is unreachable, or a file error for the data directory.
+    /// Connects to ZooKeeper (authenticating with ``NimbusOptions/zookeeperAuth``), creates the
+    /// cluster's parent nodes and opens the blob store.
+    /// - Throws: ``ZooKeeperError`` when ZooKeeper is unreachable or refuses the credentials
+    ///   (``ClusterPaths/prepare(_:)``), or a file error for the data directory.
     public init(options: NimbusOptions, logger: Logger) throws {
         self.options = options
         self.logger = logger
@@ -110,8 +117,15 @@ public final class Nimbus: Sendable {
         self.blobs = try BlobStore(directory: "\(options.dataDirectory)/blobs")
         var config = ZooKeeperConfig(connectString: options.zookeeper, sessionTimeout: options.sessionTimeout)
         config.connectTimeout = .seconds(10)
-        self.zk = try ZooKeeperClient(config, logger: logger)
-        for path in ClusterPaths.parents { try zk.ensurePath(path) }
+        options.zookeeperAuth?.apply(to: &config)
+        let zk = try ZooKeeperClient(config, logger: logger)
+        do {
+            if try ClusterPaths.prepare(zk) { logger.warning("\(ClusterPaths.openRootWarning)") }
+        } catch {
+            zk.close()
+            throw error
+        }
+        self.zk = zk
         self.replication = BlobReplication(blobs: blobs, logger: logger, credential: options.clusterSecret)
     }
 

@@ -1,5 +1,5 @@
 public import Foundation
-import GaleCoordination
+public import GaleCoordination
 
 extension GaleConfig {
     /// The cluster secret, read from `cluster.secret.file`, or `nil` when that is unset.
@@ -10,6 +10,26 @@ extension GaleConfig {
             file: path,
             key: "cluster.secret.file (\(source("cluster.secret.file").map(Self.label) ?? "default"))"
         )
+    }
+
+    /// The absolute path of `zookeeper.auth.file` (relative to the working directory when given
+    /// relative), or `nil` when that is unset.
+    public func zookeeperAuthFile() -> String? {
+        guard let path = text("zookeeper.auth.file") else { return nil }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// The ZooKeeper digest credentials, read from `zookeeper.auth.file`, or `nil` when that is
+    /// unset.
+    /// - Throws: the file cannot be read, is readable by other users, or does not hold
+    ///   `USER:PASSWORD`: one line naming the key and the file.
+    public func zookeeperAuth() throws(ConfigError) -> ZooKeeperAuth? {
+        guard let path = zookeeperAuthFile() else { return nil }
+        let key = "zookeeper.auth.file (\(source("zookeeper.auth.file").map(Self.label) ?? "default"))"
+        guard let auth = ZooKeeperAuth(parsing: try Secret.read(file: path, key: key)) else {
+            throw ConfigError("\(key): \(path) does not hold USER:PASSWORD (one line, neither part empty)")
+        }
+        return auth
     }
 
     /// The client commands' token: `GALE_TOKEN`, else the content of `client.token.file`.

@@ -88,22 +88,11 @@ public enum Secret {
     /// the file's owner and group must have no access to it (mode 0600, 0400 or 0440).
     /// - Throws: ``ConfigError`` naming the file and the problem.
     public static func read(file path: String, key: String) throws(ConfigError) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw ConfigError("\(key): cannot read \(path): \(String(cString: strerror(errno)))")
+        do {
+            return try PrivateFile.read(path)
+        } catch {
+            throw ConfigError("\(key): \(error.description)")
         }
-        guard info.st_mode & 0o007 == 0 else {
-            throw ConfigError(
-                "\(key): \(path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it"
-            )
-        }
-        guard let data = FileManager.default.contents(atPath: path),
-            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines)
-        else {
-            throw ConfigError("\(key): cannot read \(path)")
-        }
-        guard !text.isEmpty else { throw ConfigError("\(key): \(path) is empty") }
-        return text
     }
 
     static func bytes(hex: Substring) -> [UInt8]? {

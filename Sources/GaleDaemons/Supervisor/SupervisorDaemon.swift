@@ -33,6 +33,12 @@ public struct SupervisorOptions: Sendable {
     public var workerEnvironment: [String: String]
     /// Shown to nimbus (reports, downloads) when nimbus authenticates its callers.
     public var clusterSecret: String?
+    /// The digest credentials the supervisor authenticates to ZooKeeper with; the nodes it
+    /// creates get their ACL. `nil`: no ACLs.
+    public var zookeeperAuth: ZooKeeperAuth?
+    /// The absolute path of the file ``zookeeperAuth`` was read from: each worker's launch spec
+    /// names it, so that the workers (same user) read the credentials themselves.
+    public var zookeeperAuthFile: String?
 
     public init(
         zookeeper: String,
@@ -47,7 +53,9 @@ public struct SupervisorOptions: Sendable {
         sessionTimeout: Duration = .seconds(10),
         stopWorkersOnExit: Bool = true,
         workerEnvironment: [String: String] = [:],
-        clusterSecret: String? = nil
+        clusterSecret: String? = nil,
+        zookeeperAuth: ZooKeeperAuth? = nil,
+        zookeeperAuthFile: String? = nil
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -62,6 +70,8 @@ public struct SupervisorOptions: Sendable {
         self.stopWorkersOnExit = stopWorkersOnExit
         self.workerEnvironment = workerEnvironment
         self.clusterSecret = clusterSecret
+        self.zookeeperAuth = zookeeperAuth
+        self.zookeeperAuthFile = zookeeperAuthFile
     }
 }
 
@@ -106,8 +116,10 @@ public final class SupervisorDaemon: Sendable {
         var reportFailures = 0
     }
 
-    /// Connects to ZooKeeper and prepares the data directory.
-    /// - Throws: ``ZooKeeperError`` when ZooKeeper is unreachable, or a file error.
+    /// Connects to ZooKeeper (authenticating with ``SupervisorOptions/zookeeperAuth``), creates
+    /// the cluster's parent nodes and prepares the data directory.
+    /// - Throws: ``ZooKeeperError`` when ZooKeeper is unreachable or refuses the credentials
+    ///   (``ClusterPaths/prepare(_:)``), or a file error.
     public init(options: SupervisorOptions, logger: Logger) throws {
         self.options = options
         self.logger = logger
@@ -132,8 +144,15 @@ public final class SupervisorDaemon: Sendable {
         }
         var config = ZooKeeperConfig(connectString: options.zookeeper, sessionTimeout: options.sessionTimeout)
         config.connectTimeout = .seconds(10)
-        self.zk = try ZooKeeperClient(config, logger: logger)
-        for path in ClusterPaths.parents { try zk.ensurePath(path) }
+        options.zookeeperAuth?.apply(to: &config)
+        let zk = try ZooKeeperClient(config, logger: logger)
+        do {
+            if try ClusterPaths.prepare(zk) { logger.warning("\(ClusterPaths.openRootWarning)") }
+        } catch {
+            zk.close()
+            throw error
+        }
+        self.zk = zk
         self.processes = WorkerProcessManager(
             stateDirectory: options.dataDirectory + "/processes",
             logger: logger,
@@ -339,6 +358,7 @@ public final class SupervisorDaemon: Sendable {
                     )
                     spec.supervisorPortFile = options.dataDirectory + "/heartbeat-port"
                     spec.zookeeper = options.zookeeper
+                    spec.zookeeperAuthFile = options.zookeeperAuthFile
                     let directory = "\(options.dataDirectory)/workers/\(workerId)"
                     let specPath = "\(directory)/epoch-\(assignment.epoch).json"
                     do {

@@ -108,7 +108,7 @@ public struct TransactionalStoreError: Error, Sendable, CustomStringConvertible 
         case .connectTimeout, .connectionLoss: (code, retriable) = (.unreachable, true)
         case .sessionExpired: (code, retriable) = (.sessionExpired, true)
         case .invalidPath: (code, retriable) = (.invalidPath, false)
-        case .noAuth: (code, retriable) = (.notAuthorized, false)
+        case .noAuth, .authFailed: (code, retriable) = (.notAuthorized, false)
         case .closed: (code, retriable) = (.closed, false)
         case .noNode, .nodeExists, .badVersion, .notEmpty: (code, retriable) = (.concurrentModification, true)
         case .other: (code, retriable) = (.other, false)
