@@ -51,7 +51,8 @@ struct Worker: AsyncParsableCommand {
             topologyId: spec.topologyId,
             epoch: spec.epoch,
             me: WorkerAddress(host: spec.endpoint.host, port: spec.endpoint.port),
-            taskAddresses: spec.taskEndpoints.mapValues { WorkerAddress(host: $0.host, port: $0.port) }
+            taskAddresses: spec.taskEndpoints.mapValues { WorkerAddress(host: $0.host, port: $0.port) },
+            secret: spec.assignmentSecret.map { Array($0.utf8) }
         )
         let worker: ClusterWorker
         do {
@@ -185,7 +186,12 @@ final class WorkerHeartbeats: Sendable {
             stats: worker.stats()
         )
         do {
-            let response = try await client.postJSON(address: supervisor, path: "/heartbeat", beat)
+            let response = try await client.postJSON(
+                address: supervisor,
+                path: "/heartbeat",
+                beat,
+                headers: spec.heartbeatToken.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
+            )
             let reply = try response.decodeJSON(WorkerHeartbeatReply.self)
             return state.withLock { s in
                 s.lastAnswer = ContinuousClock.now

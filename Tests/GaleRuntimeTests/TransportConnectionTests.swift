@@ -286,6 +286,49 @@ func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] {
         }
     }
 
+    /// A worker whose assignment has a secret refuses a peer that knows the topology's id,
+    /// epoch and build but not the secret (no proof, or a proof under a guess), and welcomes one
+    /// that proves it, proving it back.
+    @Test func aPeerWithoutTheAssignmentSecretIsRefused() async throws {
+        let topology = try WordCount.topology(name: "secret", sentences: 10, log: WordCountLog())
+        let cluster = TestCluster(topology: topology, workers: 1)
+        let secret = Array("the assignment's secret".utf8)
+        var layout = cluster.layout(0)
+        layout.secret = secret
+        let worker = try await ClusterWorker(
+            topology: topology,
+            layout: layout,
+            logger: TestCluster.logger,
+            activate: false,
+            options: TestCluster.options
+        )
+        let hello = Handshake(
+            topologyId: cluster.topologyId,
+            epoch: 1,
+            digest: WireSources(plan: TopologyPlan(topology: topology)).digest,
+            address: WorkerAddress(host: "127.0.0.1", port: 1)
+        )
+        for forged in [hello.frame(as: .hello), hello.frame(as: .hello, secret: Array("a guess".utf8))] {
+            let connection = try RawConnection(port: worker.port)
+            connection.send(forged)
+            let (reply, closed) = connection.readUntilClosed()
+            #expect(closed)
+            #expect(reply.count > 5 && reply[4] == WireFormat.FrameType.refuse.rawValue)
+            #expect(String(decoding: reply, as: UTF8.self).contains("proof of the assignment's secret"))
+        }
+        let honest = try RawConnection(port: worker.port)
+        honest.send(hello.frame(as: .hello, secret: secret))
+        let welcome = try #require(honest.readFrame())
+        #expect(welcome.type == WireFormat.FrameType.welcome.rawValue)
+        let answer = try welcome.body.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            return try Handshake.decode(&r)
+        }
+        #expect(hello.mismatch(answer, as: .welcome, secret: secret) == nil, "the worker proves the secret back")
+        #expect(worker.transportStats().handshakesRefused == 2)
+        await worker.shutdown(drainTimeout: .zero)
+    }
+
     @Test(arguments: ["topology", "epoch", "build", "magic"])
     func aMismatchingHandshakeIsRefused(_ what: String) async throws {
         try await Self.withTwoWorkers { cluster, hello, log, n in

@@ -121,6 +121,60 @@ import Glibc
         #expect(nimbusLog.contains("nimbus stopped"), "\(nimbusLog.suffix(2000))")
     }
 
+    /// Each assignment has a secret: the workers' launch specs hold it readable by the
+    /// supervisor's user only, the workers prove it to each other (they ack), and a heartbeat
+    /// without the worker's token is refused by its supervisor.
+    @Test func workersHoldTheirAssignmentSecretPrivatelyAndProveItToTheirSupervisor() async throws {
+        let cluster = try ClusterHarness("secret")
+        defer { cluster.tearDown() }
+        try await Self.startCluster(cluster)
+        let messages = 500
+        try cluster.submit(workers: 2, messages: messages, rate: 0)
+        try await cluster.waitForWorkers(2)
+        try await cluster.waitUntil("every message is acked", timeout: 60) { Self.allAcked(cluster, messages) }
+        let status = try cluster.status()
+        let zk = try ZooKeeperClient(ZooKeeperConfig(connectString: cluster.zooKeeper), logger: .init(label: "test"))
+        defer { zk.close() }
+        let assignment = try ClusterJSON.decode(
+            AssignmentRecord.self,
+            from: try zk.get(ClusterPaths.assignment(status.id)).data
+        )
+        let secret = try #require(assignment.secret)
+        #expect(secret.count == 64)
+        var checked = 0
+        for s in cluster.supervisors {
+            let workers = s.dir + "/workers"
+            for worker in (try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? [] {
+                let spec = "\(workers)/\(worker)/epoch-\(assignment.epoch).json"
+                guard FileManager.default.fileExists(atPath: spec) else { continue }
+                var info = stat()
+                #expect(stat(spec, &info) == 0 && info.st_mode & 0o777 == 0o600, "\(spec) is private")
+                let text = (try? String(contentsOfFile: spec, encoding: .utf8)) ?? ""
+                #expect(text.contains(secret))
+                checked += 1
+                // A heartbeat for this worker without its token.
+                let port = (try? String(contentsOfFile: s.dir + "/heartbeat-port", encoding: .utf8))
+                    .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+                let beat = WorkerHeartbeat(
+                    workerId: worker,
+                    topologyId: status.id,
+                    epoch: assignment.epoch,
+                    port: 1,
+                    pid: 1,
+                    uptimeSeconds: 1,
+                    stats: TopologyStats(name: status.name, uptimeSeconds: 1, components: [])
+                )
+                let forged = try await HTTPClient(timeout: .seconds(10)).postJSON(
+                    address: "127.0.0.1:\(port)",
+                    path: "/heartbeat",
+                    beat
+                )
+                #expect(forged.status == 401, "\(forged.status) \(String(decoding: forged.body, as: UTF8.self))")
+            }
+        }
+        #expect(checked == 2)
+    }
+
     @Test func wordCountOverFourWorkersAcksEveryMessageWithoutZooKeeperWrites() async throws {
         let cluster = try ClusterHarness("wc4")
         defer { cluster.tearDown() }

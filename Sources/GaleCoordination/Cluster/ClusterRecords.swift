@@ -126,6 +126,11 @@ public struct AssignmentRecord: Sendable, Codable, Equatable {
     /// Bumped on every change; workers of another epoch refuse each other's connections.
     public var epoch: Int
     public var workers: [WorkerAssignment]
+    /// A random secret of this epoch's assignment (64 hex digits, new with every epoch): its
+    /// workers prove it to each other in their transport handshake, and each derives its
+    /// heartbeat token from it (``WorkerLaunchSpec/heartbeatToken(secret:workerId:)``). Absent
+    /// in assignments written before nimbus made one.
+    public var secret: String?
 
     public init(topologyId: String, epoch: Int, workers: [WorkerAssignment]) {
         self.topologyId = topologyId
@@ -174,6 +179,11 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
     /// ``zookeeper``), handed to the topology as ``ClusterSettings/zooKeeperAuthFile``. The spec
     /// holds the path only, never the credentials. Absent when the cluster's ZooKeeper has no ACLs.
     public var zookeeperAuthFile: String?
+    /// The assignment's secret (``AssignmentRecord/secret``), for the transport handshake. The
+    /// supervisor writes a spec that holds it readable by its own user only.
+    public var assignmentSecret: String?
+    /// What the worker sends its supervisor with each heartbeat (`Authorization: Bearer`).
+    public var heartbeatToken: String?
 
     public init(
         workerId: String,
@@ -203,6 +213,12 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
         self.orphanTimeoutSeconds = orphanTimeoutSeconds
         self.zookeeper = zookeeper
         self.zookeeperAuthFile = zookeeperAuthFile
+    }
+
+    /// A worker's heartbeat token: SHA-256 of the assignment's secret and the worker's id, so
+    /// each worker has its own and its supervisor can compute it again after a restart.
+    public static func heartbeatToken(secret: String, workerId: String) -> String {
+        SHA256Digest.hex(of: Array("gale-heartbeat|\(secret)|\(workerId)".utf8))
     }
 }
 

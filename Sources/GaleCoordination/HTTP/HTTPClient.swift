@@ -196,7 +196,8 @@ public struct HTTPClient: Sendable {
     public func postJSON<T: Encodable>(
         address: String,
         path: String,
-        _ value: T
+        _ value: T,
+        headers: [(name: String, value: String)] = []
     ) async throws(HTTPClientError) -> HTTPResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -206,7 +207,7 @@ public struct HTTPClient: Sendable {
             address: address,
             path: path,
             body: Array(data),
-            headers: [(name: "content-type", value: "application/json")]
+            headers: [(name: "content-type", value: "application/json")] + headers
         )
     }
 

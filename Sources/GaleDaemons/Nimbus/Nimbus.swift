@@ -307,7 +307,8 @@ public final class Nimbus: Sendable {
                     current: assignments[topology.id],
                     deadWorkers: dead
                 )
-                guard let next = Scheduler.schedule(topologyId: topology.id, input) else { continue }
+                guard var next = Scheduler.schedule(topologyId: topology.id, input) else { continue }
+                next.secret = Secret.generate()
                 try write(next)
                 assignments[topology.id] = next
                 metrics.withLock { $0.reassignments += 1 }

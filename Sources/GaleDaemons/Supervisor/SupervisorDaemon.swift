@@ -282,6 +282,21 @@ public final class SupervisorDaemon: Sendable {
         } catch {
             return .error(400, "\(error)")
         }
+        // A worker proves who it is with the token its launch spec gave it.
+        let token = state.withLock { s in
+            s.desired.values.first { $0.spec.workerId == beat.workerId }?.spec.heartbeatToken
+        }
+        if let token {
+            let presented = request.header("authorization").map { String($0.dropFirst("Bearer ".count)) } ?? ""
+            let a = Array(presented.utf8)
+            let b = Array(token.utf8)
+            var difference: UInt8 = a.count == b.count ? 0 : 1
+            for (x, y) in zip(a, b) { difference |= x ^ y }
+            guard difference == 0 else {
+                logger.warning("refused a heartbeat for worker \(beat.workerId): wrong or missing token")
+                return .error(401, "heartbeat for worker \(beat.workerId) without its token")
+            }
+        }
         guard processes.heartbeat(workerId: beat.workerId, epoch: beat.epoch, at: Date()) else {
             return .json(WorkerHeartbeatReply(active: false, stop: true))
         }
@@ -359,13 +374,18 @@ public final class SupervisorDaemon: Sendable {
                     spec.supervisorPortFile = options.dataDirectory + "/heartbeat-port"
                     spec.zookeeper = options.zookeeper
                     spec.zookeeperAuthFile = options.zookeeperAuthFile
+                    if let secret = assignment.secret {
+                        spec.assignmentSecret = secret
+                        spec.heartbeatToken = WorkerLaunchSpec.heartbeatToken(secret: secret, workerId: workerId)
+                    }
                     let directory = "\(options.dataDirectory)/workers/\(workerId)"
                     let specPath = "\(directory)/epoch-\(assignment.epoch).json"
                     do {
                         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                         let bytes = try ClusterJSON.encode(spec)
                         if FileManager.default.contents(atPath: specPath).map(Array.init) != bytes {
-                            try Data(bytes).write(to: URL(fileURLWithPath: specPath), options: .atomic)
+                            // It holds the assignment's secret: the supervisor's user only.
+                            try PrivateFile.write(bytes, to: specPath)
                         }
                     } catch {
                         note("cannot write \(specPath) for \(topologyId): \(error)")

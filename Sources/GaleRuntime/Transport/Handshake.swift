@@ -112,9 +112,7 @@ package struct Handshake: Sendable, Equatable {
             return "topology [\(other.topologyId)], expected [\(topologyId)]"
         }
         if other.epoch != epoch { return "epoch \(other.epoch), expected \(epoch)" }
-        if other.digest != digest {
-            return "a different build of topology [\(topologyId)] (digest \(other.digest), expected \(digest))"
-        }
+        // Before the build: knowing a topology's id, epoch and binary proves nothing.
         if let secret {
             let expected = other.proof(as: type, secret: secret)
             var difference: UInt8 = other.proof.count == expected.count ? 0 : 1
@@ -123,6 +121,9 @@ package struct Handshake: Sendable, Equatable {
                 return other.proof.isEmpty
                     ? "no proof of the assignment's secret" : "a wrong proof of the assignment's secret"
             }
+        }
+        if other.digest != digest {
+            return "a different build of topology [\(topologyId)] (digest \(other.digest), expected \(digest))"
         }
         return nil
     }
