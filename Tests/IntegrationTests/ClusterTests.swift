@@ -153,7 +153,8 @@ import Glibc
                 #expect(text.contains(secret))
                 checked += 1
                 // A heartbeat for this worker without its token.
-                let port = (try? String(contentsOfFile: s.dir + "/heartbeat-port", encoding: .utf8))
+                let port =
+                    (try? String(contentsOfFile: s.dir + "/heartbeat-port", encoding: .utf8))
                     .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
                 let beat = WorkerHeartbeat(
                     workerId: worker,
