@@ -1,5 +1,6 @@
 import CLibCrypto
 import Foundation
+public import Logging
 
 /// Digest credentials for ZooKeeper, as `zookeeper.auth.file` holds them (`USER:PASSWORD`), and
 /// the ACL Gale's nodes get with them: every permission for that identity, none for anyone else.
@@ -129,5 +130,27 @@ extension ClusterPaths {
         for path in parents { try zk.ensurePath(path) }
         guard zk.digestUser != nil else { return false }
         return try zk.getACL(root).acl.contains { $0.scheme == "world" && $0.id == "anyone" }
+    }
+
+    /// A daemon's ZooKeeper session: connects to `connectString` (with `auth`'s credentials
+    /// when given) and ``prepare(_:)``s the root, logging ``openRootWarning`` when it is open.
+    /// - Throws: what connecting or ``prepare(_:)`` throws; the session is closed then.
+    public static func connect(
+        _ connectString: String,
+        sessionTimeout: Duration,
+        auth: ZooKeeperAuth?,
+        logger: Logger
+    ) throws -> ZooKeeperClient {
+        var config = ZooKeeperConfig(connectString: connectString, sessionTimeout: sessionTimeout)
+        config.connectTimeout = .seconds(10)
+        auth?.apply(to: &config)
+        let zk = try ZooKeeperClient(config, logger: logger)
+        do {
+            if try prepare(zk) { logger.warning("\(openRootWarning)") }
+        } catch {
+            zk.close()
+            throw error
+        }
+        return zk
     }
 }

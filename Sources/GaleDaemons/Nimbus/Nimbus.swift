@@ -115,17 +115,12 @@ public final class Nimbus: Sendable {
         audit[metadataKey: "audit"] = "nimbus"
         self.audit = audit
         self.blobs = try BlobStore(directory: "\(options.dataDirectory)/blobs")
-        var config = ZooKeeperConfig(connectString: options.zookeeper, sessionTimeout: options.sessionTimeout)
-        config.connectTimeout = .seconds(10)
-        options.zookeeperAuth?.apply(to: &config)
-        let zk = try ZooKeeperClient(config, logger: logger)
-        do {
-            if try ClusterPaths.prepare(zk) { logger.warning("\(ClusterPaths.openRootWarning)") }
-        } catch {
-            zk.close()
-            throw error
-        }
-        self.zk = zk
+        self.zk = try ClusterPaths.connect(
+            options.zookeeper,
+            sessionTimeout: options.sessionTimeout,
+            auth: options.zookeeperAuth,
+            logger: logger
+        )
         self.replication = BlobReplication(blobs: blobs, logger: logger, credential: options.clusterSecret)
     }
 

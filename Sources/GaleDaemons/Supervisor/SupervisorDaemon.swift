@@ -142,17 +142,12 @@ public final class SupervisorDaemon: Sendable {
                 self.id = fresh
             }
         }
-        var config = ZooKeeperConfig(connectString: options.zookeeper, sessionTimeout: options.sessionTimeout)
-        config.connectTimeout = .seconds(10)
-        options.zookeeperAuth?.apply(to: &config)
-        let zk = try ZooKeeperClient(config, logger: logger)
-        do {
-            if try ClusterPaths.prepare(zk) { logger.warning("\(ClusterPaths.openRootWarning)") }
-        } catch {
-            zk.close()
-            throw error
-        }
-        self.zk = zk
+        self.zk = try ClusterPaths.connect(
+            options.zookeeper,
+            sessionTimeout: options.sessionTimeout,
+            auth: options.zookeeperAuth,
+            logger: logger
+        )
         self.processes = WorkerProcessManager(
             stateDirectory: options.dataDirectory + "/processes",
             logger: logger,
