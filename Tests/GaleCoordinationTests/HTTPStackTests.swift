@@ -77,13 +77,13 @@ import Glibc
         #expect(response.status == 200)
     }
 
-    @Test func stopWithAnIdleKeepAliveConnectionReturnsPromptlyAndClosesThePort() async throws {
+    /// An idle keep-alive connection does not hold the server up: stop returns and the port is
+    /// closed. (How quickly is a timing goal, not asserted here.)
+    @Test func stopWithAnIdleKeepAliveConnectionClosesThePort() async throws {
         let (server, address) = try await Self.serve { _ in .json(["ok": true]) }
         let client = HTTPClient(timeout: .seconds(5))
         #expect(try await client.get(address: address, path: "/").status == 200)
-        let clock = ContinuousClock()
-        let took = await clock.measure { await server.stop() }
-        #expect(took < .seconds(2), "stop took \(took)")
+        await server.stop()
         #expect(server.boundPort == nil)
         await #expect(throws: HTTPClientError.self) { try await client.get(address: address, path: "/") }
     }
@@ -103,15 +103,12 @@ import Glibc
         #expect(try response.decodeJSON([String: Bool].self) == ["done": true])
     }
 
-    @Test func aPortInUseFailsTheStartAtOnce() async throws {
+    @Test func aPortInUseFailsTheStart() async throws {
         let (server, address) = try await Self.serve { _ in .json(["ok": true]) }
         defer { Task { await server.stop() } }
         let port = try #require(Int(address.split(separator: ":").last ?? ""))
         let second = HTTPServer(host: "127.0.0.1", port: port, logger: Self.logger) { _ in .json(["ok": true]) }
-        let clock = ContinuousClock()
-        let started = clock.now
         let error = await #expect(throws: HTTPServerError.self) { try await second.start() }
-        #expect(clock.now - started < .seconds(2))
         guard case .cannotBind(let where_, _) = error else {
             Issue.record("expected cannotBind, got \(String(describing: error))")
             return
@@ -336,14 +333,12 @@ import Glibc
         let listener = try RawListener()
         defer { listener.close() }
         let address = "127.0.0.1:\(listener.port)"
-        let clock = ContinuousClock()
-        let started = clock.now
+        // The server never answers: only the deadline can end the request.
         let error = await #expect(throws: HTTPClientError.self) {
             try await HTTPClient(timeout: .milliseconds(500)).get(address: address, path: "/")
         }
         #expect(error == .timeout(address: address, seconds: 0.5))
         #expect(error?.description == "\(address) did not answer within 0.5 s")
-        #expect(clock.now - started < .seconds(3))
     }
 
     @Test(arguments: ["nohost", "host:notaport", ":80", "host:0", "host:70000", ""])
