@@ -34,8 +34,9 @@ final class MultiHostCluster: @unchecked Sendable {
                     host: net.address("zk")
                 )
             }
-            // Hosts that others reach: authentication on, as a real cluster has it.
-            try cluster.secure()
+            // Hosts that others reach: authentication and ZooKeeper ACLs on, as a real cluster
+            // has them.
+            try cluster.secure(zookeeperAuth: ZooKeeperAuth(user: "gale", password: UUID().uuidString))
         } catch {
             net.tearDown()
             throw error

@@ -148,6 +148,10 @@ public struct HTTPClient: Sendable {
         }
     }
 
+    /// The error of an upload the server stopped reading before its end.
+    public static let stoppedReading =
+        "the server stopped reading the request body before its end (a body over its size limit is refused so)"
+
     private static func classify(_ error: any Error, address: String, seconds: Double) -> HTTPClientError {
         switch error {
         case let error as HTTPClientError:
@@ -161,6 +165,11 @@ public struct HTTPClient: Sendable {
                 return .timeout(address: address, seconds: seconds)
             case .remoteConnectionClosed:
                 return .badResponse("connection closed before a complete answer")
+            case .bodyLengthMismatch, .requestStreamCancelled:
+                // The server answered (an error, e.g. 413 for a body over its limit) and closed
+                // the connection while the body was still being sent; AsyncHTTPClient may then
+                // fail the request instead of handing over that answer.
+                return .badResponse(Self.stoppedReading)
             case .invalidURL, .emptyHost:
                 return .invalidAddress(address)
             case .cancelled:
