@@ -199,10 +199,14 @@ import Glibc
         try await cluster.waitUntil("the counts equal the ground truth", timeout: 30) {
             cluster.counts() == ClusterHarness.groundTruth(messages: messages)
         }
-        // Status: per-component counters summed over the four workers' reports.
-        try await cluster.waitUntil("status shows every message acked", timeout: 30) {
-            let status = try cluster.status()
-            return status.components.first { $0.id == "sentences" }?.acked == UInt64(messages)
+        // Status: per-component counters summed over the four workers' reports, each report up
+        // to 2 s old: wait until every component's shows the whole run.
+        try await cluster.waitUntil("status shows every message through every component", timeout: 30) {
+            let components = try cluster.status().components
+            func component(_ id: String) -> ComponentStats? { components.first { $0.id == id } }
+            return component("sentences")?.acked == UInt64(messages)
+                && component("split")?.executed == UInt64(messages)
+                && (component("count")?.executed ?? 0) >= UInt64(messages * 5)
         }
         let status = try cluster.status()
         let count = try #require(status.components.first { $0.id == "count" })
