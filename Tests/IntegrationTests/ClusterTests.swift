@@ -147,8 +147,8 @@ import Glibc
             for worker in (try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? [] {
                 let spec = "\(workers)/\(worker)/epoch-\(assignment.epoch).json"
                 guard FileManager.default.fileExists(atPath: spec) else { continue }
-                var info = stat()
-                #expect(stat(spec, &info) == 0 && info.st_mode & 0o777 == 0o600, "\(spec) is private")
+                let mode = try FileManager.default.attributesOfItem(atPath: spec)[.posixPermissions] as? Int
+                #expect(mode == 0o600, "\(spec) is private")
                 let text = (try? String(contentsOfFile: spec, encoding: .utf8)) ?? ""
                 #expect(text.contains(secret))
                 checked += 1
