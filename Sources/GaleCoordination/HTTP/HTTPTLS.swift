@@ -173,6 +173,12 @@ enum TLSFailure {
         if codes.contains("WRONG_VERSION_NUMBER") || codes.contains("PACKET_LENGTH_TOO_LONG") {
             return "the peer does not speak TLS (plain HTTP?)"
         }
+        if codes.contains("DECRYPTION_FAILED_OR_BAD_RECORD_MAC") {
+            // An OpenSSL client (curl, openssl s_client) that does not trust the certificate sends
+            // its TLS 1.3 alert unencrypted, which reads as a bad record.
+            return "the client broke off the handshake (\(codes.joined(separator: ", "))): "
+                + "an OpenSSL client such as curl that refuses the certificate ends so"
+        }
         if !codes.isEmpty { return "TLS error \(codes.joined(separator: ", "))" }
         return text
     }
