@@ -126,6 +126,7 @@ struct NimbusCommand: AsyncParsableCommand {
             let host = config.text("nimbus.host") ?? "127.0.0.1"
             let port = config.int("nimbus.port") ?? 8080
             let (authenticator, warning) = try config.nimbusAuthenticator(host: host, port: port)
+            let tls = try config.nimbusTLS()
             let options = NimbusOptions(
                 zookeeper: try config.zookeeperConnectString(),
                 host: host,
@@ -135,7 +136,9 @@ struct NimbusCommand: AsyncParsableCommand {
                 workerTimeoutSeconds: config.seconds("nimbus.worker.timeout.secs") ?? 30,
                 authenticator: authenticator,
                 clusterSecret: try config.clusterSecret(),
-                zookeeperAuth: try config.zookeeperAuth()
+                zookeeperAuth: try config.zookeeperAuth(),
+                tls: tls?.server,
+                peerTLS: tls?.peers
             )
             return (options, config, warning)
         } catch {
@@ -262,7 +265,8 @@ struct SupervisorCommand: AsyncParsableCommand {
                 workerEnvironment: config.map("supervisor.worker.env") ?? [:],
                 clusterSecret: try config.clusterSecret(),
                 zookeeperAuth: try config.zookeeperAuth(),
-                zookeeperAuthFile: config.zookeeperAuthFile()
+                zookeeperAuthFile: config.zookeeperAuthFile(),
+                tls: try config.clientTLS()
             )
             return (options, config)
         } catch {

@@ -114,15 +114,18 @@ struct ClientOptions: ParsableArguments {
         let config = try config()
         let seconds = config.seconds("client.timeout.secs") ?? 30
         let token: String?
+        let tls: HTTPClientTLS?
         do {
             token = try config.clientToken()
+            tls = try config.clientTLS()
         } catch {
             throw CLIError("\(error)")
         }
         let client = NimbusClient(
             addresses: try addresses(config),
             timeout: .milliseconds(Int64(seconds * 1000)),
-            credential: token
+            credential: token,
+            tls: tls
         )
         let response: HTTPResponse
         do {

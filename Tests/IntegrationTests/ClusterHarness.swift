@@ -32,15 +32,21 @@ final class ClusterHarness: @unchecked Sendable {
     /// With ``secure()``: each test token's secret by name (`admin`, `alice` and `bob`
     /// submitters, `viewer`), and the cluster secret as `cluster`.
     var secrets: [String: String] = [:]
-    /// With ``secure(zookeeperAuth:)`` given credentials: the file (mode 0600) `gale.yaml` names
-    /// as `zookeeper.auth.file`.
+    /// With ``secure(zookeeperAuth:tls:)`` given credentials: the file (mode 0600) `gale.yaml`
+    /// names as `zookeeper.auth.file`.
     var zookeeperAuthFile: String?
+    /// With ``secure(zookeeperAuth:tls:)`` and `tls`: the directory of the test CA (`ca.pem`,
+    /// `ca.key`) and nimbus's certificate for 127.0.0.1 (`server.pem`, `server.key`), which
+    /// `gale.yaml` names as `tls.ca.file`, `tls.cert.file` and `tls.key.file`.
+    var tlsDirectory: String?
 
     /// Turns authentication on for what this harness starts from now on: writes a cluster secret
     /// (mode 0600), four tokens and a `gale.yaml` naming them, which the daemons and the CLI
     /// (as `admin`) read; with `zookeeperAuth`, also the ZooKeeper credentials file (mode 0600)
-    /// and `zookeeper.auth.file`, so that the daemons and their workers use ZooKeeper ACLs.
-    func secure(zookeeperAuth: ZooKeeperAuth? = nil) throws {
+    /// and `zookeeper.auth.file`, so that the daemons and their workers use ZooKeeper ACLs; with
+    /// `tls`, also a CA and nimbus's certificate (Tests/Fixtures/tls/make-certs) and the TLS keys,
+    /// so that nimbus serves HTTPS and the CLI and the supervisors verify it against the CA.
+    func secure(zookeeperAuth: ZooKeeperAuth? = nil, tls: Bool = false) throws {
         var tokens: [String] = []
         for (name, role) in [("admin", "admin"), ("alice", "submitter"), ("bob", "submitter"), ("viewer", "viewer")] {
             let secret = UUID().uuidString + UUID().uuidString
@@ -62,12 +68,32 @@ final class ClusterHarness: @unchecked Sendable {
             zookeeperAuthFile = file
             zookeeperLine = "zookeeper.auth.file: \(file)\n"
         }
+        var tlsLines = ""
+        if tls {
+            let directory = try Self.makeCertificates(in: root + "/tls")
+            tlsDirectory = directory
+            tlsLines =
+                "tls.cert.file: \(directory)/server.pem\ntls.key.file: \(directory)/server.key\n"
+                + "tls.ca.file: \(directory)/ca.pem\n"
+        }
         securityConfig = try privateFile(
             "gale.yaml",
             "auth.tokens:\n" + tokens.joined(separator: "\n") + "\ncluster.secret.file: \(clusterFile)\n"
-                + "client.token.file: \(tokenFile)\n" + zookeeperLine
+                + "client.token.file: \(tokenFile)\n" + zookeeperLine + tlsLines
         )
     }
+
+    /// Writes a new CA and a server certificate for `sans` it signed into `directory`
+    /// (Tests/Fixtures/tls/make-certs, the `openssl` CLI); returns `directory`.
+    static func makeCertificates(in directory: String, sans: [String] = ["IP:127.0.0.1"]) throws -> String {
+        let script = TestServices.repositoryRoot.appendingPathComponent("Tests/Fixtures/tls/make-certs").path
+        let made = try run(script, [directory] + sans)
+        guard made.status == 0 else { throw SmokeTestFailure("make-certs failed: \(made.output)") }
+        return directory
+    }
+
+    /// The URL of this harness's nimbus: `https://` with ``secure(zookeeperAuth:tls:)``'s TLS.
+    var nimbusURL: String { "\(tlsDirectory == nil ? "http" : "https")://\(nimbus)" }
 
     /// `--config-file` of ``securityConfig``, when set.
     var configArguments: [String] { securityConfig.map { ["--config-file", $0] } ?? [] }

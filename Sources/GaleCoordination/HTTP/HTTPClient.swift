@@ -4,19 +4,25 @@ import Gale
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// An HTTP/1.1 client with a deadline over each whole exchange (connecting, sending the body,
-/// receiving the answer and its body). A cheap value: every `HTTPClient` sends through one
-/// process-wide AsyncHTTPClient, whose pool keeps connections alive between requests.
+/// receiving the answer and its body). A cheap value: every `HTTPClient` without TLS sends
+/// through one process-wide AsyncHTTPClient, whose pool keeps connections alive between
+/// requests; every one with TLS through the process-wide AsyncHTTPClient of its CA file (made on
+/// first use, kept for the life of the process).
 public struct HTTPClient: Sendable {
     public let timeout: Duration
+    /// With TLS: HTTPS, verifying the server's certificate against these CAs. `nil`: plain HTTP.
+    public let tls: HTTPClientTLS?
 
-    public init(timeout: Duration = .seconds(30)) {
+    public init(timeout: Duration = .seconds(30), tls: HTTPClientTLS? = nil) {
         self.timeout = timeout
+        self.tls = tls
     }
 
     /// How long a pooled connection may stay idle before the pool closes it (shorter than the
@@ -32,8 +38,26 @@ public struct HTTPClient: Sendable {
     /// connections per host (so that requests do not queue behind long blob transfers), and a
     /// refused connection fails its request at once (no retries until the connect timeout, so
     /// ``HTTPClientError/unreachable(address:reason:)`` comes as fast as the refusal does).
-    static let pool: AsyncHTTPClient.HTTPClient = {
+    static let pool = makePool(tls: nil)
+
+    /// The pools of the HTTPS clients, one per CA file.
+    private static let tlsPools = Mutex<[HTTPClientTLS: AsyncHTTPClient.HTTPClient]>([:])
+
+    /// The pool this client sends through: the plain one, or its CA file's (made on first use).
+    var pool: AsyncHTTPClient.HTTPClient {
+        guard let tls else { return Self.pool }
+        return Self.tlsPools.withLock { pools in
+            if let pool = pools[tls] { return pool }
+            let pool = Self.makePool(tls: tls)
+            pools[tls] = pool
+            return pool
+        }
+    }
+
+    /// A pool configured as ``pool`` describes; with `tls`, it verifies servers against its CAs.
+    private static func makePool(tls: HTTPClientTLS?) -> AsyncHTTPClient.HTTPClient {
         var configuration = AsyncHTTPClient.HTTPClient.Configuration(
+            tlsConfiguration: tls?.configuration,
             redirectConfiguration: .disallow,
             timeout: .init(connect: connectTimeout),
             connectionPool: .init(idleTimeout: poolIdleTimeout, concurrentHTTP1ConnectionsPerHostSoftLimit: 64),
@@ -45,7 +69,7 @@ public struct HTTPClient: Sendable {
             eventLoopGroupProvider: .shared(loops),
             configuration: configuration
         )
-    }()
+    }
 
     /// Sends one request to `address` (`host:port`); `path` may carry a query.
     /// - Parameters:
@@ -54,8 +78,9 @@ public struct HTTPClient: Sendable {
     ///   - responseFile: when set, a 2xx answer's body is written to this file as it arrives
     ///     (the returned response's body is empty); any other answer is kept in memory.
     /// - Throws: ``HTTPClientError``: `invalidAddress`, `unreachable` (e.g. "connection
-    ///   refused"), `timeout` when the whole exchange takes longer than ``timeout``, or
-    ///   `badResponse`. An answer with an error status is returned, not thrown.
+    ///   refused"), `tls` when the TLS handshake fails (a certificate that does not verify),
+    ///   `timeout` when the whole exchange takes longer than ``timeout``, or `badResponse`. An
+    ///   answer with an error status is returned, not thrown.
     public func send(
         _ method: String,
         address: String,
@@ -65,7 +90,9 @@ public struct HTTPClient: Sendable {
         headers: [(name: String, value: String)] = [],
         responseFile: String? = nil
     ) async throws(HTTPClientError) -> HTTPResponse {
-        guard let url = Self.url(address: address, path: path) else { throw .invalidAddress(address) }
+        guard let url = Self.url(address: address, path: path, secure: tls != nil) else {
+            throw .invalidAddress(address)
+        }
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         for header in headers { request.headers.add(name: header.name, value: header.value) }
@@ -85,27 +112,29 @@ public struct HTTPClient: Sendable {
         let seconds = timeout.inSeconds
         let deadline = NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
         do {
-            return try await Self.within(timeout) { [request] in
-                try await Self.exchange(request, deadline: deadline, responseFile: responseFile)
+            return try await Self.within(timeout) { [request, pool] in
+                try await Self.exchange(request, pool: pool, deadline: deadline, responseFile: responseFile)
             }
         } catch {
-            throw Self.classify(error, address: address, seconds: seconds)
+            throw Self.classify(error, address: address, seconds: seconds, tls: tls)
         }
     }
 
-    /// `http://host:port/path` for `address` (`host:port`, port 1...65535), or `nil`.
-    static func url(address: String, path: String) -> String? {
+    /// `http://host:port/path` (`https://` when `secure`) for `address` (`host:port`, port
+    /// 1...65535), or `nil`.
+    static func url(address: String, path: String, secure: Bool = false) -> String? {
         guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
             let port = Int(address[address.index(after: colon)...]), (1...65_535).contains(port)
         else { return nil }
         let host = address[..<colon]
         let authority = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : address
-        return "http://\(authority)\(path.hasPrefix("/") ? path : "/" + path)"
+        return "\(secure ? "https" : "http")://\(authority)\(path.hasPrefix("/") ? path : "/" + path)"
     }
 
     /// One request and its whole answer.
     private static func exchange(
         _ request: HTTPClientRequest,
+        pool: AsyncHTTPClient.HTTPClient,
         deadline: NIODeadline,
         responseFile: String?
     ) async throws -> HTTPResponse {
@@ -152,7 +181,15 @@ public struct HTTPClient: Sendable {
     public static let stoppedReading =
         "the server stopped reading the request body before its end (a body over its size limit is refused so)"
 
-    private static func classify(_ error: any Error, address: String, seconds: Double) -> HTTPClientError {
+    private static func classify(
+        _ error: any Error,
+        address: String,
+        seconds: Double,
+        tls: HTTPClientTLS?
+    ) -> HTTPClientError {
+        if TLSFailure.isTLS(error) {
+            return .tls(address: address, reason: TLSFailure.reason(error, caFile: tls?.caFile, address: address))
+        }
         switch error {
         case let error as HTTPClientError:
             if case .timeout = error { return .timeout(address: address, seconds: seconds) }
@@ -164,7 +201,9 @@ public struct HTTPClient: Sendable {
             case .deadlineExceeded, .readTimeout, .writeTimeout:
                 return .timeout(address: address, seconds: seconds)
             case .remoteConnectionClosed:
-                return .badResponse("connection closed before a complete answer")
+                // An HTTPS server closes a plain HTTP connection at once.
+                let hint = tls == nil ? " (if the server speaks HTTPS only, the client needs its CA)" : ""
+                return .badResponse("connection closed before a complete answer\(hint)")
             case .bodyLengthMismatch, .requestStreamCancelled:
                 // The server answered (an error, e.g. 413 for a body over its limit) and closed
                 // the connection while the body was still being sent; AsyncHTTPClient may then
@@ -179,7 +218,7 @@ public struct HTTPClient: Sendable {
             }
         case let error as NIOConnectionError:
             if let first = error.connectionErrors.first?.error {
-                return classify(first, address: address, seconds: seconds)
+                return classify(first, address: address, seconds: seconds, tls: tls)
             }
             if let dns = error.dnsAError ?? error.dnsAAAAError {
                 return .unreachable(address: address, reason: "cannot resolve the host: \(dns)")

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -31,6 +32,8 @@ public final class HTTPServer: Sendable, Service {
     let logger: Logger
     let handler: Handler
     let spool: SpoolPolicy
+    /// With TLS: the server speaks HTTPS only. `nil`: plain HTTP.
+    let tls: HTTPServerTLS?
     /// The service group and task that ``start()`` runs the server in.
     private let runner = Mutex<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
     private let serving = Mutex(Serving.idle)
@@ -49,6 +52,9 @@ public final class HTTPServer: Sendable, Service {
     ///   - logger: where the server logs a refused body (at warning) and Hummingbird logs its
     ///     own messages (at warning and above, unless `logger` is at debug or trace).
     ///   - spool: which requests' bodies go to a file instead of memory.
+    ///   - tls: when set, every connection is HTTPS with this certificate and key; a failed
+    ///     handshake is logged at warning with its reason (a client that refuses the certificate,
+    ///     plain HTTP to the port).
     ///   - handler: answers each request.
     public init(
         host: String,
@@ -56,6 +62,7 @@ public final class HTTPServer: Sendable, Service {
         maxBodyBytes: Int = 1 << 30,
         logger: Logger,
         spool: @escaping SpoolPolicy = { _, _ in nil },
+        tls: HTTPServerTLS? = nil,
         handler: @escaping Handler
     ) {
         self.host = host
@@ -63,6 +70,7 @@ public final class HTTPServer: Sendable, Service {
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.spool = spool
+        self.tls = tls
         self.handler = handler
     }
 
@@ -149,9 +157,22 @@ public final class HTTPServer: Sendable, Service {
         }
         guard claimed else { throw HTTPServerError.alreadyRunning }
         defer { serving.withLock { $0 = .idle } }
+        let http1 = HTTP1Channel.Configuration(idleTimeout: Self.idleTimeout)
+        let builder: HTTPServerBuilder
+        if let tls {
+            builder = HTTPServerBuilder { [logger] responder in
+                TLSServerChannel(
+                    base: HTTP1Channel(responder: responder, configuration: http1),
+                    context: tls.context,
+                    logger: logger
+                )
+            }
+        } else {
+            builder = .http1(configuration: http1)
+        }
         let application = Application(
             responder: Responder(server: self),
-            server: .http1(configuration: .init(idleTimeout: Self.idleTimeout)),
+            server: builder,
             configuration: ApplicationConfiguration(address: .hostname(host, port: requestedPort)),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? requestedPort

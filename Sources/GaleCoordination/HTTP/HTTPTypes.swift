@@ -134,6 +134,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case invalidAddress(String)
     case unreachable(address: String, reason: String)
     case timeout(address: String, seconds: Double)
+    /// The TLS handshake failed, e.g. the server's certificate does not verify against the CA.
+    case tls(address: String, reason: String)
     case status(Int, message: String)
     case badResponse(String)
 
@@ -142,6 +144,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .invalidAddress(let address): "invalid address '\(address)': expected host:port"
         case .unreachable(let address, let reason): "cannot reach \(address): \(reason)"
         case .timeout(let address, let seconds): "\(address) did not answer within \(seconds) s"
+        case .tls(let address, let reason): "TLS handshake with \(address) failed: \(reason)"
         case .status(let status, let message): "HTTP \(status): \(message)"
         case .badResponse(let message): "bad response: \(message)"
         }

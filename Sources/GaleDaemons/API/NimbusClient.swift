@@ -17,9 +17,15 @@ public struct NimbusClient: Sendable {
     ///   - addresses: at least one nimbus `host:port`.
     ///   - timeout: the deadline of each single HTTP exchange.
     ///   - credential: a token of `auth.tokens`, or the cluster secret.
-    public init(addresses: [Endpoint], timeout: Duration = .seconds(30), credential: String? = nil) {
+    ///   - tls: the CAs nimbus's certificate must verify against (HTTPS); `nil`: plain HTTP.
+    public init(
+        addresses: [Endpoint],
+        timeout: Duration = .seconds(30),
+        credential: String? = nil,
+        tls: HTTPClientTLS? = nil
+    ) {
         self.addresses = addresses
-        self.http = HTTPClient(timeout: timeout)
+        self.http = HTTPClient(timeout: timeout, tls: tls)
         self.authorization = credential.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
     }
 

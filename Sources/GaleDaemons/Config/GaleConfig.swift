@@ -340,6 +340,33 @@ public enum GaleConfigSchema {
             usedBy: "client",
             "Seconds a client command waits for each nimbus."
         ),
+        ConfigKey(
+            "tls.cert.file",
+            .text,
+            note: "none: plain HTTP",
+            env: "GALE_TLS_CERT_FILE",
+            usedBy: "nimbus",
+            "Nimbus's certificate (PEM, its own first, then any intermediates): nimbus serves its API over HTTPS "
+                + "only. Its subjectAltName must name `nimbus.host` and every name clients use; needs "
+                + "`tls.key.file` and `tls.ca.file` (docs/security.md)."
+        ),
+        ConfigKey(
+            "tls.key.file",
+            .text,
+            env: "GALE_TLS_KEY_FILE",
+            usedBy: "nimbus",
+            "The private key (PEM, mode 0600 or 0440) of `tls.cert.file`."
+        ),
+        ConfigKey(
+            "tls.ca.file",
+            .text,
+            note: "none: plain HTTP",
+            env: "GALE_TLS_CA_FILE",
+            usedBy: "nimbus, supervisor, client",
+            "The CA certificates (PEM) nimbus's certificate must verify against: set, the client commands, "
+                + "supervisors and nimbus (calling the other nimbus processes) reach nimbus over HTTPS and refuse a "
+                + "certificate that does not verify."
+        ),
     ]
 
     public static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })

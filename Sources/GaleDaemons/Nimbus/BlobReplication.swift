@@ -19,9 +19,9 @@ final class BlobReplication: Sendable {
 
     let blobs: BlobStore
     let logger: Logger
-    let http = HTTPClient(timeout: .seconds(120))
+    let http: HTTPClient
     /// Pushes wait less: a follower that hangs delays a submission by at most this.
-    let pushHTTP = HTTPClient(timeout: .seconds(30))
+    let pushHTTP: HTTPClient
     let syncInterval: Duration
     /// `Authorization` header with the cluster secret, for the other nimbus processes.
     let authorization: [(name: String, value: String)]
@@ -35,11 +35,14 @@ final class BlobReplication: Sendable {
         blobs: BlobStore,
         logger: Logger,
         credential: String? = nil,
+        tls: HTTPClientTLS? = nil,
         syncInterval: Duration = .seconds(2),
         orphanAge: Duration = .seconds(3600)
     ) {
         self.blobs = blobs
         self.logger = logger
+        self.http = HTTPClient(timeout: .seconds(120), tls: tls)
+        self.pushHTTP = HTTPClient(timeout: .seconds(30), tls: tls)
         self.authorization = credential.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
         self.syncInterval = syncInterval
         self.orphanAge = orphanAge

@@ -28,6 +28,12 @@ public struct NimbusOptions: Sendable {
     /// The digest credentials nimbus authenticates to ZooKeeper with (`zookeeper.auth.file`);
     /// the nodes it creates get their ACL. `nil`: no ACLs.
     public var zookeeperAuth: ZooKeeperAuth?
+    /// The certificate and key the API is served with over HTTPS (`tls.cert.file`,
+    /// `tls.key.file`); `nil`: plain HTTP.
+    public var tls: HTTPServerTLS?
+    /// The CAs the other nimbus processes' certificates are verified against when this nimbus
+    /// pushes or fetches binaries (`tls.ca.file`); `nil`: plain HTTP.
+    public var peerTLS: HTTPClientTLS?
 
     public init(
         zookeeper: String,
@@ -39,7 +45,9 @@ public struct NimbusOptions: Sendable {
         maxUploadBytes: Int = 1 << 30,
         authenticator: Authenticator = .open,
         clusterSecret: String? = nil,
-        zookeeperAuth: ZooKeeperAuth? = nil
+        zookeeperAuth: ZooKeeperAuth? = nil,
+        tls: HTTPServerTLS? = nil,
+        peerTLS: HTTPClientTLS? = nil
     ) {
         self.zookeeper = zookeeper
         self.host = host
@@ -51,6 +59,8 @@ public struct NimbusOptions: Sendable {
         self.authenticator = authenticator
         self.clusterSecret = clusterSecret
         self.zookeeperAuth = zookeeperAuth
+        self.tls = tls
+        self.peerTLS = peerTLS
     }
 }
 
@@ -121,7 +131,12 @@ public final class Nimbus: Sendable {
             auth: options.zookeeperAuth,
             logger: logger
         )
-        self.replication = BlobReplication(blobs: blobs, logger: logger, credential: options.clusterSecret)
+        self.replication = BlobReplication(
+            blobs: blobs,
+            logger: logger,
+            credential: options.clusterSecret,
+            tls: options.peerTLS
+        )
     }
 
     /// Serves the HTTP API, enters the election and schedules until SIGTERM or SIGINT (with
@@ -149,6 +164,7 @@ public final class Nimbus: Sendable {
                     return NimbusRoute.uploadBlob.match(method: method, parts: parts) != nil
                         || NimbusRoute.replicateBlob.match(method: method, parts: parts) != nil ? incoming : nil
                 },
+                tls: options.tls,
                 handler: { [self] request in
                     await withTaskExecutorPreference(executor) { await handle(request) }
                 }
@@ -187,7 +203,9 @@ public final class Nimbus: Sendable {
                     }
                 },
             ]
-            logger.info("nimbus listening on \(identity), data in \(options.dataDirectory)")
+            logger.info(
+                "nimbus listening on \(identity) (\(options.tls == nil ? "HTTP" : "HTTPS")), data in \(options.dataDirectory)"
+            )
             onListening(port)
             // Inside the unit's TimeoutStopSec (30 s).
             try await DaemonRunner(logger: logger, executor: executor, maximumShutdown: .seconds(20))

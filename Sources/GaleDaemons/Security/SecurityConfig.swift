@@ -89,6 +89,53 @@ extension GaleConfig {
         }
     }
 
+    /// The CA file the clients of nimbus verify its certificate against (`tls.ca.file`), read;
+    /// `nil` when unset (plain HTTP).
+    /// - Throws: the file cannot be read or holds no PEM certificate: one line naming the key
+    ///   and the file.
+    public func clientTLS() throws(ConfigError) -> HTTPClientTLS? {
+        guard let path = text("tls.ca.file") else { return nil }
+        do {
+            return try HTTPClientTLS(caFile: path)
+        } catch {
+            throw ConfigError("\(label("tls.ca.file")): \(error.reason)")
+        }
+    }
+
+    /// Nimbus's TLS: the certificate and key it serves HTTPS with (`tls.cert.file`,
+    /// `tls.key.file`), and the CA it verifies the other nimbus processes against
+    /// (`tls.ca.file`); `nil` when none of the three is set (plain HTTP).
+    /// - Throws: some of the three set but not all, or a file that cannot be used (unreadable,
+    ///   not PEM, a key readable by other users or not matching the certificate, an expired
+    ///   certificate): one line naming the key and the file.
+    public func nimbusTLS() throws(ConfigError) -> (server: HTTPServerTLS, peers: HTTPClientTLS)? {
+        let names = ["tls.cert.file", "tls.key.file", "tls.ca.file"]
+        let set = names.filter { text($0) != nil }
+        guard !set.isEmpty else { return nil }
+        guard let certificate = text("tls.cert.file"), let key = text("tls.key.file"),
+            let peers = try clientTLS()
+        else {
+            let unset = names.filter { !set.contains($0) }
+            throw ConfigError(
+                "\(set.map(label).joined(separator: ", ")) \(set.count == 1 ? "is" : "are") set but "
+                    + "\(unset.joined(separator: " and ")) \(unset.count == 1 ? "is" : "are") not: nimbus serves HTTPS with "
+                    + "tls.cert.file and tls.key.file, and verifies the other nimbus processes against tls.ca.file "
+                    + "(docs/security.md)"
+            )
+        }
+        do {
+            return (try HTTPServerTLS(certificateFile: certificate, keyFile: key), peers)
+        } catch {
+            let name = error.file == key && error.file != certificate ? "tls.key.file" : "tls.cert.file"
+            throw ConfigError("\(label(name)): \(error.reason)")
+        }
+    }
+
+    /// `key (where it is set)`, e.g. `tls.ca.file (/etc/gale/gale.yaml:12)`.
+    func label(_ key: String) -> String {
+        "\(key) (\(source(key).map(Self.label) ?? "default"))"
+    }
+
     /// `localhost`, `127.0.0.0/8` or `::1`.
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")

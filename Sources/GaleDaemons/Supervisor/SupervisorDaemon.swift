@@ -39,6 +39,9 @@ public struct SupervisorOptions: Sendable {
     /// The absolute path of the file ``zookeeperAuth`` was read from: each worker's launch spec
     /// names it, so that the workers (same user) read the credentials themselves.
     public var zookeeperAuthFile: String?
+    /// The CAs nimbus's certificate must verify against (`tls.ca.file`): reports and downloads
+    /// go over HTTPS. `nil`: plain HTTP.
+    public var tls: HTTPClientTLS?
 
     public init(
         zookeeper: String,
@@ -55,7 +58,8 @@ public struct SupervisorOptions: Sendable {
         workerEnvironment: [String: String] = [:],
         clusterSecret: String? = nil,
         zookeeperAuth: ZooKeeperAuth? = nil,
-        zookeeperAuthFile: String? = nil
+        zookeeperAuthFile: String? = nil,
+        tls: HTTPClientTLS? = nil
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -72,6 +76,7 @@ public struct SupervisorOptions: Sendable {
         self.clusterSecret = clusterSecret
         self.zookeeperAuth = zookeeperAuth
         self.zookeeperAuthFile = zookeeperAuthFile
+        self.tls = tls
     }
 }
 
@@ -91,7 +96,8 @@ public final class SupervisorDaemon: Sendable {
     let logger: Logger
     let zk: ZooKeeperClient
     let processes: WorkerProcessManager
-    let client = HTTPClient(timeout: .seconds(60))
+    /// Downloads binaries from nimbus (over HTTPS with ``SupervisorOptions/tls``).
+    let client: HTTPClient
     private let state = Mutex(State())
     private let syncSignal = WakeSignal()
     private let startedAt = Date()
@@ -123,6 +129,7 @@ public final class SupervisorDaemon: Sendable {
     public init(options: SupervisorOptions, logger: Logger) throws {
         self.options = options
         self.logger = logger
+        self.client = HTTPClient(timeout: .seconds(60), tls: options.tls)
         for dir in ["", "/topologies", "/workers", "/logs", "/processes"] {
             try DataDirectory.create(options.dataDirectory + dir)
         }
@@ -548,7 +555,12 @@ public final class SupervisorDaemon: Sendable {
         let report = makeReport()
         let candidates = nimbusCandidates()
         guard !candidates.isEmpty else { return }
-        let nimbus = NimbusClient(addresses: candidates, timeout: .seconds(30), credential: options.clusterSecret)
+        let nimbus = NimbusClient(
+            addresses: candidates,
+            timeout: .seconds(30),
+            credential: options.clusterSecret,
+            tls: options.tls
+        )
         do {
             let body = try ClusterJSON.encode(report)
             let response = try await nimbus.send(
