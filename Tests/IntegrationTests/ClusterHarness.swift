@@ -46,7 +46,7 @@ final class ClusterHarness: @unchecked Sendable {
     /// and `zookeeper.auth.file`, so that the daemons and their workers use ZooKeeper ACLs; with
     /// `tls`, also a CA and nimbus's certificate (Tests/Fixtures/tls/make-certs) and the TLS keys,
     /// so that nimbus serves HTTPS and the CLI and the supervisors verify it against the CA.
-    func secure(zookeeperAuth: ZooKeeperAuth? = nil, tls: Bool = false) throws {
+    func secure(zookeeperAuth: ZooKeeperAuth? = nil, tls: Bool = false, tlsNames: [String] = ["IP:127.0.0.1"]) throws {
         var tokens: [String] = []
         for (name, role) in [("admin", "admin"), ("alice", "submitter"), ("bob", "submitter"), ("viewer", "viewer")] {
             let secret = UUID().uuidString + UUID().uuidString
@@ -70,7 +70,7 @@ final class ClusterHarness: @unchecked Sendable {
         }
         var tlsLines = ""
         if tls {
-            let directory = try Self.makeCertificates(in: root + "/tls")
+            let directory = try Self.makeCertificates(in: root + "/tls", sans: tlsNames)
             tlsDirectory = directory
             tlsLines =
                 "tls.cert.file: \(directory)/server.pem\ntls.key.file: \(directory)/server.key\n"

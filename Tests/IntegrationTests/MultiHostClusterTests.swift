@@ -34,9 +34,13 @@ final class MultiHostCluster: @unchecked Sendable {
                     host: net.address("zk")
                 )
             }
-            // Hosts that others reach: authentication and ZooKeeper ACLs on, as a real cluster
-            // has them.
-            try cluster.secure(zookeeperAuth: ZooKeeperAuth(user: "gale", password: UUID().uuidString))
+            // Hosts that others reach: authentication, HTTPS and ZooKeeper ACLs on, as a real
+            // cluster has them (each nimbus's certificate names its address).
+            try cluster.secure(
+                zookeeperAuth: ZooKeeperAuth(user: "gale", password: UUID().uuidString),
+                tls: true,
+                tlsNames: Self.nimbusHosts.map { "IP:\(net.address($0))" }
+            )
         } catch {
             net.tearDown()
             throw error
@@ -151,7 +155,10 @@ final class MultiHostCluster: @unchecked Sendable {
 
     /// `GET /api/v1/health` of the nimbus on `host`.
     func health(_ host: String) async -> NimbusAPI.Health? {
-        let client = HTTPClient(timeout: .seconds(2))
+        let client = HTTPClient(
+            timeout: .seconds(2),
+            tls: cluster.tlsDirectory.flatMap { try? HTTPClientTLS(caFile: $0 + "/ca.pem") }
+        )
         guard let response = try? await client.send("GET", address: nimbusAddress(host), path: "/api/v1/health"),
             response.status == 200
         else { return nil }
