@@ -16,6 +16,8 @@ import Glibc
     /// A started server and its address.
     static func serve(
         maxBodyBytes: Int = 1 << 30,
+        maxMemoryBodyBytes: Int = 16 << 20,
+        admit: HTTPServer.Admission? = nil,
         spool: @escaping HTTPServer.SpoolPolicy = { _, _ in nil },
         handler: @escaping HTTPServer.Handler
     ) async throws -> (HTTPServer, String) {
@@ -23,6 +25,8 @@ import Glibc
             host: "127.0.0.1",
             port: 0,
             maxBodyBytes: maxBodyBytes,
+            maxMemoryBodyBytes: maxMemoryBodyBytes,
+            admit: admit,
             logger: logger,
             spool: spool,
             handler: handler
@@ -241,6 +245,56 @@ import Glibc
         #expect(answer.lowercased().contains("connection: close"), "\(answer.prefix(300))")
         #expect(called.load(ordering: .relaxed) == 0)
         #expect(Self.contents(of: spool).isEmpty, "\(Self.contents(of: spool))")
+    }
+
+    /// A request the admission check refuses is answered without a byte of its body read: an
+    /// upload that announces 100 MiB and sends 10 bytes gets its 401 and a closed connection,
+    /// the handler is not asked and nothing is spooled; an admitted one is served.
+    @Test func aRequestTheAdmissionCheckRefusesIsAnsweredWithoutReadingItsBody() async throws {
+        let spool = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let called = Atomic(0)
+        let (server, address) = try await Self.serve(
+            admit: { request in request.header("authorization") == nil ? .error(401, "who are you?") : nil },
+            spool: { _, _ in spool },
+            handler: { _ in
+                called.add(1, ordering: .relaxed)
+                return .json(["ok": true])
+            }
+        )
+        defer { Task { await server.stop() } }
+        let port = try #require(UInt16(address.split(separator: ":").last ?? ""))
+        let answer = try await RawConnection.exchange(port: port) { connection in
+            connection.send("POST /up HTTP/1.1\r\nhost: test\r\ncontent-length: \(100 << 20)\r\n\r\n0123456789")
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 401"), "\(answer.prefix(200))")
+        #expect(answer.contains("who are you?") && answer.lowercased().contains("connection: close"))
+        #expect(called.load(ordering: .relaxed) == 0)
+        #expect(Self.contents(of: spool).isEmpty)
+        let admitted = try await HTTPClient(timeout: .seconds(5)).send(
+            "POST",
+            address: address,
+            path: "/up",
+            body: Array("hello".utf8),
+            headers: [(name: "authorization", value: "Bearer x")]
+        )
+        #expect(admitted.status == 200 && called.load(ordering: .relaxed) == 1)
+    }
+
+    /// A body kept in memory has its own, smaller limit than a spooled one.
+    @Test func aBodyKeptInMemoryHasItsOwnLimit() async throws {
+        let (server, address) = try await Self.serve(maxMemoryBodyBytes: 1024) { request in
+            .json(["size": request.body.count])
+        }
+        defer { Task { await server.stop() } }
+        let refused = try await HTTPClient(timeout: .seconds(5)).send(
+            "POST",
+            address: address,
+            path: "/x",
+            body: Array(repeating: 1, count: 4096)
+        )
+        #expect(refused.status == 413)
+        #expect(refused.errorMessage == "request body too large: 4096 bytes, the limit is 1024")
     }
 
     @Test func aSpooledUploadOf64MiBArrivesIntactInItsFile() async throws {

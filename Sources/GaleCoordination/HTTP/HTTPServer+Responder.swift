@@ -43,16 +43,24 @@ extension HTTPServer {
                 address.ipAddress.map { "\($0):\(address.port ?? 0)" }
             }
             let declared = request.headers[.contentLength].flatMap { Int($0) }
-            if let declared, declared > server.maxBodyBytes {
-                return tooLarge(declared, channel: context.channel)
+            if let admit = server.admit, let refusal = await admit(incoming) {
+                // The body (if any) is never read, so the connection cannot carry another request.
+                let hasBody = (declared ?? 0) > 0 || request.headers[.transferEncoding] != nil
+                return hasBody
+                    ? closing(refusal, channel: context.channel) : await response(refusal, channel: context.channel)
             }
-            if let directory = server.spool(incoming.method, incoming.path) {
+            let directory = server.spool(incoming.method, incoming.path)
+            let limit = directory == nil ? server.maxMemoryBodyBytes : server.maxBodyBytes
+            if let declared, declared > limit {
+                return tooLarge(declared, limit: limit, channel: context.channel)
+            }
+            if let directory {
                 let file = "\(directory)/upload-\(UUID().uuidString).part"
                 switch try await spool(request.body, to: file) {
                 case .stored:
                     incoming.bodyFile = file
                 case .tooLarge(let received):
-                    return tooLarge(received, channel: context.channel)
+                    return tooLarge(received, limit: limit, channel: context.channel)
                 case .cannotWrite(let error):
                     return await response(
                         .error(500, "cannot write the request body to \(file): \(error.reason)"),
@@ -66,8 +74,8 @@ extension HTTPServer {
             }
             var body = ByteBuffer()
             for try await part in request.body {
-                guard body.readableBytes + part.readableBytes <= server.maxBodyBytes else {
-                    return tooLarge(body.readableBytes + part.readableBytes, channel: context.channel)
+                guard body.readableBytes + part.readableBytes <= limit else {
+                    return tooLarge(body.readableBytes + part.readableBytes, limit: limit, channel: context.channel)
                 }
                 body.writeImmutableBuffer(part)
             }
@@ -118,10 +126,17 @@ extension HTTPServer {
         /// connection after the answer and closes it 2 s later (the client has then read the
         /// answer, which a reset could otherwise discard); a client that stops sending at once,
         /// as AsyncHTTPClient does on an error answer, closes it first.
-        func tooLarge(_ length: Int, channel: any Channel) -> Response {
-            let limit = server.maxBodyBytes
+        func tooLarge(_ length: Int, limit: Int, channel: any Channel) -> Response {
             server.logger.warning("request body of \(length) bytes exceeds the limit of \(limit)")
-            let answer = HTTPResponse.error(413, "request body too large: \(length) bytes, the limit is \(limit)")
+            return closing(
+                .error(413, "request body too large: \(length) bytes, the limit is \(limit)"),
+                channel: channel
+            )
+        }
+
+        /// `answer` (in memory), after which the server closes the connection as it does for
+        /// ``tooLarge(_:limit:channel:)``.
+        func closing(_ answer: HTTPResponse, channel: any Channel) -> Response {
             var headers = Self.fields(answer.headers)
             headers[.connection] = "close"
             let bytes = ByteBuffer(bytes: answer.body)

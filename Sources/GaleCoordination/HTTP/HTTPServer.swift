@@ -17,6 +17,9 @@ public final class HTTPServer: Sendable, Service {
     /// For a request's method and (decoded) path: the directory to write its body into, or
     /// `nil` to keep the body in memory.
     public typealias SpoolPolicy = @Sendable (_ method: String, _ path: String) -> String?
+    /// For a request whose body has not been read yet (``HTTPRequest/body`` is empty): the
+    /// answer that refuses it (say, a 401), or `nil` to read its body and hand it to the handler.
+    public typealias Admission = @Sendable (HTTPRequest) async -> HTTPResponse?
 
     /// How long ``stop()`` (or a graceful shutdown of the service group ``start()`` runs it in)
     /// waits for requests in flight before it cancels them.
@@ -29,6 +32,10 @@ public final class HTTPServer: Sendable, Service {
     let host: String
     let requestedPort: Int
     let maxBodyBytes: Int
+    /// The largest body kept in memory (a request the spool policy does not send to a file).
+    let maxMemoryBodyBytes: Int
+    /// Asked before a request's body is read; an answer it gives is sent instead of the handler's.
+    let admit: Admission?
     let logger: Logger
     let handler: Handler
     let spool: SpoolPolicy
@@ -49,6 +56,9 @@ public final class HTTPServer: Sendable, Service {
     ///   - host: the address to listen on, e.g. `127.0.0.1` or `0.0.0.0`.
     ///   - port: the port; 0 for any free port (``start()`` returns the one bound).
     ///   - maxBodyBytes: the largest request body accepted; a larger one is answered 413.
+    ///   - maxMemoryBodyBytes: the largest body kept in memory (requests `spool` does not name);
+    ///     a larger one is answered 413.
+    ///   - admit: checks each request before its body is read (a refused upload is never read).
     ///   - logger: where the server logs a refused body (at warning) and Hummingbird logs its
     ///     own messages (at warning and above, unless `logger` is at debug or trace).
     ///   - spool: which requests' bodies go to a file instead of memory.
@@ -60,6 +70,8 @@ public final class HTTPServer: Sendable, Service {
         host: String,
         port: Int,
         maxBodyBytes: Int = 1 << 30,
+        maxMemoryBodyBytes: Int = 16 << 20,
+        admit: Admission? = nil,
         logger: Logger,
         spool: @escaping SpoolPolicy = { _, _ in nil },
         tls: HTTPServerTLS? = nil,
@@ -68,6 +80,8 @@ public final class HTTPServer: Sendable, Service {
         self.host = host
         self.requestedPort = port
         self.maxBodyBytes = maxBodyBytes
+        self.maxMemoryBodyBytes = min(maxMemoryBodyBytes, maxBodyBytes)
+        self.admit = admit
         self.logger = logger
         self.spool = spool
         self.tls = tls

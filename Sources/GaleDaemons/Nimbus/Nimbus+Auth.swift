@@ -39,6 +39,16 @@ extension Nimbus {
         }
     }
 
+    /// The server's check before it reads a request's body: the 401 or 403 that refuses the
+    /// caller, or `nil`.
+    func admission(_ request: HTTPRequest) async -> HTTPResponse? {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let route = NimbusRoute.all.first { $0.match(method: request.method, parts: parts) != nil }
+        guard case .refused(let refusal) = await authorize(request, route: route) else { return nil }
+        count { $0.apiErrors += 1 }
+        return refusal
+    }
+
     /// The host of a `host:port` peer address: the throttle counts per host, whatever port
     /// each connection comes from.
     static func host(of address: String) -> String {

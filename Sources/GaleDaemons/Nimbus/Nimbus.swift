@@ -157,6 +157,10 @@ public final class Nimbus: Sendable {
                 host: options.host,
                 port: options.port,
                 maxBodyBytes: options.maxUploadBytes,
+                // Credentials are checked before a body is read: a refused upload never is.
+                admit: { [self] request in
+                    await withTaskExecutorPreference(executor) { await admission(request) }
+                },
                 logger: logger,
                 spool: { [incoming = blobs.incomingDirectory] method, path in
                     // Binaries go to disk as they arrive, never into memory.
