@@ -290,11 +290,7 @@ public final class SupervisorDaemon: Sendable {
         }
         if let token {
             let presented = request.header("authorization").map { String($0.dropFirst("Bearer ".count)) } ?? ""
-            let a = Array(presented.utf8)
-            let b = Array(token.utf8)
-            var difference: UInt8 = a.count == b.count ? 0 : 1
-            for (x, y) in zip(a, b) { difference |= x ^ y }
-            guard difference == 0 else {
+            guard Secret.equal(Array(presented.utf8), Array(token.utf8)) else {
                 logger.warning("refused a heartbeat for worker \(beat.workerId): wrong or missing token")
                 return .error(401, "heartbeat for worker \(beat.workerId) without its token")
             }
