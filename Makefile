@@ -21,9 +21,15 @@ demo: bootstrap
 # the exit status is that of the first failing step. Unit tests run in parallel; the
 # integration tests (real processes, brokers, clusters) run one at a time after them, so that
 # their waits never starve the unit tests' timing-sensitive tasks of the 2-core machine's
-# cooperative threads.
+# cooperative threads. The tests' files (cluster directories, logs) go to a new TMPDIR under
+# /tmp, removed when every test passed; after a failure it keeps only the logs and small files,
+# and its path is printed.
 test: bootstrap
-	trap 'scripts/services stop' EXIT; \
+	export TMPDIR="$$(mktemp -d /tmp/gale-tests.XXXXXX)"; \
+	trap 'status=$$?; scripts/services stop; \
+		if [[ $$status == 0 ]]; then rm -rf "$$TMPDIR"; \
+		else find "$$TMPDIR" -type f -size +1M ! -name "*.log" -delete; \
+			echo "make test: the failed run's logs are in $$TMPDIR" >&2; fi' EXIT; \
 	scripts/services start all; \
 	set -a; source "$(SERVICES_ENV)"; set +a; \
 	swift build --build-tests; \

@@ -239,7 +239,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleRuntimeTests",
-            dependencies: ["Gale", "GaleRuntime", "CTCMalloc"],
+            dependencies: ["Gale", "GaleRuntime", "CTCMalloc", "GaleTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -263,7 +263,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleKafkaTests",
-            dependencies: ["Gale", "GaleKafka"],
+            dependencies: ["Gale", "GaleKafka", "GaleTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -283,10 +283,12 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CRdKafka", "CZooKeeper", "CPosixSpawn", "Gale", "GaleRuntime", "GaleCoordination", "GaleDaemons", "GaleKafka",
-                "GaleTrident",
+                "GaleTrident", "GaleTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
+        // Helpers several test targets share (loopback ports for daemons a test starts).
+        .target(name: "GaleTestSupport", path: "Tests/Support", swiftSettings: strictSettings),
     ]
 )

@@ -1,4 +1,5 @@
 import Gale
+import GaleTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -11,30 +12,9 @@ import Glibc
 
 // MARK: - Support
 
-/// Ports that were free a moment ago on 127.0.0.1 (every worker of a test must know every
-/// other's address before any of them starts).
-func freePorts(_ n: Int) -> [Int] {
-    var sockets: [Int32] = []
-    var ports: [Int] = []
-    for _ in 0..<n {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
-        }
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        ports.append(Int(UInt16(bigEndian: addr.sin_port)))
-        sockets.append(fd)
-    }
-    for fd in sockets { close(fd) }
-    return ports
-}
+/// Loopback ports nothing listens on (every worker of a test must know every other's address
+/// before any of them starts), from below the kernel's ephemeral range (``TestPorts``).
+func freePorts(_ n: Int) -> [Int] { TestPorts.next(n) }
 
 /// Polls `condition` until it holds or `timeout` passes. - Returns: whether it held.
 func eventually(timeout: Duration = patience, _ condition: () -> Bool) async -> Bool {

@@ -2,6 +2,7 @@ import CPosixSpawn
 import Foundation
 import GaleCoordination
 import GaleDaemons
+import GaleTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -218,35 +219,9 @@ final class ClusterHarness: @unchecked Sendable {
         try Self.run(gale, arguments + ["--nimbus", nimbus] + configArguments)
     }
 
-    /// Ports handed out by ``freePort()`` in this process.
-    private static let handedOut = Mutex<Set<Int>>([])
-
-    /// A loopback port nothing listens on, never the same one twice in this process: the kernel
-    /// may hand a just-closed port out again at once, and a supervisor's slot once got the port
-    /// of another daemon's HTTP server (its worker could not listen, and its peer read HTTP).
-    static func freePort() -> Int {
-        while true {
-            let port = unusedPort()
-            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
-        }
-    }
-
-    private static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A loopback port nothing listens on, from below the kernel's ephemeral range and never the
+    /// same one twice in this process (``TestPorts``).
+    static func freePort() -> Int { TestPorts.next() }
 
     // MARK: - Daemons
 
@@ -293,7 +268,8 @@ final class ClusterHarness: @unchecked Sendable {
         supervisors.append((id, pid, ports, dir))
     }
 
-    /// Stops everything this harness started, and every worker process under its root.
+    /// Stops everything this harness started, and every worker process under its root; deletes
+    /// the large files under its root (binaries, blobs), keeping the logs.
     func tearDown() {
         for s in supervisors where s.pid > 0 { kill(s.pid, SIGTERM) }
         for s in supervisors where s.pid > 0 { reap(s.pid, grace: 10) }
@@ -304,6 +280,7 @@ final class ClusterHarness: @unchecked Sendable {
         for pid in workerPids() { kill(pid, SIGKILL) }
         for pid in extraPids { kill(pid, SIGKILL) }
         stopZooKeeper()
+        TestDirectories.pruneLargeFiles(under: root)
     }
 
     @discardableResult

@@ -90,15 +90,11 @@ final class MultiHostCluster: @unchecked Sendable {
         cluster.supervisors.append((host, pid, Self.slots, dir))
     }
 
-    /// Stops the daemons and their workers, ZooKeeper, then removes the namespaces and the five
-    /// copies of the topology binary (about 270 MB per test); the logs stay in the root.
+    /// Stops the daemons and their workers and ZooKeeper, deletes the copies of the topology
+    /// binary (``ClusterHarness/tearDown()``), then removes the namespaces; the logs stay.
     func tearDown() {
         cluster.tearDown()
         net.tearDown()
-        for host in Self.nimbusHosts { try? FileManager.default.removeItem(atPath: "\(cluster.root)/\(host)/blobs") }
-        for host in Self.supervisorHosts {
-            try? FileManager.default.removeItem(atPath: "\(cluster.root)/\(host)/topologies")
-        }
     }
 
     /// Worker processes per `<supervisor>/<worker id>` (ids repeat across hosts: same ports).
