@@ -29,7 +29,7 @@ test: bootstrap
 	trap 'status=$$?; scripts/services stop; \
 		if [[ $$status == 0 ]]; then rm -rf "$$TMPDIR"; \
 		else find "$$TMPDIR" -type f -size +1M ! -name "*.log" -delete; \
-			echo "make test: the failed run's logs are in $$TMPDIR" >&2; fi' EXIT; \
+			echo "make test: logs of the failed run are in $$TMPDIR" >&2; fi' EXIT; \
 	scripts/services start all; \
 	set -a; source "$(SERVICES_ENV)"; set +a; \
 	swift build --build-tests; \
