@@ -1,9 +1,71 @@
+import Foundation
+
 /// The OpenAPI 3.0 document of nimbus's HTTP API, served at `GET /api/v1/openapi.json`.
 ///
 /// Its paths and methods are exactly ``NimbusRoute/all`` (a unit test checks it), and an
-/// integration test runs schemathesis against a live nimbus with it.
+/// integration test runs schemathesis against a live nimbus with it, open and with tokens.
 public enum NimbusOpenAPI {
-    public static let document = #"""
+    /// The document of a nimbus whose API is open (no `auth.tokens`): no credentials asked.
+    public static let document = base
+
+    /// The document of a nimbus that authenticates its callers: ``document`` with a bearer
+    /// security scheme, required by every route but the open ones (``NimbusRoute/Access/open``),
+    /// and, from the route table, each such route's 401 (missing or unknown token) and 403 (a
+    /// role or owner that may not call it, naming who may).
+    public static let authenticatedDocument = secured(base)
+
+    /// The document a nimbus with `authenticator` serves.
+    public static func document(for authenticator: Authenticator) -> String {
+        authenticator.isOpen ? document : authenticatedDocument
+    }
+
+    static func secured(_ json: String) -> String {
+        guard var root = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
+            var paths = root["paths"] as? [String: Any],
+            var components = root["components"] as? [String: Any]
+        else { return json }
+        components["securitySchemes"] = [
+            "bearer": [
+                "type": "http",
+                "scheme": "bearer",
+                "description":
+                    "A token of auth.tokens (role admin, submitter or viewer), or the cluster secret (supervisors, nimbus)",
+            ]
+        ]
+        root["components"] = components
+        root["security"] = [["bearer": [String]()]]
+        func error(_ description: String) -> [String: Any] {
+            [
+                "description": description,
+                "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+            ]
+        }
+        for route in NimbusRoute.all {
+            guard var item = paths[route.pattern] as? [String: Any],
+                var operation = item[route.method.lowercased()] as? [String: Any]
+            else { continue }
+            if route.access == .open {
+                operation["security"] = [[String: [String]]]()
+            } else {
+                var responses = operation["responses"] as? [String: Any] ?? [:]
+                responses["401"] = error("No token, or one nimbus does not know")
+                responses["403"] = error("The caller may not call this route: it needs \(route.access.callers)")
+                operation["responses"] = responses
+            }
+            item[route.method.lowercased()] = operation
+            paths[route.pattern] = item
+        }
+        root["paths"] = paths
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: root,
+                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            )
+        else { return json }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static let base = #"""
         {
          "components": {
           "schemas": {

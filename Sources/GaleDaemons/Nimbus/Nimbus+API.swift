@@ -25,7 +25,7 @@ extension Nimbus {
             response = HTTPResponse(
                 status: 200,
                 headers: [(name: "content-type", value: "application/json")],
-                body: Array(NimbusOpenAPI.document.utf8)
+                body: Array(NimbusOpenAPI.document(for: options.authenticator).utf8)
             )
         } else if match(.metrics) != nil {
             response = HTTPResponse(
