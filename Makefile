@@ -22,10 +22,12 @@ demo: bootstrap
 # integration tests (real processes, brokers, clusters) run one at a time after them, so that
 # their waits never starve the unit tests' timing-sensitive tasks of the 2-core machine's
 # cooperative threads. The tests' files (cluster directories, logs) go to a new TMPDIR under
-# /tmp, removed when every test passed; after a failure it keeps only the logs and small files,
-# and its path is printed.
+# /tmp (searchable by others: as root, the tests' supervisors run their workers as nobody),
+# removed when every test passed; after a failure it keeps only the logs and small files, and
+# its path is printed.
 test: bootstrap
 	export TMPDIR="$$(mktemp -d /tmp/gale-tests.XXXXXX)"; \
+	chmod 755 "$$TMPDIR"; \
 	trap 'status=$$?; scripts/services stop; \
 		if [[ $$status == 0 ]]; then rm -rf "$$TMPDIR"; \
 		else find "$$TMPDIR" -type f -size +1M ! -name "*.log" -delete; \

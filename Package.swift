@@ -63,6 +63,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(name: "CPosixSpawn"),
+        // fork and exec of workers as another user, and a tree removal that follows no links.
+        .target(name: "CGaleProcess"),
         .systemLibrary(
             name: "CZooKeeper",
             providers: [.apt(["libzookeeper-mt-dev"])]
@@ -140,7 +142,7 @@ let package = Package(
             dependencies: [
                 "Gale",
                 "GaleCoordination",
-                "CPosixSpawn",
+                "CGaleProcess",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

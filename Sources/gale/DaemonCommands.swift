@@ -206,6 +206,12 @@ struct SupervisorCommand: AsyncParsableCommand {
     )
     var keepWorkers: Bool?
 
+    @Option(
+        help:
+            "The user (name or uid) the workers run as (supervisor.worker.user; required when the supervisor runs as root)."
+    )
+    var workerUser: String?
+
     func parsedSlots() throws -> [Int]? {
         guard let slots else { return nil }
         let ports = slots.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -246,6 +252,7 @@ struct SupervisorCommand: AsyncParsableCommand {
                 keepWorkers.map(ConfigValue.bool),
                 source: .flag("--keep-workers")
             )
+            try config.set("supervisor.worker.user", workerUser.map(ConfigValue.text), source: .flag("--worker-user"))
             guard let directory = config.dataDirectory("supervisor") else {
                 throw config.missing("supervisor.data.dir")
             }
@@ -266,7 +273,8 @@ struct SupervisorCommand: AsyncParsableCommand {
                 clusterSecret: try config.clusterSecret(),
                 zookeeperAuth: try config.zookeeperAuth(),
                 zookeeperAuthFile: config.zookeeperAuthFile(),
-                tls: try config.clientTLS()
+                tls: try config.clientTLS(),
+                workerIsolation: try config.workerIsolation()
             )
             return (options, config)
         } catch {

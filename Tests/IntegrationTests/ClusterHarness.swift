@@ -99,6 +99,19 @@ final class ClusterHarness: @unchecked Sendable {
     /// `--config-file` of ``securityConfig``, when set.
     var configArguments: [String] { securityConfig.map { ["--config-file", $0] } ?? [] }
 
+    /// The user a supervisor's workers run as when the tests run as root (a supervisor running
+    /// as root needs one: `supervisor.worker.user`); `nil`: the tests' own user.
+    static let workerUser: String? = geteuid() == 0 ? "nobody" : nil
+
+    /// `--worker-user` of ``workerUser``, for every `gale supervisor` the tests start.
+    static var workerArguments: [String] { workerUser.map { ["--worker-user", $0] } ?? [] }
+
+    /// Makes `directory` writable by the workers, whoever they run as (``workerUser``): the test
+    /// topology writes its ledger there.
+    static func shareWithWorkers(_ directory: String) {
+        chmod(directory, 0o777)
+    }
+
     /// Starts the cluster's ZooKeeper with `startZooKeeper` (given its state directory; it returns
     /// the server's `host:port`), by default on loopback.
     init(
@@ -108,6 +121,7 @@ final class ClusterHarness: @unchecked Sendable {
         root = NSTemporaryDirectory() + "gale-\(name)-\(UUID().uuidString.prefix(8))"
         output = root + "/output"
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        Self.shareWithWorkers(output)
         binDirectory = try Self.locateBinaries()
         zooKeeper = try startZooKeeper(root + "/zookeeper")
     }
@@ -261,7 +275,7 @@ final class ClusterHarness: @unchecked Sendable {
                 ports.map(String.init).joined(separator: ","),
                 "--data-dir", dir, "--id", id, "--session-timeout", String(sessionTimeout), "--orphan-timeout",
                 String(orphanTimeout),
-            ] + configArguments,
+            ] + configArguments + Self.workerArguments,
             log: root + "/\(id).log"
         )
         supervisors.removeAll { $0.id == id }
@@ -327,7 +341,7 @@ final class ClusterHarness: @unchecked Sendable {
         }
     }
 
-    /// Worker process count per worker id (the `<topology>-<port>` directory name).
+    /// Worker process count per worker id (the `<topology>-<port>` directory of its launch spec).
     func workersById() -> [String: Int] {
         var result: [String: Int] = [:]
         for pid in workerPids() {

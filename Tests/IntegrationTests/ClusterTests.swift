@@ -143,12 +143,20 @@ import Glibc
         #expect(secret.count == 64)
         var checked = 0
         for s in cluster.supervisors {
-            let workers = s.dir + "/workers"
+            let workers = s.dir + "/workers/" + status.id
             for worker in (try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? [] {
                 let spec = "\(workers)/\(worker)/epoch-\(assignment.epoch).json"
                 guard FileManager.default.fileExists(atPath: spec) else { continue }
-                let mode = (try? FileManager.default.attributesOfItem(atPath: spec))?[.posixPermissions] as? Int
-                #expect(mode == 0o600, "\(spec) is private")
+                // The supervisor's, readable by the topology's workers only: their group when
+                // they run as another user, else the supervisor's user alone.
+                let info = WorkerUserTests.info(spec)
+                #expect(info.mode == (ClusterHarness.workerUser == nil ? 0o600 : 0o640), "\(spec) is private")
+                #expect(info.uid == geteuid())
+                if ClusterHarness.workerUser != nil {
+                    let directory = WorkerUserTests.info(workers)
+                    #expect(directory.mode == 0o750 && (60_600...61_099).contains(directory.gid), "\(workers)")
+                    #expect(info.gid == directory.gid, "\(spec) has its topology's group")
+                }
                 let text = (try? String(contentsOfFile: spec, encoding: .utf8)) ?? ""
                 #expect(text.contains(secret))
                 checked += 1

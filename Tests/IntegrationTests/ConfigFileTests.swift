@@ -85,7 +85,7 @@ import Glibc
         nimbus.seeds: [127.0.0.1]
         supervisor.slots.ports: [\(slots[0]), \(slots[1])]
         supervisor.id: s1
-        supervisor.worker.env:
+        \(ClusterHarness.workerUser.map { "supervisor.worker.user: \($0)\n" } ?? "")supervisor.worker.env:
           GALE_CONFIG_TEST_MARK: from-gale-yaml
         """.write(toFile: file, atomically: true, encoding: .utf8)
 
@@ -119,6 +119,11 @@ import Glibc
         let worker = try #require(cluster.workerPids().first)
         let environ = FileManager.default.contents(atPath: "/proc/\(worker)/environ") ?? Data()
         #expect(environ.split(separator: 0).contains(Data("GALE_CONFIG_TEST_MARK=from-gale-yaml".utf8)))
+        if let user = ClusterHarness.workerUser {
+            // ... and runs as the file's supervisor.worker.user.
+            let uid = WorkerUser.lookUp(user)?.uid ?? 0
+            #expect(WorkerUserTests.status(worker)["Uid"] == "\(uid)\t\(uid)\t\(uid)\t\(uid)")
+        }
         #expect(FileManager.default.fileExists(atPath: cluster.root + "/local/nimbus"))
         #expect(FileManager.default.fileExists(atPath: cluster.root + "/local/supervisor"))
 

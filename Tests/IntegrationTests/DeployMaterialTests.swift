@@ -79,5 +79,13 @@ import Testing
         }
         let supervisor = try String(contentsOfFile: Self.deploy + "/systemd/gale-supervisor.service", encoding: .utf8)
         #expect(supervisor.contains("\nKillMode=process\n"), "workers outlive a supervisor restart")
+        // Root, so that it starts its workers as supervisor.worker.user, with only the
+        // capabilities that takes; the sample configuration names that user.
+        #expect(!supervisor.contains("\nUser="), "the supervisor runs as root")
+        #expect(
+            supervisor.contains("\nCapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_DAC_OVERRIDE CAP_KILL\n")
+        )
+        let sample = try String(contentsOfFile: Self.deploy + "/config/gale.yaml", encoding: .utf8)
+        #expect(sample.contains("\nsupervisor.worker.user: gale-worker\n"))
     }
 }

@@ -41,6 +41,7 @@ import Testing
 
         let output = directory + "/ledger"
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        ClusterHarness.shareWithWorkers(output)
         let messages = 500
         let submitAt = Date()
         let submitted = try ClusterHarness.run(

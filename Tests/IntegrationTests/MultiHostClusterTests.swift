@@ -85,7 +85,7 @@ final class MultiHostCluster: @unchecked Sendable {
                 net.address(host), "--slots", Self.slots.map(String.init).joined(separator: ","), "--data-dir", dir,
                 "--id", host, "--session-timeout", String(Self.sessionTimeout), "--orphan-timeout",
                 String(Self.orphanTimeout),
-            ] + cluster.configArguments
+            ] + cluster.configArguments + ClusterHarness.workerArguments
         let pid = try ClusterHarness.spawn(command[0], Array(command.dropFirst()), log: "\(cluster.root)/\(host).log")
         cluster.supervisors.append((host, pid, Self.slots, dir))
     }

@@ -147,10 +147,11 @@ import Glibc
             "nimbus", "--zookeeper", server, "--port", String(ClusterHarness.freePort()), "--data-dir",
             cluster.root + "/n2",
         ]
-        let supervisor = [
-            "supervisor", "--zookeeper", server, "--slots", String(ClusterHarness.freePort()), "--data-dir",
-            cluster.root + "/s2", "--id", "s2",
-        ]
+        let supervisor =
+            [
+                "supervisor", "--zookeeper", server, "--slots", String(ClusterHarness.freePort()), "--data-dir",
+                cluster.root + "/s2", "--id", "s2",
+            ] + ClusterHarness.workerArguments
         for (daemon, arguments) in [("nimbus", nimbus), ("supervisor", supervisor)] {
             let wrong = try ClusterHarness.run(cluster.gale, arguments + ["--config-file", wrongConfig], timeout: 60)
             #expect(wrong.status == 1, "\(daemon): \(wrong.output)")

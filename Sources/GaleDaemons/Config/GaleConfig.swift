@@ -21,6 +21,8 @@ public enum ConfigType: Sendable, Equatable {
     case environment
     /// A mapping of token names to `ROLE sha256:HEX` (``TokenEntry``).
     case tokens
+    /// Group ids `FIRST-LAST`, 1 ≤ FIRST ≤ LAST ≤ 2147483647 (held as text).
+    case gidRange
 
     /// How docs/configuration.md names the type.
     public var documentation: String {
@@ -34,6 +36,7 @@ public enum ConfigType: Sendable, Equatable {
         case .servers: "list of HOST[:PORT]"
         case .environment: "map of NAME: value"
         case .tokens: "map of NAME: ROLE sha256:HEX"
+        case .gidRange: "group ids FIRST-LAST"
         }
     }
 }
@@ -298,6 +301,26 @@ public enum GaleConfigSchema {
             default: .map([:]),
             usedBy: "supervisor",
             "Environment variables set for every worker, over those it inherits from its supervisor."
+        ),
+        ConfigKey(
+            "supervisor.worker.user",
+            .text,
+            note: "the supervisor's own user; required when it runs as root",
+            flags: "--worker-user",
+            usedBy: "supervisor",
+            "The user (a name or a uid) the workers run as. A supervisor running as root starts them as this "
+                + "unprivileged user with no supplementary groups and one group per topology from "
+                + "`supervisor.worker.gid.range`, so that a topology's workers cannot read another's files "
+                + "(docs/security.md); any other supervisor runs them as its own user."
+        ),
+        ConfigKey(
+            "supervisor.worker.gid.range",
+            .gidRange,
+            default: .text("60600-61099"),
+            usedBy: "supervisor",
+            "The group ids a supervisor running as root gives its topologies' workers, one per topology (the same "
+                + "on every host unless taken); ids the host's group database knows are skipped, and none needs a "
+                + "group entry."
         ),
         ConfigKey(
             "auth.tokens",

@@ -158,6 +158,8 @@ public struct GaleConfig: Sendable {
         switch (type, node) {
         case (.text, .scalar(let scalar)), (.logLevel, .scalar(let scalar)):
             value = tag == .null ? nil : .text(scalar.string)
+        case (.gidRange, .scalar(let scalar)):
+            value = tag == .str ? .text(scalar.string) : nil
         case (.port, .scalar):
             value = tag == .int ? node.int.map(ConfigValue.int) : nil
         case (.seconds, .scalar):
@@ -206,7 +208,7 @@ public struct GaleConfig: Sendable {
         }
         let value: ConfigValue?
         switch type {
-        case .text, .logLevel: value = .text(trimmed)
+        case .text, .logLevel, .gidRange: value = .text(trimmed)
         case .port: value = Int(trimmed).map(ConfigValue.int)
         case .seconds: value = Double(trimmed).map(ConfigValue.double)
         case .bool: value = ["true": true, "false": false][trimmed.lowercased()].map(ConfigValue.bool)
@@ -253,6 +255,9 @@ public struct GaleConfig: Sendable {
             return ok ? nil : "\(ConfigValue.double(seconds)) is out of range (must be \(bound) seconds)"
         case (.bool, .bool):
             return nil
+        case (.gidRange, .text(let s)):
+            return Self.parseGidRange(s) == nil
+                ? "'\(s)' is not a range FIRST-LAST of group ids (1 ≤ FIRST ≤ LAST ≤ 2147483647)" : nil
         case (.environment, .map(let variables)):
             if let bad = variables.keys.sorted().first(where: { $0.isEmpty || $0.contains("=") || $0.contains("\0") }) {
                 return "'\(bad)' is not an environment variable name"
@@ -439,6 +444,7 @@ extension ConfigType {
         case .servers: "a list of HOST or HOST:PORT"
         case .environment: "a mapping of environment variable names to values"
         case .tokens: "a mapping of token names to 'ROLE sha256:HEX'"
+        case .gidRange: "a range of group ids such as 60600-61099"
         }
     }
 }

@@ -5,6 +5,10 @@ public import Logging
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Settings of a supervisor process.
 public struct SupervisorOptions: Sendable {
     /// ZooKeeper connect string.
@@ -36,12 +40,15 @@ public struct SupervisorOptions: Sendable {
     /// The digest credentials the supervisor authenticates to ZooKeeper with; the nodes it
     /// creates get their ACL. `nil`: no ACLs.
     public var zookeeperAuth: ZooKeeperAuth?
-    /// The absolute path of the file ``zookeeperAuth`` was read from: each worker's launch spec
-    /// names it, so that the workers (same user) read the credentials themselves.
+    /// The absolute path of the file ``zookeeperAuth`` was read from (the supervisor's logs name
+    /// it; each worker reads a copy in its topology's directory).
     public var zookeeperAuthFile: String?
     /// The CAs nimbus's certificate must verify against (`tls.ca.file`): reports and downloads
     /// go over HTTPS. `nil`: plain HTTP.
     public var tls: HTTPClientTLS?
+    /// The user and groups the workers run as (a supervisor running as root); `nil`: the
+    /// supervisor's own user.
+    public var workerIsolation: WorkerIsolation?
 
     public init(
         zookeeper: String,
@@ -59,7 +66,8 @@ public struct SupervisorOptions: Sendable {
         clusterSecret: String? = nil,
         zookeeperAuth: ZooKeeperAuth? = nil,
         zookeeperAuthFile: String? = nil,
-        tls: HTTPClientTLS? = nil
+        tls: HTTPClientTLS? = nil,
+        workerIsolation: WorkerIsolation? = nil
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -77,6 +85,7 @@ public struct SupervisorOptions: Sendable {
         self.zookeeperAuth = zookeeperAuth
         self.zookeeperAuthFile = zookeeperAuthFile
         self.tls = tls
+        self.workerIsolation = workerIsolation
     }
 }
 
@@ -96,6 +105,8 @@ public final class SupervisorDaemon: Sendable {
     let logger: Logger
     let zk: ZooKeeperClient
     let processes: WorkerProcessManager
+    /// The workers' directories (`DATA/workers`).
+    let files: WorkerFiles
     /// Downloads binaries from nimbus (over HTTPS with ``SupervisorOptions/tls``).
     let client: HTTPClient
     private let state = Mutex(State())
@@ -107,6 +118,20 @@ public final class SupervisorDaemon: Sendable {
         var spec: WorkerLaunchSpec
         var launch: WorkerLaunch
         var topology: TopologyRecord
+        /// Whether its binary is in its topology's directory.
+        var binaryReady: Bool
+    }
+
+    /// What the workers of one topology share: their directory's group, who they run as, their
+    /// binary and the ZooKeeper credentials.
+    struct PreparedTopology {
+        var group: gid_t?
+        var identity: WorkerIdentity?
+        var environment: [String: String]
+        /// Empty when the topology names no valid binary.
+        var binary: String
+        var binaryReady: Bool
+        var credentialsFile: String?
     }
 
     struct State {
@@ -120,6 +145,8 @@ public final class SupervisorDaemon: Sendable {
         var heartbeatPort = 0
         /// Reports that failed in a row.
         var reportFailures = 0
+        /// Worker directories that could not be removed (logged once).
+        var unremovable: Set<String> = []
     }
 
     /// Connects to ZooKeeper (authenticating with ``SupervisorOptions/zookeeperAuth``), creates
@@ -130,9 +157,23 @@ public final class SupervisorDaemon: Sendable {
         self.options = options
         self.logger = logger
         self.client = HTTPClient(timeout: .seconds(60), tls: options.tls)
-        for dir in ["", "/topologies", "/workers", "/logs", "/processes"] {
-            try DataDirectory.create(options.dataDirectory + dir)
+        // Binaries, state files and logs are the supervisor's alone; the workers reach their
+        // own directories below `workers` (WorkerFiles).
+        for (dir, mode) in [
+            ("", nil), ("/topologies", 0o700), ("/workers", 0o755), ("/logs", 0o750), ("/processes", 0o700),
+        ]
+            as [(String, mode_t?)]
+        {
+            let path = options.dataDirectory + dir
+            try DataDirectory.create(path)
+            if let mode, chmod(path, mode) != 0 {
+                throw DataDirectoryError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
+            }
         }
+        if let isolation = options.workerIsolation {
+            try WorkerFiles.checkReachable(options.dataDirectory + "/workers", by: isolation.user)
+        }
+        self.files = WorkerFiles(root: options.dataDirectory + "/workers", isolated: options.workerIsolation != nil)
         if let id = options.id {
             self.id = id
         } else {
@@ -211,8 +252,13 @@ public final class SupervisorDaemon: Sendable {
                     await report()
                 },
             ]
+            let workers =
+                options.workerIsolation.map {
+                    "workers run as \($0.user.name) (uid \($0.user.uid)) with a group per topology from "
+                        + "\($0.groups.lowerBound)-\($0.groups.upperBound)"
+                } ?? "workers run as the supervisor's user"
             logger.info(
-                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port)"
+                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port), \(workers)"
             )
             // Workers get 5 s before SIGKILL; inside the unit's TimeoutStopSec (60 s).
             try await DaemonRunner(logger: logger, executor: executor, maximumShutdown: .seconds(50))
@@ -343,17 +389,22 @@ public final class SupervisorDaemon: Sendable {
                 throw error
             }
             let heartbeatPort = state.withLock { $0.heartbeatPort }
-            for topologyId in ids {
+            // The groups given out in this pass, each to its topology.
+            var claimed: [UInt32: String] = [:]
+            for topologyId in ids.sorted() {
                 guard let assignment = try readJSON(AssignmentRecord.self, ClusterPaths.assignment(topologyId)),
                     let topology = try readJSON(TopologyRecord.self, ClusterPaths.topology(topologyId))
                 else { continue }
                 active[topologyId] = topology.status == .active
                 let mine = assignment.workers.filter { $0.supervisorId == id }
                 guard !mine.isEmpty else { continue }
-                // Empty for an invalid digest: never a path outside the data directory.
-                let binary =
-                    BlobStore.isDigest(topology.binaryDigest)
-                    ? "\(options.dataDirectory)/topologies/\(topology.binaryDigest)/\(topology.description.name)" : ""
+                let prepared: PreparedTopology
+                do {
+                    prepared = try prepareTopology(topologyId, topology, claimed: &claimed)
+                } catch {
+                    note("cannot prepare the directory of \(topologyId): \(error)")
+                    continue
+                }
                 for worker in mine {
                     let workerId = "\(topologyId)-\(worker.endpoint.port)"
                     var spec = WorkerLaunchSpec(
@@ -371,34 +422,48 @@ public final class SupervisorDaemon: Sendable {
                     )
                     spec.supervisorPortFile = options.dataDirectory + "/heartbeat-port"
                     spec.zookeeper = options.zookeeper
-                    spec.zookeeperAuthFile = options.zookeeperAuthFile
+                    spec.zookeeperAuthFile = prepared.credentialsFile
                     if let secret = assignment.secret {
                         spec.assignmentSecret = secret
                         spec.heartbeatToken = WorkerLaunchSpec.heartbeatToken(secret: secret, workerId: workerId)
                     }
-                    let directory = "\(options.dataDirectory)/workers/\(workerId)"
+                    let directory = files.workerDirectory(topologyId, workerId)
                     let specPath = "\(directory)/epoch-\(assignment.epoch).json"
                     do {
-                        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                        let bytes = try ClusterJSON.encode(spec)
-                        if FileManager.default.contents(atPath: specPath).map(Array.init) != bytes {
-                            // It holds the assignment's secret: the supervisor's user only.
-                            try PrivateFile.write(bytes, to: specPath)
-                        }
+                        try WorkerFiles.ensureDirectory(directory, group: prepared.group, mode: files.directoryMode)
+                        try WorkerFiles.ensureDirectory(
+                            directory + "/work",
+                            group: prepared.group,
+                            mode: files.workMode
+                        )
+                        // It holds the assignment's secret: the supervisor and the topology's workers only.
+                        try WorkerFiles.write(
+                            try ClusterJSON.encode(spec),
+                            to: specPath,
+                            group: prepared.group,
+                            mode: files.fileMode
+                        )
                     } catch {
                         note("cannot write \(specPath) for \(topologyId): \(error)")
                         continue
                     }
                     let launch = WorkerLaunch(
                         id: workerId,
-                        executable: binary,
+                        executable: prepared.binary,
                         // Workers log at the supervisor's level (the spec path stays last).
                         arguments: ["worker", "--log-level", logger.logLevel.rawValue, "--assignment", specPath],
-                        environment: options.workerEnvironment,
-                        workingDirectory: directory,
-                        logFile: "\(options.dataDirectory)/logs/\(workerId).log"
+                        environment: prepared.environment.merging(options.workerEnvironment) { $1 },
+                        workingDirectory: directory + "/work",
+                        logFile: "\(options.dataDirectory)/logs/\(workerId).log",
+                        identity: prepared.identity,
+                        directory: directory
                     )
-                    desired[worker.endpoint.port] = Desired(spec: spec, launch: launch, topology: topology)
+                    desired[worker.endpoint.port] = Desired(
+                        spec: spec,
+                        launch: launch,
+                        topology: topology,
+                        binaryReady: prepared.binaryReady
+                    )
                 }
             }
         } catch {
@@ -416,10 +481,7 @@ public final class SupervisorDaemon: Sendable {
         }
         let downloads = processes.assign(
             desired.mapValues { d in
-                (
-                    assignment: SlotState.Assignment(launch: d.launch, epoch: d.spec.epoch),
-                    binaryReady: FileManager.default.isExecutableFile(atPath: d.launch.executable)
-                )
+                (assignment: SlotState.Assignment(launch: d.launch, epoch: d.spec.epoch), binaryReady: d.binaryReady)
             }
         )
         // One download per binary, for every slot waiting for it.
@@ -431,26 +493,128 @@ public final class SupervisorDaemon: Sendable {
             guard let topology = ports.first.flatMap({ desired[$0]?.topology }) else { continue }
             if let failure = await download(topology) {
                 processes.binaryFailed(ports, reason: failure)
-            } else {
-                processes.binaryDownloaded(ports)
+                continue
+            }
+            // Each topology's directory gets its link to the binary.
+            let byTopology = Dictionary(grouping: ports) { desired[$0]?.topology.id ?? "" }
+            for (topologyId, ports) in byTopology.sorted(by: { $0.key < $1.key }) {
+                guard let d = ports.first.flatMap({ desired[$0] }) else { continue }
+                do {
+                    guard !d.launch.executable.isEmpty,
+                        try WorkerFiles.link(cachedBinary(d.topology), at: d.launch.executable)
+                    else {
+                        throw WorkerFilesError("the binary of \(topologyId) is not in \(cachedBinary(d.topology))")
+                    }
+                    processes.binaryDownloaded(ports)
+                } catch {
+                    note("cannot install the binary of \(topologyId): \(error)")
+                    processes.binaryFailed(ports, reason: "\(error)")
+                }
             }
         }
         cleanUp(keeping: desired, previous: previous)
     }
 
-    /// Removes the files of workers no longer assigned and not running, earlier epochs' launch
-    /// specs, and binaries no longer used.
+    /// Prepares the directory of `topologyId`'s workers (``WorkerFiles``): its group (with
+    /// ``SupervisorOptions/workerIsolation``; recorded in `claimed`), the ZooKeeper credentials,
+    /// and the link to its binary when that is downloaded.
+    private func prepareTopology(
+        _ topologyId: String,
+        _ topology: TopologyRecord,
+        claimed: inout [UInt32: String]
+    ) throws -> PreparedTopology {
+        let directory = files.topologyDirectory(topologyId)
+        var prepared = PreparedTopology(environment: [:], binary: "", binaryReady: false)
+        if let isolation = options.workerIsolation {
+            let gid = try topologyGroup(topologyId, isolation.groups, claimed: claimed)
+            claimed[gid] = topologyId
+            prepared.group = gid
+            prepared.identity = WorkerIdentity(user: isolation.user.name, uid: isolation.user.uid, gid: gid)
+            prepared.environment = [
+                "HOME": isolation.user.home, "USER": isolation.user.name, "LOGNAME": isolation.user.name,
+            ]
+        }
+        try WorkerFiles.ensureDirectory(directory, group: prepared.group, mode: files.directoryMode)
+        if let auth = options.zookeeperAuth {
+            // A copy the topology's workers may read: the supervisor's own file is its user's only.
+            let file = files.credentialsFile(topologyId)
+            try WorkerFiles.write(
+                Array("\(auth.user):\(auth.password)\n".utf8),
+                to: file,
+                group: prepared.group,
+                mode: files.fileMode
+            )
+            prepared.credentialsFile = file
+        }
+        let name = topology.description.name
+        // Empty for an invalid digest or name: never a path outside the data directory.
+        if BlobStore.isDigest(topology.binaryDigest), WorkerFiles.isFileName(name) {
+            prepared.binary = "\(directory)/\(name)"
+            prepared.binaryReady = try WorkerFiles.link(cachedBinary(topology), at: prepared.binary)
+        }
+        return prepared
+    }
+
+    /// The group of `topologyId`'s workers: its directory's, when that is in `range` and no
+    /// other topology of this pass has it; else a free one (``TopologyGroups``), every other
+    /// topology directory's group being taken.
+    private func topologyGroup(
+        _ topologyId: String,
+        _ range: ClosedRange<UInt32>,
+        claimed: [UInt32: String]
+    ) throws(WorkerFilesError) -> UInt32 {
+        if let existing = WorkerFiles.group(of: files.topologyDirectory(topologyId)), range.contains(existing),
+            claimed[existing] == nil
+        {
+            return existing
+        }
+        var taken = Set(claimed.keys)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: files.root)) ?? [] where name != topologyId {
+            if let gid = WorkerFiles.group(of: "\(files.root)/\(name)") { taken.insert(gid) }
+        }
+        guard let gid = TopologyGroups.choose(for: topologyId, in: range, taken: taken) else {
+            throw WorkerFilesError(
+                "no free group id in supervisor.worker.gid.range \(range.lowerBound)-\(range.upperBound) "
+                    + "(\(taken.count) taken by other topologies)"
+            )
+        }
+        return gid
+    }
+
+    /// Where the downloaded binary of `topology` is kept (`DATA/topologies/<digest>/<name>`).
+    private func cachedBinary(_ topology: TopologyRecord) -> String {
+        "\(options.dataDirectory)/topologies/\(topology.binaryDigest)/\(topology.description.name)"
+    }
+
+    /// Removes the directories of topologies and workers neither assigned nor running, earlier
+    /// epochs' launch specs, and binaries no longer used.
     private func cleanUp(keeping desired: [Int: Desired], previous: [Int: Desired]) {
         let fm = FileManager.default
-        let workersDir = options.dataDirectory + "/workers"
-        let running = Set(processes.snapshot().values.compactMap { $0.process?.launch.id })
-        let assigned = Set(desired.values.map(\.spec.workerId))
-        for name in (try? fm.contentsOfDirectory(atPath: workersDir)) ?? []
-        where !assigned.contains(name) && !running.contains(name) {
-            try? fm.removeItem(atPath: "\(workersDir)/\(name)")
+        // The worker directories to keep, by topology directory: the assigned workers' and the
+        // running ones' (stopping, or adopted and no longer assigned).
+        var keep: [String: Set<String>] = [:]
+        let running = processes.snapshot().values.compactMap { $0.process?.launch }
+        for launch in desired.values.map(\.launch) + running {
+            let path = launch.directory ?? launch.workingDirectory
+            guard path.hasPrefix(files.root + "/") else { continue }
+            let parts = path.dropFirst(files.root.count + 1).split(separator: "/").map(String.init)
+            guard let topology = parts.first else { continue }
+            keep[topology, default: []].formUnion(parts.dropFirst().prefix(1))
+        }
+        for name in (try? fm.contentsOfDirectory(atPath: files.root)) ?? [] {
+            let path = "\(files.root)/\(name)"
+            guard let workers = keep[name] else {
+                remove(path)
+                continue
+            }
+            // Only the workers' directories: the binary and the credentials stay with the topology.
+            for entry in (try? fm.contentsOfDirectory(atPath: path)) ?? []
+            where !workers.contains(entry) && WorkerFiles.isDirectory("\(path)/\(entry)") {
+                remove("\(path)/\(entry)")
+            }
         }
         for d in desired.values {
-            let dir = "\(workersDir)/\(d.spec.workerId)"
+            let dir = d.launch.directory ?? d.launch.workingDirectory
             let current = "epoch-\(d.spec.epoch).json"
             for file in (try? fm.contentsOfDirectory(atPath: dir)) ?? []
             where file.hasPrefix("epoch-") && file != current {
@@ -466,6 +630,16 @@ public final class SupervisorDaemon: Sendable {
         for d in previous.values where !ids.contains(d.spec.workerId) {
             logger.info("worker \(d.spec.workerId) is no longer assigned here")
         }
+    }
+
+    /// Removes a directory below `DATA/workers` (``WorkerFiles/removeTree(_:)``), logging a
+    /// failure once per path.
+    private func remove(_ path: String) {
+        guard let failure = WorkerFiles.removeTree(path) else {
+            state.withLock { _ = $0.unremovable.remove(path) }
+            return
+        }
+        if state.withLock({ $0.unremovable.insert(path).inserted }) { logger.warning("\(failure)") }
     }
 
     // MARK: - Binaries

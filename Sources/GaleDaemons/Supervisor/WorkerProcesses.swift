@@ -1,9 +1,24 @@
-import CPosixSpawn
+import CGaleProcess
 import Dispatch
 package import Foundation
 import Gale
 public import Logging
 import Synchronization
+
+/// The user and group a worker runs as when they are not its supervisor's (``WorkerIsolation``).
+public struct WorkerIdentity: Sendable, Codable, Equatable {
+    /// The user's name, for messages.
+    public var user: String
+    public var uid: UInt32
+    /// Its topology's group (``TopologyGroups``); the worker has no supplementary groups.
+    public var gid: UInt32
+
+    public init(user: String, uid: UInt32, gid: UInt32) {
+        self.user = user
+        self.uid = uid
+        self.gid = gid
+    }
+}
 
 /// How to start one worker process.
 public struct WorkerLaunch: Sendable, Codable, Equatable {
@@ -16,6 +31,11 @@ public struct WorkerLaunch: Sendable, Codable, Equatable {
     public var workingDirectory: String
     /// stdout and stderr are appended here.
     public var logFile: String
+    /// Who the worker runs as; `nil`: the supervisor's user.
+    public var identity: WorkerIdentity?
+    /// The worker's own directory (its launch specs and working directory), removed when the
+    /// worker leaves its slot; `nil`: ``workingDirectory``.
+    public var directory: String?
 
     public init(
         id: String,
@@ -23,7 +43,9 @@ public struct WorkerLaunch: Sendable, Codable, Equatable {
         arguments: [String],
         environment: [String: String],
         workingDirectory: String,
-        logFile: String
+        logFile: String,
+        identity: WorkerIdentity? = nil,
+        directory: String? = nil
     ) {
         self.id = id
         self.executable = executable
@@ -31,6 +53,8 @@ public struct WorkerLaunch: Sendable, Codable, Equatable {
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.logFile = logFile
+        self.identity = identity
+        self.directory = directory
     }
 }
 
@@ -201,7 +225,10 @@ public final class WorkerProcessManager: Sendable {
             case .removeStateFile(let id):
                 try? FileManager.default.removeItem(atPath: "\(stateDirectory)/\(id).json")
             case .removeFiles(let launch):
-                try? FileManager.default.removeItem(atPath: launch.workingDirectory)
+                // The worker may have written there: no link it left is followed.
+                if let failure = WorkerFiles.removeTree(launch.directory ?? launch.workingDirectory) {
+                    logger.warning("worker \(launch.id): \(failure)")
+                }
             case .log(let id, let message, let warning):
                 if warning {
                     logger.warning("worker \(id) \(message)")
@@ -248,13 +275,16 @@ public final class WorkerProcessManager: Sendable {
         return UInt64(fields[19])
     }
 
-    /// posix_spawn with a clean signal mask, default dispositions, its own process group, stdin
-    /// from /dev/null, output appended to the log file, and no other descriptor: every descriptor
-    /// from 3 up is closed in the child, whatever its close-on-exec flag. The supervisor's
-    /// heartbeat listener, its ZooKeeper connection (opened by the C client without
-    /// close-on-exec) and any other socket would otherwise stay open in every worker, and a
-    /// restarted supervisor could not bind its heartbeat port again while they run.
-    static func spawn(_ launch: WorkerLaunch) throws -> pid_t {
+    /// Starts the worker (`gale_spawn`: fork, then exec) with a clean signal mask, default
+    /// dispositions, its own process group, stdin from /dev/null, output appended to the log
+    /// file (opened before any user switch, so it stays the supervisor's), and no other
+    /// descriptor: every descriptor from 3 up is closed in the child, whatever its close-on-exec
+    /// flag. The supervisor's heartbeat listener, its ZooKeeper connection (opened by the C client
+    /// without close-on-exec) and any other socket would otherwise stay open in every worker, and
+    /// a restarted supervisor could not bind its heartbeat port again while they run. With an
+    /// ``WorkerLaunch/identity``, the child drops its supplementary groups and switches to that
+    /// group and user before it enters the working directory and execs.
+    package static func spawn(_ launch: WorkerLaunch) throws -> Int32 {
         let fm = FileManager.default
         guard fm.isExecutableFile(atPath: launch.executable) else {
             throw SpawnError(message: "cannot start \(launch.executable): not an executable file")
@@ -262,28 +292,6 @@ public final class WorkerProcessManager: Sendable {
         try fm.createDirectory(
             atPath: URL(fileURLWithPath: launch.logFile).deletingLastPathComponent().path,
             withIntermediateDirectories: true
-        )
-        try fm.createDirectory(atPath: launch.workingDirectory, withIntermediateDirectories: true)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, launch.logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes,
-            Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)
         )
         var environment = ProcessInfo.processInfo.environment
         environment.merge(launch.environment) { $1 }
@@ -293,12 +301,53 @@ public final class WorkerProcessManager: Sendable {
             for p in argv { free(p) }
             for p in envp { free(p) }
         }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, launch.executable, &actions, &attributes, argv, envp)
-        guard rc == 0 else {
-            throw SpawnError(message: "cannot start \(launch.executable): \(String(cString: strerror(rc)))")
+        var step: Int32 = 0
+        var error: Int32 = 0
+        let pid = launch.executable.withCString { path in
+            launch.logFile.withCString { log in
+                launch.workingDirectory.withCString { directory in
+                    argv.withUnsafeBufferPointer { arguments in
+                        envp.withUnsafeBufferPointer { variables in
+                            var request = gale_spawn_request(
+                                path: path,
+                                argv: arguments.baseAddress,
+                                envp: variables.baseAddress,
+                                directory: directory,
+                                log_file: log,
+                                switch_user: launch.identity == nil ? 0 : 1,
+                                uid: launch.identity?.uid ?? 0,
+                                gid: launch.identity?.gid ?? 0
+                            )
+                            return gale_spawn(&request, &step, &error)
+                        }
+                    }
+                }
+            }
         }
+        guard pid > 0 else { throw SpawnError(message: Self.failure(launch, step: step, error: error)) }
         return pid
+    }
+
+    /// What failed when `gale_spawn` started `launch`, in one line.
+    static func failure(_ launch: WorkerLaunch, step: Int32, error: Int32) -> String {
+        let reason = String(cString: strerror(error))
+        let user = launch.identity.map { "user \($0.user) (uid \($0.uid))" } ?? "the supervisor's user"
+        switch gale_spawn_step(rawValue: UInt32(step)) {
+        case GALE_SPAWN_LOG:
+            return "cannot open the log file \(launch.logFile): \(reason)"
+        case GALE_SPAWN_GROUPS:
+            return "cannot drop the supplementary groups to start the worker as \(user): \(reason)"
+        case GALE_SPAWN_GID:
+            return "cannot switch to group \(launch.identity?.gid ?? 0) to start the worker as \(user): \(reason)"
+        case GALE_SPAWN_UID:
+            return "cannot switch to \(user): \(reason)"
+        case GALE_SPAWN_DIRECTORY:
+            return "cannot enter the working directory \(launch.workingDirectory) as \(user): \(reason)"
+        case GALE_SPAWN_EXEC:
+            return "cannot start \(launch.executable) as \(user): \(reason)"
+        default:
+            return "cannot start \(launch.executable): a new process failed (step \(step)): \(reason)"
+        }
     }
 }
 

@@ -181,7 +181,7 @@ final class PeerLink: EnvelopeSink, BackpressurePeer, @unchecked Sendable {
         let options = core.options
         ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(options.connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
