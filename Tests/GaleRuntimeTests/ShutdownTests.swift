@@ -12,6 +12,10 @@ import Testing
         builder.setSpout("spout") { SequenceSpout(spouts, .init(count: 3_000, recordIds: false)) }
         builder.setBolt("bolt", parallelism: 2) { TestBolt(bolts, .init(recordValues: false, gate: gate)) }
             .shuffleGrouping("spout")
+        // The trees wait at the gate for as long as the test takes to get there; only the drain
+        // may complete them, never the message timeout (30 s by default: a loaded machine took
+        // longer, and every tree failed).
+        builder.config.messageTimeoutSeconds = 3600
         let cluster = LocalCluster()
         let running = try cluster.submit(try builder.build())
         defer { gate.open() }

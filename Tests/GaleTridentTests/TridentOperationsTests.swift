@@ -35,11 +35,7 @@ import Testing
     static func run(_ topology: TridentTopology, batches: Int64) async throws {
         let cluster = LocalCluster(logger: Logger(label: "test"))
         _ = try cluster.submit(try topology.build())
-        let committed = try await TridentWordCountTests.waitForCommit(
-            topology.name,
-            txid: batches,
-            timeout: .seconds(30)
-        )
+        let committed = try await TridentWordCountTests.waitForCommit(topology.name, txid: batches)
         await cluster.shutdown()
         #expect(committed >= batches)
     }
