@@ -208,6 +208,44 @@ import Testing
         #expect(config.zookeeperAuthFile()?.hasPrefix("/") == true)
     }
 
+    /// A restarted supervisor checks its adopted workers' heartbeats before its first sync too:
+    /// against the tokens their launch specs hold.
+    @Test func adoptedWorkersHeartbeatTokensAreReadFromTheirLaunchSpecs() throws {
+        let path = NSTemporaryDirectory() + "gale-spec-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var spec = WorkerLaunchSpec(
+            workerId: "wc-1-6700",
+            topologyId: "wc-1",
+            topologyName: "wc",
+            epoch: 3,
+            endpoint: Endpoint(host: "127.0.0.1", port: 6700),
+            taskEndpoints: [:],
+            configOverrides: [:],
+            parallelism: [:],
+            active: true,
+            supervisor: Endpoint(host: "127.0.0.1", port: 9),
+            orphanTimeoutSeconds: 10
+        )
+        spec.heartbeatToken = WorkerLaunchSpec.heartbeatToken(secret: "s", workerId: spec.workerId)
+        try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: path))
+        func launch(_ id: String, _ arguments: [String]) -> WorkerLaunch {
+            WorkerLaunch(
+                id: id,
+                executable: "/bin/true",
+                arguments: arguments,
+                environment: [:],
+                workingDirectory: "/",
+                logFile: "/dev/null"
+            )
+        }
+        let tokens = SupervisorDaemon.heartbeatTokens(of: [
+            launch("wc-1-6700", ["worker", "--log-level", "info", "--assignment", path]),
+            launch("gone", ["worker", "--assignment", path + ".missing"]),
+            launch("no-flag", ["worker", "--assignment"]),
+        ])
+        #expect(tokens == ["wc-1-6700": WorkerLaunchSpec.heartbeatToken(secret: "s", workerId: "wc-1-6700")])
+    }
+
     @Test func theClientTokenComesFromGaleTokenThenFromItsFile() throws {
         let file = try Self.secretFile("from-file\n")
         let config = try Self.config("client.token.file: \(file)\n")

@@ -142,6 +142,10 @@ public final class SupervisorDaemon: Sendable {
         var beats: [String: WorkerHeartbeat] = [:]
         var errors: [String] = []
         var armed: Set<String> = []
+        /// The heartbeat tokens of the workers adopted at start, from their launch specs, by
+        /// worker id: what their heartbeats are checked against until the first sync fills
+        /// ``desired``.
+        var adoptedTokens: [String: String] = [:]
         var heartbeatPort = 0
         /// Reports that failed in a row.
         var reportFailures = 0
@@ -219,6 +223,8 @@ public final class SupervisorDaemon: Sendable {
             if !adopted.isEmpty {
                 logger.info("adopted \(adopted.count) running workers: \(adopted.joined(separator: ", "))")
             }
+            let tokens = Self.heartbeatTokens(of: processes.runningLaunches())
+            state.withLock { $0.adoptedTokens = tokens }
             let server: HTTPServer
             do {
                 server = try await startHeartbeatServer()
@@ -320,6 +326,22 @@ public final class SupervisorDaemon: Sendable {
         throw SupervisorError.noHeartbeatPort
     }
 
+    /// The heartbeat token each of `launches` was given, by worker id, read from the launch spec
+    /// its `--assignment` argument names (workers without a token or a readable spec are left
+    /// out).
+    package static func heartbeatTokens(of launches: [WorkerLaunch]) -> [String: String] {
+        var tokens: [String: String] = [:]
+        for launch in launches {
+            guard let flag = launch.arguments.firstIndex(of: "--assignment"), flag + 1 < launch.arguments.count,
+                let data = FileManager.default.contents(atPath: launch.arguments[flag + 1]),
+                let spec = try? JSONDecoder().decode(WorkerLaunchSpec.self, from: data),
+                let token = spec.heartbeatToken
+            else { continue }
+            tokens[spec.workerId] = token
+        }
+        return tokens
+    }
+
     private func handleHeartbeat(_ request: HTTPRequest) async -> HTTPResponse {
         guard request.method == "POST", request.path == "/heartbeat" else {
             return .error(404, "no such endpoint: \(request.method) \(request.path)")
@@ -330,9 +352,11 @@ public final class SupervisorDaemon: Sendable {
         } catch {
             return .error(400, "\(error)")
         }
-        // A worker proves who it is with the token its launch spec gave it.
+        // A worker proves who it is with the token its launch spec gave it (an adopted one's,
+        // before the first sync, read from its spec at start).
         let token = state.withLock { s in
             s.desired.values.first { $0.spec.workerId == beat.workerId }?.spec.heartbeatToken
+                ?? s.adoptedTokens[beat.workerId]
         }
         if let token {
             let presented = request.header("authorization").map { String($0.dropFirst("Bearer ".count)) } ?? ""

@@ -122,6 +122,11 @@ public final class WorkerProcessManager: Sendable {
         return slots.withLock { $0.values.compactMap { $0.process?.launch.id }.sorted() }
     }
 
+    /// The launches of the worker processes running now (adopted ones included).
+    public func runningLaunches() -> [WorkerLaunch] {
+        slots.withLock { $0.values.compactMap { $0.process?.launch } }
+    }
+
     /// Makes the slots run `assignments` (by port; `binaryReady` when the worker's binary is on
     /// disk) and stop every other worker. Returns the ports whose binary is to be downloaded
     /// (report the outcome with ``binaryDownloaded(_:)`` or ``binaryFailed(_:reason:)``).
