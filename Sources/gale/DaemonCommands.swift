@@ -266,7 +266,8 @@ struct SupervisorCommand: AsyncParsableCommand {
                 clusterSecret: try config.clusterSecret(),
                 zookeeperAuth: try config.zookeeperAuth(),
                 zookeeperAuthFile: config.zookeeperAuthFile(),
-                tls: try config.clientTLS()
+                tls: try config.clientTLS(),
+                transportTLS: try config.transportTLS()
             )
             return (options, config)
         } catch {

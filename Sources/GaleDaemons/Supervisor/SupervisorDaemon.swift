@@ -42,6 +42,9 @@ public struct SupervisorOptions: Sendable {
     /// The CAs nimbus's certificate must verify against (`tls.ca.file`): reports and downloads
     /// go over HTTPS. `nil`: plain HTTP.
     public var tls: HTTPClientTLS?
+    /// Mutual TLS between workers (`transport.tls`): written into each worker's launch spec.
+    /// `nil`: plain TCP.
+    public var transportTLS: WorkerTransportTLS?
 
     public init(
         zookeeper: String,
@@ -59,7 +62,8 @@ public struct SupervisorOptions: Sendable {
         clusterSecret: String? = nil,
         zookeeperAuth: ZooKeeperAuth? = nil,
         zookeeperAuthFile: String? = nil,
-        tls: HTTPClientTLS? = nil
+        tls: HTTPClientTLS? = nil,
+        transportTLS: WorkerTransportTLS? = nil
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -77,6 +81,7 @@ public struct SupervisorOptions: Sendable {
         self.zookeeperAuth = zookeeperAuth
         self.zookeeperAuthFile = zookeeperAuthFile
         self.tls = tls
+        self.transportTLS = transportTLS
     }
 }
 
@@ -212,7 +217,7 @@ public final class SupervisorDaemon: Sendable {
                 },
             ]
             logger.info(
-                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port)"
+                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port), worker transport \(options.transportTLS == nil ? "plain TCP" : "mutual TLS")"
             )
             // Workers get 5 s before SIGKILL; inside the unit's TimeoutStopSec (60 s).
             try await DaemonRunner(logger: logger, executor: executor, maximumShutdown: .seconds(50))
@@ -372,6 +377,9 @@ public final class SupervisorDaemon: Sendable {
                     spec.supervisorPortFile = options.dataDirectory + "/heartbeat-port"
                     spec.zookeeper = options.zookeeper
                     spec.zookeeperAuthFile = options.zookeeperAuthFile
+                    // The PEM text, not the paths: the key file may be readable by the
+                    // supervisor's user only; the spec is private like the key.
+                    spec.transportTLS = options.transportTLS
                     if let secret = assignment.secret {
                         spec.assignmentSecret = secret
                         spec.heartbeatToken = WorkerLaunchSpec.heartbeatToken(secret: secret, workerId: workerId)
