@@ -54,9 +54,27 @@ struct Worker: AsyncParsableCommand {
             taskAddresses: spec.taskEndpoints.mapValues { WorkerAddress(host: $0.host, port: $0.port) },
             secret: spec.assignmentSecret.map { Array($0.utf8) }
         )
+        var options = TransportOptions()
+        if let tls = spec.transportTLS {
+            do {
+                options.tls = try TransportTLS(
+                    caCertificatesPEM: tls.ca,
+                    certificateChainPEM: tls.cert,
+                    privateKeyPEM: tls.key
+                )
+            } catch {
+                throw ValidationError("worker \(spec.workerId) cannot start: transport TLS: \(error)")
+            }
+        }
         let worker: ClusterWorker
         do {
-            worker = try await ClusterWorker(topology: topology, layout: layout, logger: logger, activate: false)
+            worker = try await ClusterWorker(
+                topology: topology,
+                layout: layout,
+                logger: logger,
+                activate: false,
+                options: options
+            )
         } catch {
             throw ValidationError("worker \(spec.workerId) cannot start: \(error)")
         }
@@ -64,7 +82,7 @@ struct Worker: AsyncParsableCommand {
             "worker started",
             metadata: [
                 "topology": "\(spec.topologyId)", "epoch": "\(spec.epoch)", "port": "\(worker.port)",
-                "tasks": "\(worker.localTasks.sorted())",
+                "tasks": "\(worker.localTasks.sorted())", "transport": "\(options.tls == nil ? "tcp" : "mutual TLS")",
             ]
         )
         let heartbeats = WorkerHeartbeats(spec: spec, worker: worker, logger: logger)

@@ -274,7 +274,8 @@ struct SupervisorCommand: AsyncParsableCommand {
                 zookeeperAuth: try config.zookeeperAuth(),
                 zookeeperAuthFile: config.zookeeperAuthFile(),
                 tls: try config.clientTLS(),
-                workerIsolation: try config.workerIsolation()
+                workerIsolation: try config.workerIsolation(),
+                transportTLS: try config.transportTLS()
             )
             return (options, config)
         } catch {

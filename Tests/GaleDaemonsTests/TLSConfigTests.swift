@@ -99,4 +99,59 @@ import Testing
             }
         }
     }
+
+    /// The error `transport.tls` in `yaml` gives (or `nil`), with `$D` standing for `directory`.
+    static func transportProblem(_ yaml: String, _ directory: String) -> String? {
+        do {
+            _ = try SecurityTests.config(yaml.replacingOccurrences(of: "$D", with: directory)).transportTLS()
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func transportTLSHandsTheWorkersThePEMTextOfTheHostsCertificateKeyAndCA() throws {
+        let d = try Self.certificates()
+        #expect(try SecurityTests.config("").transportTLS() == nil, "off by default")
+        let all = "tls.cert.file: $D/server.pem\ntls.key.file: $D/server.key\ntls.ca.file: $D/ca.pem\n"
+        #expect(try SecurityTests.config(all.replacingOccurrences(of: "$D", with: d)).transportTLS() == nil)
+        let on = all + "transport.tls: true\n"
+        let tls = try #require(try SecurityTests.config(on.replacingOccurrences(of: "$D", with: d)).transportTLS())
+        #expect(tls.cert == (try String(contentsOfFile: d + "/server.pem", encoding: .utf8)))
+        #expect(tls.ca == (try String(contentsOfFile: d + "/ca.pem", encoding: .utf8)))
+        #expect(tls.key.contains("PRIVATE KEY") && tls.key.hasSuffix("\n"))
+        #expect(!"\(tls)".contains("PRIVATE KEY"), "its description hides the key")
+    }
+
+    @Test func transportTLSNeedsTheCertificateKeyAndCANamingWhatIsMissingOrUnusable() throws {
+        let d = try Self.certificates()
+        let other = try Self.certificates()
+        let caOnly = Self.transportProblem("tls.ca.file: $D/ca.pem\ntransport.tls: true\n", d) ?? "accepted"
+        #expect(
+            caOnly.hasPrefix("transport.tls (")
+                && caOnly.contains("yaml:2) is true but tls.cert.file and tls.key.file are not set"),
+            "\(caOnly)"
+        )
+        let noCA =
+            Self.transportProblem("tls.cert.file: $D/server.pem\ntls.key.file: $D/server.key\ntransport.tls: true\n", d)
+            ?? "accepted"
+        #expect(noCA.contains("is true but tls.ca.file is not set"), "\(noCA)")
+        let wrongKey =
+            Self.transportProblem(
+                "tls.cert.file: $D/server.pem\ntls.key.file: \(other)/server.key\ntls.ca.file: $D/ca.pem\n"
+                    + "transport.tls: true\n",
+                d
+            ) ?? "accepted"
+        #expect(
+            wrongKey.hasPrefix("tls.key.file (") && wrongKey.contains("is not the key of the certificate"),
+            "\(wrongKey)"
+        )
+        chmod(d + "/server.key", 0o644)
+        let shared =
+            Self.transportProblem(
+                "tls.cert.file: $D/server.pem\ntls.key.file: $D/server.key\ntls.ca.file: $D/ca.pem\ntransport.tls: true\n",
+                d
+            ) ?? "accepted"
+        #expect(shared.hasPrefix("tls.key.file (") && shared.contains("is readable by other users"), "\(shared)")
+    }
 }

@@ -46,8 +46,15 @@ final class ClusterHarness: @unchecked Sendable {
     /// (as `admin`) read; with `zookeeperAuth`, also the ZooKeeper credentials file (mode 0600)
     /// and `zookeeper.auth.file`, so that the daemons and their workers use ZooKeeper ACLs; with
     /// `tls`, also a CA and nimbus's certificate (Tests/Fixtures/tls/make-certs) and the TLS keys,
-    /// so that nimbus serves HTTPS and the CLI and the supervisors verify it against the CA.
-    func secure(zookeeperAuth: ZooKeeperAuth? = nil, tls: Bool = false, tlsNames: [String] = ["IP:127.0.0.1"]) throws {
+    /// so that nimbus serves HTTPS and the CLI and the supervisors verify it against the CA; with
+    /// `transportTLS` as well, the certificate serves clients too and `transport.tls` is on, so
+    /// that the supervisors' workers talk mutual TLS with that certificate (all share one host).
+    func secure(
+        zookeeperAuth: ZooKeeperAuth? = nil,
+        tls: Bool = false,
+        tlsNames: [String] = ["IP:127.0.0.1"],
+        transportTLS: Bool = false
+    ) throws {
         var tokens: [String] = []
         for (name, role) in [("admin", "admin"), ("alice", "submitter"), ("bob", "submitter"), ("viewer", "viewer")] {
             let secret = UUID().uuidString + UUID().uuidString
@@ -70,12 +77,12 @@ final class ClusterHarness: @unchecked Sendable {
             zookeeperLine = "zookeeper.auth.file: \(file)\n"
         }
         var tlsLines = ""
-        if tls {
-            let directory = try Self.makeCertificates(in: root + "/tls", sans: tlsNames)
+        if tls || transportTLS {
+            let directory = try Self.makeCertificates(in: root + "/tls", sans: tlsNames, clientAuth: transportTLS)
             tlsDirectory = directory
             tlsLines =
                 "tls.cert.file: \(directory)/server.pem\ntls.key.file: \(directory)/server.key\n"
-                + "tls.ca.file: \(directory)/ca.pem\n"
+                + "tls.ca.file: \(directory)/ca.pem\n" + (transportTLS ? "transport.tls: true\n" : "")
         }
         securityConfig = try privateFile(
             "gale.yaml",
@@ -85,10 +92,15 @@ final class ClusterHarness: @unchecked Sendable {
     }
 
     /// Writes a new CA and a server certificate for `sans` it signed into `directory`
-    /// (Tests/Fixtures/tls/make-certs, the `openssl` CLI); returns `directory`.
-    static func makeCertificates(in directory: String, sans: [String] = ["IP:127.0.0.1"]) throws -> String {
+    /// (Tests/Fixtures/tls/make-certs, the `openssl` CLI), one that serves TLS clients too with
+    /// `clientAuth`; returns `directory`.
+    static func makeCertificates(
+        in directory: String,
+        sans: [String] = ["IP:127.0.0.1"],
+        clientAuth: Bool = false
+    ) throws -> String {
         let script = TestServices.repositoryRoot.appendingPathComponent("Tests/Fixtures/tls/make-certs").path
-        let made = try run(script, [directory] + sans)
+        let made = try run(script, (clientAuth ? ["--client-auth"] : []) + [directory] + sans)
         guard made.status == 0 else { throw SmokeTestFailure("make-certs failed: \(made.output)") }
         return directory
     }

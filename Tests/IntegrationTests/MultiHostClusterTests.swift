@@ -34,12 +34,14 @@ final class MultiHostCluster: @unchecked Sendable {
                     host: net.address("zk")
                 )
             }
-            // Hosts that others reach: authentication, HTTPS and ZooKeeper ACLs on, as a real
-            // cluster has them (each nimbus's certificate names its address).
+            // Hosts that others reach: authentication, HTTPS, mutual TLS between workers and
+            // ZooKeeper ACLs on, as a real cluster has them (each nimbus's certificate names its
+            // address; the workers, which check no names, use the same certificate).
             try cluster.secure(
                 zookeeperAuth: ZooKeeperAuth(user: "gale", password: UUID().uuidString),
                 tls: true,
-                tlsNames: Self.nimbusHosts.map { "IP:\(net.address($0))" }
+                tlsNames: Self.nimbusHosts.map { "IP:\(net.address($0))" },
+                transportTLS: true
             )
         } catch {
             net.tearDown()
@@ -202,6 +204,12 @@ struct MultiHostClusterTests {
         }
         try await cluster.waitUntil("status shows every message acked", timeout: 30) {
             try cluster.status().components.first { $0.id == "sentences" }?.acked == UInt64(messages)
+        }
+        // Across hosts, every connection between workers is mutual TLS, though no certificate
+        // names a supervisor's address.
+        for supervisor in cluster.supervisors {
+            let connected = TransportTLSClusterTests.workerLogLines(supervisor.dir, containing: "connected to peer")
+            #expect(connected.count >= 2 && connected.allSatisfy { $0.contains("tls=TLS 1.3") }, "\(connected)")
         }
         print("multi-host: spread over \(status.workers.count) hosts, ids lost = \(hosts.missingIds(messages).count)")
     }

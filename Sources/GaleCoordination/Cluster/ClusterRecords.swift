@@ -184,6 +184,10 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
     public var assignmentSecret: String?
     /// What the worker sends its supervisor with each heartbeat (`Authorization: Bearer`).
     public var heartbeatToken: String?
+    /// Mutual TLS for the worker-to-worker transport (`transport.tls`): the supervisor host's
+    /// certificate, key and cluster CA as PEM text, so that a worker needs to read no file of
+    /// its supervisor's. Absent: plain TCP.
+    public var transportTLS: WorkerTransportTLS?
 
     public init(
         workerId: String,
@@ -219,6 +223,28 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
     /// each worker has its own and its supervisor can compute it again after a restart.
     public static func heartbeatToken(secret: String, workerId: String) -> String {
         SHA256Digest.hex(of: Array("gale-heartbeat|\(secret)|\(workerId)".utf8))
+    }
+}
+
+/// The TLS material a supervisor hands its workers for the transport between them, as PEM
+/// text (``WorkerLaunchSpec/transportTLS``).
+public struct WorkerTransportTLS: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// The cluster's CA certificates (`tls.ca.file`): a peer's certificate must chain to one.
+    public var ca: String
+    /// The supervisor host's certificate, then any intermediates (`tls.cert.file`).
+    public var cert: String
+    /// Its private key (`tls.key.file`).
+    public var key: String
+
+    public init(ca: String, cert: String, key: String) {
+        self.ca = ca
+        self.cert = cert
+        self.key = key
+    }
+
+    /// Never the key.
+    public var description: String {
+        "WorkerTransportTLS(ca: \(ca.utf8.count) bytes, cert: \(cert.utf8.count) bytes, key: hidden)"
     }
 }
 

@@ -368,16 +368,17 @@ public enum GaleConfigSchema {
             .text,
             note: "none: plain HTTP",
             env: "GALE_TLS_CERT_FILE",
-            usedBy: "nimbus",
-            "Nimbus's certificate (PEM, its own first, then any intermediates): nimbus serves its API over HTTPS "
-                + "only. Its subjectAltName must name `nimbus.host` and every name clients use; needs "
-                + "`tls.key.file` and `tls.ca.file` (docs/security.md)."
+            usedBy: "nimbus, supervisor",
+            "This host's certificate (PEM, its own first, then any intermediates). On a nimbus host nimbus serves its "
+                + "API over HTTPS only, and the subjectAltName must name `nimbus.host` and every name clients use; "
+                + "needs `tls.key.file` and `tls.ca.file`. On a supervisor host with `transport.tls` its workers "
+                + "show it to each other (docs/security.md)."
         ),
         ConfigKey(
             "tls.key.file",
             .text,
             env: "GALE_TLS_KEY_FILE",
-            usedBy: "nimbus",
+            usedBy: "nimbus, supervisor",
             "The private key (PEM, mode 0600 or 0440) of `tls.cert.file`."
         ),
         ConfigKey(
@@ -388,7 +389,18 @@ public enum GaleConfigSchema {
             usedBy: "nimbus, supervisor, client",
             "The CA certificates (PEM) nimbus's certificate must verify against: set, the client commands, "
                 + "supervisors and nimbus (calling the other nimbus processes) reach nimbus over HTTPS and refuse a "
-                + "certificate that does not verify."
+                + "certificate that does not verify. With `transport.tls`, workers' certificates must verify "
+                + "against it too."
+        ),
+        ConfigKey(
+            "transport.tls",
+            .bool,
+            default: .bool(false),
+            usedBy: "supervisor",
+            "Mutual TLS between the workers of this supervisor and those of every other: each worker shows this "
+                + "host's `tls.cert.file` (which needs extendedKeyUsage serverAuth and clientAuth) and refuses a peer "
+                + "whose certificate does not verify against `tls.ca.file`. Needs `tls.cert.file`, `tls.key.file` "
+                + "and `tls.ca.file`; set it on every supervisor of the cluster (docs/security.md)."
         ),
     ]
 

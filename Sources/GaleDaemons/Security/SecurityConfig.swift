@@ -131,6 +131,51 @@ extension GaleConfig {
         }
     }
 
+    /// The TLS material a supervisor hands its workers for the transport between them when
+    /// `transport.tls` is true: this host's certificate (`tls.cert.file`), its key
+    /// (`tls.key.file`) and the cluster's CA certificates (`tls.ca.file`), read as PEM text;
+    /// `nil` when `transport.tls` is false.
+    /// - Throws: `transport.tls` without all three files, or a file that cannot be used
+    ///   (unreadable, not PEM, a key readable by other users or not matching the certificate,
+    ///   an expired certificate): one line naming the key and the file.
+    public func transportTLS() throws(ConfigError) -> WorkerTransportTLS? {
+        guard bool("transport.tls") == true else { return nil }
+        let names = ["tls.cert.file", "tls.key.file", "tls.ca.file"]
+        let unset = names.filter { text($0) == nil }
+        guard let certificate = text("tls.cert.file"), let key = text("tls.key.file"), let ca = text("tls.ca.file")
+        else {
+            throw ConfigError(
+                "\(label("transport.tls")) is true but \(unset.joined(separator: " and ")) "
+                    + "\(unset.count == 1 ? "is" : "are") not set: workers show each other this host's certificate "
+                    + "(tls.cert.file, tls.key.file) and verify theirs against tls.ca.file (docs/security.md)"
+            )
+        }
+        // The same checks as nimbus's: readable, PEM, a private key, matching, valid now.
+        do {
+            _ = try HTTPServerTLS(certificateFile: certificate, keyFile: key)
+        } catch {
+            let name = error.file == key && error.file != certificate ? "tls.key.file" : "tls.cert.file"
+            throw ConfigError("\(label(name)): \(error.reason)")
+        }
+        _ = try clientTLS()
+        let keyText: String
+        do {
+            keyText = try PrivateFile.read(key)
+        } catch {
+            throw ConfigError("\(label("tls.key.file")): \(error.description)")
+        }
+        guard let certificateText = FileManager.default.contents(atPath: certificate),
+            let caText = FileManager.default.contents(atPath: ca)
+        else {
+            throw ConfigError("\(label("tls.cert.file")): cannot read \(certificate) or \(ca)")
+        }
+        return WorkerTransportTLS(
+            ca: String(decoding: caText, as: UTF8.self),
+            cert: String(decoding: certificateText, as: UTF8.self),
+            key: keyText + "\n"
+        )
+    }
+
     /// `key (where it is set)`, e.g. `tls.ca.file (/etc/gale/gale.yaml:12)`.
     func label(_ key: String) -> String {
         "\(key) (\(source(key).map(Self.label) ?? "default"))"

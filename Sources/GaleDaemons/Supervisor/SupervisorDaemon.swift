@@ -49,6 +49,9 @@ public struct SupervisorOptions: Sendable {
     /// The user and groups the workers run as (a supervisor running as root); `nil`: the
     /// supervisor's own user.
     public var workerIsolation: WorkerIsolation?
+    /// Mutual TLS between workers (`transport.tls`): written into each worker's launch spec.
+    /// `nil`: plain TCP.
+    public var transportTLS: WorkerTransportTLS?
 
     public init(
         zookeeper: String,
@@ -67,7 +70,8 @@ public struct SupervisorOptions: Sendable {
         zookeeperAuth: ZooKeeperAuth? = nil,
         zookeeperAuthFile: String? = nil,
         tls: HTTPClientTLS? = nil,
-        workerIsolation: WorkerIsolation? = nil
+        workerIsolation: WorkerIsolation? = nil,
+        transportTLS: WorkerTransportTLS? = nil
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -86,6 +90,7 @@ public struct SupervisorOptions: Sendable {
         self.zookeeperAuthFile = zookeeperAuthFile
         self.tls = tls
         self.workerIsolation = workerIsolation
+        self.transportTLS = transportTLS
     }
 }
 
@@ -264,7 +269,7 @@ public final class SupervisorDaemon: Sendable {
                         + "\($0.groups.lowerBound)-\($0.groups.upperBound)"
                 } ?? "workers run as the supervisor's user"
             logger.info(
-                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port), \(workers)"
+                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port), \(workers), worker transport \(options.transportTLS == nil ? "plain TCP" : "mutual TLS")"
             )
             // Workers get 5 s before SIGKILL; inside the unit's TimeoutStopSec (60 s).
             try await DaemonRunner(logger: logger, executor: executor, maximumShutdown: .seconds(50))
@@ -447,6 +452,9 @@ public final class SupervisorDaemon: Sendable {
                     spec.supervisorPortFile = options.dataDirectory + "/heartbeat-port"
                     spec.zookeeper = options.zookeeper
                     spec.zookeeperAuthFile = prepared.credentialsFile
+                    // The PEM text, not the paths: the key file may be readable by the
+                    // supervisor's user only; the spec is private like the key.
+                    spec.transportTLS = options.transportTLS
                     if let secret = assignment.secret {
                         spec.assignmentSecret = secret
                         spec.heartbeatToken = WorkerLaunchSpec.heartbeatToken(secret: secret, workerId: workerId)

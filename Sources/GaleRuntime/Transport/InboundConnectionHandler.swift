@@ -1,5 +1,7 @@
 import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
 import Synchronization
 
 /// The accepting side of a connection from a peer: checks its `hello`, answers `welcome` or
@@ -24,6 +26,12 @@ import Synchronization
 /// connection only (the peer reconnects). When the connection ends, every pause its peer asked
 /// for is lifted, so no task stays paused by a peer that is gone.
 ///
+/// With ``TransportOptions/tls`` this handler sits behind the TLS server handler and reads
+/// decrypted bytes; the deadline and the count of connections waiting for their handshake start
+/// at accept, so they bound the TLS handshake too. A connection whose TLS handshake fails (a
+/// certificate that does not verify, none, plain TCP) is closed, logged with the reason and
+/// counted in ``TransportStats/tlsHandshakesRefused``.
+///
 /// Threading: runs on the connection's event loop.
 final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -42,6 +50,8 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
     private var handshakeDeadline: Scheduled<Void>?
     /// Bytes of this connection's unfinished frame charged to the core's budget.
     private var chargedBytes = 0
+    /// The TLS version negotiated, once the TLS handshake completed (`nil` without TLS).
+    private var tlsVersion: String?
 
     init(core: TransportCore) {
         self.core = core
@@ -55,19 +65,12 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         switch core.register(context.channel) {
         case .accepted:
             awaitingHandshake = true
-            let core = self.core
             let channel = context.channel
-            let remote = self.remote
             let deadline = core.options.inboundHandshakeDeadline
             // Runs on this channel's event loop, like the handler, so it is cancelled before it
             // runs once the hello is accepted or the connection closes.
-            handshakeDeadline = context.eventLoop.scheduleTask(in: TimeAmount(deadline)) {
-                core.counters.handshakeDeadlinesMissed.add(1, ordering: .relaxed)
-                core.logger.warning(
-                    "closing an inbound connection that sent no acceptable hello in time",
-                    metadata: ["remote": "\(remote)", "deadline": "\(deadline)"]
-                )
-                channel.close(promise: nil)
+            handshakeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(deadline)) {
+                self.missedDeadline(deadline, channel: channel)
             }
         case .closing:
             context.close(promise: nil)
@@ -121,12 +124,63 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            core.counters.tlsHandshakesCompleted.add(1, ordering: .relaxed)
+            tlsVersion = TransportTLSFailure.version(of: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        defer { context.close(promise: nil) }
+        if failed {
+            // Closed by this side already (a refusal, a bad frame, the deadline): the TLS
+            // handler's report of that close says nothing new.
+            return
+        }
+        if TransportTLSFailure.isTLS(error) {
+            if peer == nil {
+                failed = true
+                core.counters.tlsHandshakesRefused.add(1, ordering: .relaxed)
+                core.logger.error(
+                    "refused a peer's TLS handshake",
+                    metadata: ["remote": "\(remote)", "reason": "\(TransportTLSFailure.reason(error))"]
+                )
+            } else if TransportTLSFailure.isUncleanShutdown(error) {
+                core.logger.debug(
+                    "inbound connection from peer ended without closing TLS",
+                    metadata: ["peer": "\(peer?.address.description ?? "?")", "remote": "\(remote)"]
+                )
+            } else {
+                core.logger.warning(
+                    "inbound connection TLS error",
+                    metadata: [
+                        "peer": "\(peer?.address.description ?? "?")", "remote": "\(remote)",
+                        "reason": "\(TransportTLSFailure.reason(error))",
+                    ]
+                )
+            }
+            return
+        }
         core.logger.warning(
             "inbound connection error",
             metadata: ["peer": "\(peer?.address.description ?? "?")", "remote": "\(remote)", "error": "\(error)"]
         )
-        context.close(promise: nil)
+    }
+
+    /// The connection has not sent an acceptable hello within `deadline` (from its accept, so
+    /// the TLS handshake included): closes it.
+    private func missedDeadline(_ deadline: Duration, channel: any Channel) {
+        handshakeDeadline = nil
+        guard !failed else { return }
+        failed = true
+        core.counters.handshakeDeadlinesMissed.add(1, ordering: .relaxed)
+        core.logger.warning(
+            "closing an inbound connection that sent no acceptable hello in time",
+            metadata: ["remote": "\(remote)", "deadline": "\(deadline)"]
+        )
+        channel.close(promise: nil)
     }
 
     // MARK: - Frames
@@ -174,7 +228,7 @@ final class InboundConnectionHandler: ChannelInboundHandler, RemovableChannelHan
             }
             core.logger.info(
                 "inbound connection from peer established",
-                metadata: ["peer": "\(hello.address)", "remote": "\(remote)"]
+                metadata: ["peer": "\(hello.address)", "remote": "\(remote)", "tls": "\(tlsVersion ?? "off")"]
             )
             core.counters.framesSent.add(1, ordering: .relaxed)
             let welcome = core.buffer(

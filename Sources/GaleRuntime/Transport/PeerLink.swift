@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The sending side towards one peer worker: the ``EnvelopeSink`` of every task that peer runs,
@@ -185,6 +186,13 @@ final class PeerLink: EnvelopeSink, BackpressurePeer, @unchecked Sendable {
             .channelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The hello written once connected waits in the TLS handler until its
+                    // handshake completes; ``handshakeTimer`` covers both handshakes.
+                    if let tls = options.tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls.clientContext, serverHostname: nil)
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         OutboundConnectionHandler(link: self, attempt: myAttempt, core: self.core)
                     )
@@ -225,8 +233,8 @@ final class PeerLink: EnvelopeSink, BackpressurePeer, @unchecked Sendable {
             }
     }
 
-    /// The peer welcomed the connection of `attempt`.
-    func handshakeCompleted(_ channel: any Channel, attempt: Int) {
+    /// The peer welcomed the connection of `attempt` (over `tls`, the TLS version, or plain).
+    func handshakeCompleted(_ channel: any Channel, attempt: Int, tls: String? = nil) {
         guard attempt == self.attempt, !isClosing else {
             channel.close(promise: nil)
             return
@@ -241,7 +249,7 @@ final class PeerLink: EnvelopeSink, BackpressurePeer, @unchecked Sendable {
             controlQueue = overloaded.sorted().map { (.overloaded, $0) }
             flushScheduled = false
         }
-        core.logger.info("connected to peer", metadata: ["peer": "\(peer)"])
+        core.logger.info("connected to peer", metadata: ["peer": "\(peer)", "tls": "\(tls ?? "off")"])
         flush()
     }
 

@@ -2,10 +2,12 @@ import Gale
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The TCP side of a cluster worker: a listener for peers' connections and one ``PeerLink`` per
-/// peer (see ``WireFormat`` for the protocol).
+/// peer (see ``WireFormat`` for the protocol), every connection in mutual TLS when
+/// ``TransportOptions/tls`` is set.
 ///
 /// Lifecycle: ``init(layout:sources:options:logger:)`` creates the links (envelopes sent to them
 /// are buffered), ``attach(localSinks:backpressure:)`` wires inbound traffic to the local tasks,
@@ -67,6 +69,12 @@ final class Transport: Sendable {
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // With TLS the connection handler sees only decrypted bytes, and its
+                    // handshake deadline and pending count, which start at accept, cover the
+                    // TLS handshake too.
+                    if let tls = core.options.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.serverContext))
+                    }
                     try channel.pipeline.syncOperations.addHandler(InboundConnectionHandler(core: core))
                 }
             }

@@ -42,6 +42,11 @@ public struct TransportOptions: Sendable {
     /// beyond this, envelopes for the peer are dropped and counted in
     /// ``TransportStats/envelopesDropped``. Default 64 MiB.
     public var sendBufferLimitBytes: Int = 64 * 1024 * 1024
+    /// Mutual TLS on every connection, from the cluster's CA (``TransportTLS``); `nil`: plain
+    /// TCP. Every worker of a topology must have it, or none: a TLS worker refuses a plain peer
+    /// and a plain worker cannot talk to a TLS one. The TLS handshake is part of the handshake
+    /// ``inboundHandshakeDeadline``, ``maxPendingHandshakes`` and ``handshakeTimeout`` bound.
+    public var tls: TransportTLS?
 
     /// The defaults.
     public init() {}

@@ -27,6 +27,13 @@ public struct TransportStats: Sendable, Codable, Equatable {
     public var corruptFrames: UInt64 = 0
     /// Handshakes refused (by this worker or by a peer).
     public var handshakesRefused: UInt64 = 0
+    /// Connections whose TLS handshake failed (``TransportOptions/tls``): a peer whose
+    /// certificate does not verify against the cluster CA, that sent none, that refused this
+    /// worker's certificate, or that does not speak TLS. Each is closed before any frame is read
+    /// and logged with the reason and the remote address.
+    public var tlsHandshakesRefused: UInt64 = 0
+    /// Connections whose TLS handshake completed, inbound and outbound.
+    public var tlsHandshakesCompleted: UInt64 = 0
     /// Accepted connections closed because no acceptable `hello` arrived within
     /// ``TransportOptions/inboundHandshakeDeadline``.
     public var handshakeDeadlinesMissed: UInt64 = 0
@@ -64,6 +71,8 @@ final class TransportCounters: Sendable {
     let reconnects = Atomic<UInt64>(0)
     let corruptFrames = Atomic<UInt64>(0)
     let handshakesRefused = Atomic<UInt64>(0)
+    let tlsHandshakesRefused = Atomic<UInt64>(0)
+    let tlsHandshakesCompleted = Atomic<UInt64>(0)
     let handshakeDeadlinesMissed = Atomic<UInt64>(0)
     let handshakesOverLimit = Atomic<UInt64>(0)
     let unfinishedFrameBudgetExceeded = Atomic<UInt64>(0)
@@ -83,6 +92,8 @@ final class TransportCounters: Sendable {
         s.reconnects = reconnects.load(ordering: .relaxed)
         s.corruptFrames = corruptFrames.load(ordering: .relaxed)
         s.handshakesRefused = handshakesRefused.load(ordering: .relaxed)
+        s.tlsHandshakesRefused = tlsHandshakesRefused.load(ordering: .relaxed)
+        s.tlsHandshakesCompleted = tlsHandshakesCompleted.load(ordering: .relaxed)
         s.handshakeDeadlinesMissed = handshakeDeadlinesMissed.load(ordering: .relaxed)
         s.handshakesOverLimit = handshakesOverLimit.load(ordering: .relaxed)
         s.unfinishedFrameBudgetExceeded = unfinishedFrameBudgetExceeded.load(ordering: .relaxed)
