@@ -12,10 +12,14 @@ import Glibc
 //   scenario=<name> tuples_per_sec=<n> p50_ms=<x> p99_ms=<y> rss_mb=<z>
 // Each scenario runs in its own child process (so rss_mb is that scenario's peak RSS): first at
 // full speed for the throughput, then with the spouts limited to half of that rate for latency.
+// The two-worker scenarios run two ClusterWorkers on loopback, over plain TCP and, for
+// wordcount-2workers-ack-mtls, in mutual TLS with certificates Tests/Fixtures/tls/make-certs
+// (the openssl CLI) makes at the scenario's start.
 // Flags: --seconds S (each phase, default 5), --scenario NAME (run one, in this process).
-// Diagnostics (with --scenario): --verbose (per-component stats after each phase on stderr),
-// --poll (stats every 250 ms during the latency phase), --rate N (fixed spout rate from the
-// start), --queue-capacity N, --split-tasks N, --count-tasks N.
+// Diagnostics (with --scenario): --verbose (per-component stats after each phase and the
+// process's CPU time per tuple over the peak phase, on stderr), --poll (stats every 250 ms
+// during the latency phase), --rate N (fixed spout rate from the start), --queue-capacity N,
+// --split-tasks N, --count-tasks N.
 
 struct Scenario {
     let name: String
@@ -23,6 +27,8 @@ struct Scenario {
     let wordcount: Bool
     /// Number of ``ClusterWorker``s on loopback (0: one in-process ``TopologyRuntime``).
     var workers = 0
+    /// Mutual TLS between the workers, with certificates of a CA made at the scenario's start.
+    var tls = false
 }
 
 let scenarios = [
@@ -31,6 +37,7 @@ let scenarios = [
     Scenario(name: "wordcount-noack", track: false, wordcount: true),
     Scenario(name: "wordcount-ack", track: true, wordcount: true),
     Scenario(name: "wordcount-2workers-ack", track: true, wordcount: true, workers: 2),
+    Scenario(name: "wordcount-2workers-ack-mtls", track: true, wordcount: true, workers: 2, tls: true),
 ]
 
 /// What a scenario runs on: one in-process runtime, or cluster workers talking over loopback.
@@ -46,7 +53,7 @@ struct BenchTarget {
 
     /// Workers on 127.0.0.1, tasks placed round-robin by task id as the scheduler places them
     /// (`--placement pipeline` puts the first half of the task ids on worker 0 instead).
-    init(workers n: Int, topology: Topology, logger: Logger) async throws {
+    init(workers n: Int, topology: Topology, logger: Logger, tls: TransportTLS?) async throws {
         let plan = TopologyPlan(topology: topology)
         var addresses: [WorkerAddress] = []
         for _ in 0..<n {
@@ -61,7 +68,17 @@ struct BenchTarget {
         var workers: [ClusterWorker] = []
         for address in addresses {
             let layout = WorkerLayout(topologyId: topology.name, epoch: 1, me: address, taskAddresses: tasks)
-            workers.append(try await ClusterWorker(topology: topology, layout: layout, logger: logger, activate: false))
+            var options = TransportOptions()
+            options.tls = tls
+            workers.append(
+                try await ClusterWorker(
+                    topology: topology,
+                    layout: layout,
+                    logger: logger,
+                    activate: false,
+                    options: options
+                )
+            )
         }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(10)
@@ -77,6 +94,42 @@ struct BenchTarget {
             for worker in all { await worker.shutdown(drainTimeout: .seconds(5)) }
         }
     }
+}
+
+/// A new CA and a certificate for 127.0.0.1 it signed, fit for TLS clients and servers, made by
+/// Tests/Fixtures/tls/make-certs (the `openssl` CLI) in a temporary directory that is removed
+/// again; every worker of the scenario uses the one certificate.
+func makeTransportTLS() throws -> TransportTLS {
+    let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let candidates = [
+        sourceRoot.appendingPathComponent("Tests/Fixtures/tls/make-certs").path,
+        FileManager.default.currentDirectoryPath + "/Tests/Fixtures/tls/make-certs",
+    ]
+    guard let script = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw BenchError("cannot find Tests/Fixtures/tls/make-certs (looked at \(candidates.joined(separator: ", ")))")
+    }
+    let directory = NSTemporaryDirectory() + "gale-bench-tls-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: script)
+    process.arguments = ["--client-auth", directory]
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw BenchError("\(script) failed with status \(process.terminationStatus) (is openssl installed?)")
+    }
+    func read(_ name: String) throws -> String { try String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8) }
+    return try TransportTLS(
+        caCertificatesPEM: try read("ca.pem"),
+        certificateChainPEM: try read("server.pem"),
+        privateKeyPEM: try read("server.key")
+    )
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A port that was free a moment ago.
@@ -100,6 +153,14 @@ func option(_ name: String) -> String? {
     let args = CommandLine.arguments
     guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
     return args[i + 1]
+}
+
+/// User and system CPU time of this process so far, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 func peakRSSMegabytes() -> Double {
@@ -140,7 +201,12 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     let topology = try makeTopology(scenario, control: control)
     let target =
         scenario.workers > 0
-        ? try await BenchTarget(workers: scenario.workers, topology: topology, logger: logger)
+        ? try await BenchTarget(
+            workers: scenario.workers,
+            topology: topology,
+            logger: logger,
+            tls: scenario.tls ? try makeTransportTLS() : nil
+        )
         : BenchTarget(runtime: try TopologyRuntime(topology: topology, logger: logger))
     func counted() -> UInt64 { target.stats().reduce(0) { $0 + ($1.component("count")?.executed ?? 0) } }
     func components() -> [ComponentStats] { target.stats().flatMap(\.components) }
@@ -154,16 +220,25 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     if let fixed = option("--rate").flatMap(Int.init) { control.rate.store(fixed, ordering: .relaxed) }
     try await Task.sleep(for: .seconds(1))
     let before = counted()
+    let cpuBefore = processCPUSeconds()
     let start = clock.now
     try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-    let peak = Double(counted() - before) / elapsedSeconds(since: start)
+    let elapsed = elapsedSeconds(since: start)
+    let cpu = processCPUSeconds() - cpuBefore
+    let done = counted() - before
+    let peak = Double(done) / elapsed
     if CommandLine.arguments.contains("--verbose") {
         let summary = components().map { "\($0.id) x=\($0.executed) cap=\(String(format: "%.2f", $0.capacity))" }
-        FileHandle.standardError.write(Data("peak \(Int(peak)): \(summary)\n".utf8))
+        let cost = String(
+            format: "cpu %.3f µs per tuple, %.2f cores busy",
+            cpu * 1e6 / Double(max(1, done)),
+            cpu / elapsed
+        )
+        FileHandle.standardError.write(Data("peak \(Int(peak)) (\(cost)): \(summary)\n".utf8))
         for t in target.transport() {
             FileHandle.standardError.write(
                 Data(
-                    "  transport sent=\(t.envelopesSent) received=\(t.envelopesReceived) frames=\(t.framesSent) writes=\(t.writes) bytes=\(t.bytesSent) dropped=\(t.envelopesDropped) control=\(t.controlFramesSent)\n"
+                    "  transport sent=\(t.envelopesSent) received=\(t.envelopesReceived) frames=\(t.framesSent) writes=\(t.writes) bytes=\(t.bytesSent) dropped=\(t.envelopesDropped) control=\(t.controlFramesSent) tls_handshakes=\(t.tlsHandshakesCompleted) tls_refused=\(t.tlsHandshakesRefused)\n"
                         .utf8
                 )
             )
