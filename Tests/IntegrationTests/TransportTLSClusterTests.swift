@@ -49,12 +49,19 @@ import Glibc
         let key = try String(contentsOfFile: directory + "/server.key", encoding: .utf8)
         var specs = 0
         for s in cluster.supervisors {
+            // DATA/workers/<topology>/<worker>/epoch-<n>.json
             let workers = s.dir + "/workers"
-            for worker in (try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? [] {
-                let path = "\(workers)/\(worker)/epoch-\(status.epoch).json"
+            let directories = ((try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? []).flatMap {
+                topology in
+                ((try? FileManager.default.contentsOfDirectory(atPath: "\(workers)/\(topology)")) ?? []).map {
+                    "\(workers)/\(topology)/\($0)"
+                }
+            }
+            for worker in directories {
+                let path = "\(worker)/epoch-\(status.epoch).json"
                 guard let data = FileManager.default.contents(atPath: path) else { continue }
                 let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int
-                #expect(mode == 0o600, "\(path) is private")
+                #expect(mode.map { $0 & 0o007 == 0 && $0 & 0o020 == 0 } == true, "\(path) is private")
                 let spec = try ClusterJSON.decode(WorkerLaunchSpec.self, from: Array(data))
                 let tls = try #require(spec.transportTLS, "\(path) has the transport's TLS material")
                 #expect(
@@ -95,7 +102,7 @@ import Glibc
             [
                 "supervisor", "--zookeeper", "127.0.0.1:1", "--slots", "1", "--data-dir", root + "/supervisor",
                 "--config-file", config,
-            ]
+            ] + ClusterHarness.workerArguments
         )
         #expect(result.status == 1)
         #expect(
