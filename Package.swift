@@ -262,7 +262,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleDaemonsTests",
-            dependencies: ["Gale", "GaleCoordination", "GaleDaemons"],
+            dependencies: ["Gale", "GaleCoordination", "GaleDaemons", "GaleTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

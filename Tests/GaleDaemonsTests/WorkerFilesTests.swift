@@ -1,5 +1,6 @@
 import Foundation
 import GaleDaemons
+import GaleTestSupport
 import Testing
 
 /// The supervisor's handling of its workers' files and processes: directories and files with
@@ -15,25 +16,7 @@ import Testing
         return path
     }
 
-    /// Owner, group, permission bits, type and inode of `path` (not following a link).
-    struct FileInfo {
-        var uid: UInt32
-        var gid: UInt32
-        var mode: Int
-        var type: FileAttributeType?
-        var inode: UInt64
-    }
-
-    static func info(_ path: String) -> FileInfo {
-        let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
-        return FileInfo(
-            uid: (attributes[.ownerAccountID] as? NSNumber)?.uint32Value ?? UInt32.max,
-            gid: (attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value ?? UInt32.max,
-            mode: (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1,
-            type: attributes[.type] as? FileAttributeType,
-            inode: (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
-        )
-    }
+    static func info(_ path: String) -> FileInfo { FileInfo(path) }
 
     @Test func directoriesAndFilesGetTheirGroupAndModeAndAreCorrectedWhenTheyDiffer() throws {
         let root = try Self.directory()

@@ -2,6 +2,7 @@ import Foundation
 import Gale
 import GaleCoordination
 import GaleDaemons
+import GaleTestSupport
 import Logging
 import Testing
 

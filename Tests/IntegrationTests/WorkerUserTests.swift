@@ -1,6 +1,7 @@
 import Foundation
 import GaleCoordination
 import GaleDaemons
+import GaleTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -33,25 +34,7 @@ import Glibc
         )
     }
 
-    /// Owner, group, permission bits, type and inode of `path` (not following a link).
-    struct FileInfo {
-        var uid: UInt32
-        var gid: UInt32
-        var mode: Int
-        var type: FileAttributeType?
-        var inode: UInt64
-    }
-
-    static func info(_ path: String) -> FileInfo {
-        let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
-        return FileInfo(
-            uid: (attributes[.ownerAccountID] as? NSNumber)?.uint32Value ?? UInt32.max,
-            gid: (attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value ?? UInt32.max,
-            mode: (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1,
-            type: attributes[.type] as? FileAttributeType,
-            inode: (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
-        )
-    }
+    static func info(_ path: String) -> FileInfo { FileInfo(path) }
 
     @Test(.enabled(if: isRoot, "only a supervisor running as root starts its workers as another user"))
     func workersOfTwoTopologiesRunAsTheUserEachInItsOwnGroupAndCannotReadTheOthersDirectory() async throws {
