@@ -123,16 +123,7 @@ import Testing
 
     // MARK: - Spawning
 
-    /// `/proc/<pid>/status` lines by name.
-    static func status(_ pid: pid_t) -> [String: String] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        var lines: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { lines[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-        }
-        return lines
-    }
+    static func status(_ pid: pid_t) -> [String: String] { processStatus(pid) }
 
     static func launch(_ root: String, identity: WorkerIdentity?, executable: String = "/bin/sleep") -> WorkerLaunch {
         WorkerLaunch(

@@ -14,16 +14,7 @@ import Glibc
 @Suite(.serialized) struct WorkerUserTests {
     static let isRoot = geteuid() == 0
 
-    /// The lines of `/proc/<pid>/status` by name (`Uid`: real, effective, saved, filesystem).
-    static func status(_ pid: pid_t) -> [String: String] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        var lines: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { lines[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-        }
-        return lines
-    }
+    static func status(_ pid: pid_t) -> [String: String] { processStatus(pid) }
 
     /// `command` run as user `uid` in group `gid` without supplementary groups: what a worker of
     /// that topology may do.

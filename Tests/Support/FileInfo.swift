@@ -18,3 +18,15 @@ public struct FileInfo: Sendable {
         inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
     }
 }
+
+/// The lines of `/proc/<pid>/status` by name (`Uid`: real, effective, saved and filesystem
+/// uid; `Gid`; `Groups`), empty when the process is gone.
+public func processStatus(_ pid: pid_t) -> [String: String] {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    var lines: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+        let parts = line.split(separator: ":", maxSplits: 1)
+        if parts.count == 2 { lines[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+    }
+    return lines
+}
