@@ -339,7 +339,7 @@ public final class SupervisorDaemon: Sendable {
         for launch in launches {
             guard let flag = launch.arguments.firstIndex(of: "--assignment"), flag + 1 < launch.arguments.count,
                 let data = FileManager.default.contents(atPath: launch.arguments[flag + 1]),
-                let spec = try? JSONDecoder().decode(WorkerLaunchSpec.self, from: data),
+                let spec = try? ClusterJSON.decode(WorkerLaunchSpec.self, from: Array(data)),
                 let token = spec.heartbeatToken
             else { continue }
             tokens[spec.workerId] = token
