@@ -254,7 +254,7 @@ let package = Package(
         .testTarget(
             name: "GaleCoordinationTests",
             dependencies: [
-                "GaleCoordination",
+                "Gale", "GaleCoordination",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -263,6 +263,11 @@ let package = Package(
         .testTarget(
             name: "GaleDaemonsTests",
             dependencies: ["Gale", "GaleCoordination", "GaleDaemons", "GaleTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GaleCLITests",
+            dependencies: ["gale", "Gale", "GaleCoordination", "GaleDaemons"],
             swiftSettings: strictSettings
         ),
         .testTarget(

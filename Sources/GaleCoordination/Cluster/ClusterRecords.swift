@@ -258,6 +258,9 @@ public struct WorkerHeartbeat: Sendable, Codable, Equatable {
     public var pid: Int32
     public var uptimeSeconds: Double
     public var stats: TopologyStats
+    /// Tuples sampled since the last heartbeat (event sampling, ``TopologyControls``), oldest
+    /// first; absent when none.
+    public var samples: [TupleSample]?
 
     public init(
         workerId: String,
@@ -284,6 +287,9 @@ public struct WorkerHeartbeatReply: Sendable, Codable, Equatable {
     public var active: Bool
     /// `true` when this worker is no longer assigned (another epoch): it should stop.
     public var stop: Bool
+    /// The topology's controls (log levels, event sampling) as ZooKeeper holds them; absent
+    /// when none are set.
+    public var controls: TopologyControls?
 
     public init(active: Bool, stop: Bool) {
         self.active = active
@@ -306,6 +312,8 @@ public struct WorkerReport: Sendable, Codable, Equatable {
     /// Seconds since its last heartbeat (`nil` when none yet).
     public var heartbeatAgeSeconds: Double?
     public var stats: TopologyStats?
+    /// The tuples its heartbeats brought since the last report, oldest first; absent when none.
+    public var samples: [TupleSample]?
 
     public init(
         workerId: String,

@@ -108,10 +108,13 @@ extension NimbusRoute {
     public static let activate = NimbusRoute("POST", "/api/v1/topologies/{name}/activate", .manage)
     public static let deactivate = NimbusRoute("POST", "/api/v1/topologies/{name}/deactivate", .manage)
     public static let rebalance = NimbusRoute("POST", "/api/v1/topologies/{name}/rebalance", .manage)
+    public static let logLevel = NimbusRoute("POST", "/api/v1/topologies/{name}/log-level", .manage)
+    public static let debug = NimbusRoute("POST", "/api/v1/topologies/{name}/debug", .manage)
+    public static let samples = NimbusRoute("GET", "/api/v1/topologies/{name}/samples", .read)
 
     /// Every route nimbus serves.
     public static let all: [NimbusRoute] = [
         health, openAPI, metrics, uploadBlob, blob, replicateBlob, report, supervisors, topologies, submit, topology,
-        kill, activate, deactivate, rebalance,
+        kill, activate, deactivate, rebalance, logLevel, debug, samples,
     ]
 }

@@ -97,6 +97,18 @@ extension Nimbus {
                 try owned(c[0])
                 return try rebalance(c[0], try decode(NimbusAPI.RebalanceRequest.self, request))
             }
+        } else if let c = match(.logLevel) {
+            response = respond { () throws(NimbusAPIError) in
+                try owned(c[0])
+                return try setLogLevel(c[0], try decode(NimbusAPI.LogLevelRequest.self, request))
+            }
+        } else if let c = match(.debug) {
+            response = respond { () throws(NimbusAPIError) in
+                try owned(c[0])
+                return try setSampling(c[0], try decode(NimbusAPI.DebugRequest.self, request))
+            }
+        } else if let c = match(.samples) {
+            response = respond { () throws(NimbusAPIError) in try samples(c[0], component: request.query["component"]) }
         } else if case let allowed = NimbusRoute.all.filter({ $0.match(method: $0.method, parts: parts) != nil }),
             !allowed.isEmpty
         {
@@ -505,7 +517,8 @@ extension Nimbus {
             leader: isLeader,
             leaderIdentity: leaderIdentity(),
             zookeeperConnected: zookeeperConnected,
-            uptimeSeconds: uptime
+            uptimeSeconds: uptime,
+            version: Gale.version
         )
     }
 
