@@ -232,7 +232,9 @@ let package = Package(
         // MARK: - Tests
         .executableTarget(
             name: "ClusterTopology",
-            dependencies: ["Gale", "GaleKafka", "GaleMain", "GaleTrident"],
+            dependencies: [
+                "Gale", "GaleKafka", "GaleMain", "GaleTrident", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/Fixtures/ClusterTopology",
             swiftSettings: strictSettings
         ),

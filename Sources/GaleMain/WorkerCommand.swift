@@ -269,6 +269,7 @@ final class WorkerHeartbeats: Sendable {
                 headers: spec.heartbeatToken.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
             )
             let reply = try response.decodeJSON(WorkerHeartbeatReply.self)
+            logger.debug("heartbeat answered: active \(reply.active), \(samples.count) samples sent")
             return state.withLock { s in
                 s.lastAnswer = ContinuousClock.now
                 if reply.stop {

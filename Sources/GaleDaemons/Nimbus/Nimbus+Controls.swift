@@ -20,14 +20,15 @@ package final class SampleRings: Sendable {
         guard !arrivals.isEmpty else { return }
         rings.withLock { rings in
             for worker in arrivals {
-                var byComponent = rings[worker.topologyId] ?? [:]
                 for sample in worker.samples ?? [] {
-                    byComponent[sample.component, default: []].append(NimbusAPI.Sample(sample, worker: worker.endpoint))
+                    rings[worker.topologyId, default: [:]][sample.component, default: []]
+                        .append(NimbusAPI.Sample(sample, worker: worker.endpoint))
                 }
+            }
+            for (topology, byComponent) in rings {
                 for (component, samples) in byComponent where samples.count > Self.capacity {
-                    byComponent[component] = Array(samples.suffix(Self.capacity))
+                    rings[topology]?[component]?.removeFirst(samples.count - Self.capacity)
                 }
-                rings[worker.topologyId] = byComponent
             }
         }
     }

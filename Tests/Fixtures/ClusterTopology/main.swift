@@ -11,6 +11,7 @@ import Gale
 import GaleKafka
 import GaleMain
 import GaleTrident
+import Logging
 import Synchronization
 
 enum ClusterInput {
@@ -115,11 +116,15 @@ final class SplitSentence: BasicBolt {
     }
 }
 
-/// Counts words and writes its counts to counts-<task>.json every second and at cleanup.
+/// Counts words and writes its counts to counts-<task>.json every second and at cleanup; logs
+/// `count tick` at debug on every tick (the log-level tests look for it).
 final class CountWords: BasicBolt {
     private var counts: [String: Int] = [:]
     private var path = ""
     private var dirty = false
+    /// Not labelled with the component's id: a component's log level reaches it because it logs
+    /// from the component's task.
+    private let logger = Logger(label: "gale.test.words")
 
     func prepare(context: TopologyContext) throws {
         let output = context.config.custom["test.output"] ?? FileManager.default.currentDirectoryPath
@@ -129,6 +134,7 @@ final class CountWords: BasicBolt {
 
     func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
         if tuple.isTick {
+            logger.debug("count tick: \(counts.count) words")
             save()
             return
         }
