@@ -43,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - C libraries
@@ -86,6 +88,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: hotPathSettings
         ),
@@ -150,6 +154,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -232,7 +237,10 @@ let package = Package(
         // MARK: - Tests
         .executableTarget(
             name: "ClusterTopology",
-            dependencies: ["Gale", "GaleKafka", "GaleMain", "GaleTrident"],
+            dependencies: [
+                "Gale", "GaleKafka", "GaleMain", "GaleTrident",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             path: "Tests/Fixtures/ClusterTopology",
             swiftSettings: strictSettings
         ),
@@ -243,7 +251,12 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleRuntimeTests",
-            dependencies: ["Gale", "GaleRuntime", "CTCMalloc", "GaleTestSupport"],
+            dependencies: [
+                "Gale", "GaleRuntime", "CTCMalloc", "GaleTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -150,6 +150,71 @@ public enum NimbusOpenAPI {
             },
             "type": "object"
            },
+           "LogChunk": {
+            "properties": {
+             "file": {
+              "description": "The log file's name on the supervisor's host",
+              "type": "string"
+             },
+             "length": {
+              "description": "Bytes of the file in text (0 with grep)",
+              "minimum": 0,
+              "type": "integer"
+             },
+             "matches": {
+              "description": "With grep: the matching lines of the whole file, at most 1,000",
+              "items": {
+               "$ref": "#/components/schemas/LogMatch"
+              },
+              "type": "array"
+             },
+             "offset": {
+              "description": "Where text starts in the file (0 with grep)",
+              "minimum": 0,
+              "type": "integer"
+             },
+             "size": {
+              "description": "The file's size in bytes when read",
+              "minimum": 0,
+              "type": "integer"
+             },
+             "text": {
+              "description": "The bytes read as UTF-8; empty with grep",
+              "type": "string"
+             },
+             "worker": {
+              "description": "The worker, HOST:PORT",
+              "type": "string"
+             }
+            },
+            "required": [
+             "worker",
+             "file",
+             "size",
+             "offset",
+             "length",
+             "text"
+            ],
+            "type": "object"
+           },
+           "LogMatch": {
+            "properties": {
+             "line": {
+              "description": "The line (at most 4 KiB of it)",
+              "type": "string"
+             },
+             "offset": {
+              "description": "Offset of the line's first byte",
+              "minimum": 0,
+              "type": "integer"
+             }
+            },
+            "required": [
+             "offset",
+             "line"
+            ],
+            "type": "object"
+           },
            "RebalanceRequest": {
             "properties": {
              "parallelism": {
@@ -1221,6 +1286,125 @@ public enum NimbusOpenAPI {
              }
             },
             "summary": "Change workers or component parallelism"
+           }
+          },
+          "/api/v1/topologies/{name}/workers/{worker}/log": {
+           "get": {
+            "parameters": [
+             {
+              "description": "Topology name or id",
+              "in": "path",
+              "name": "name",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             },
+             {
+              "description": "The worker, HOST:PORT as in the topology's workers",
+              "in": "path",
+              "name": "worker",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             },
+             {
+              "description": "Byte offset to read from; negative: from the end. Default: the last length bytes",
+              "in": "query",
+              "name": "offset",
+              "required": false,
+              "schema": {
+               "type": "integer"
+              }
+             },
+             {
+              "description": "Bytes to read (default 65536; more than 1 MiB reads 1 MiB)",
+              "in": "query",
+              "name": "length",
+              "required": false,
+              "schema": {
+               "minimum": 1,
+               "type": "integer"
+              }
+             },
+             {
+              "description": "Answer the lines of the whole file that hold this text instead (at most 1,000)",
+              "in": "query",
+              "name": "grep",
+              "required": false,
+              "schema": {
+               "maxLength": 1024,
+               "minLength": 1,
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/LogChunk"
+                }
+               }
+              },
+              "description": "A range of the worker's log, or its matching lines"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Not a HOST:PORT worker, or a bad offset, length or grep"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Unknown topology, no such worker of it, or no log file"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "502": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "The worker's supervisor cannot be reached or refused nimbus"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable, or the worker's supervisor is not registered"
+             }
+            },
+            "summary": "A worker's log through its supervisor: a byte range (the tail by default) or the lines holding a text"
            }
           },
           "/metrics": {

@@ -108,10 +108,11 @@ extension NimbusRoute {
     public static let activate = NimbusRoute("POST", "/api/v1/topologies/{name}/activate", .manage)
     public static let deactivate = NimbusRoute("POST", "/api/v1/topologies/{name}/deactivate", .manage)
     public static let rebalance = NimbusRoute("POST", "/api/v1/topologies/{name}/rebalance", .manage)
+    public static let workerLog = NimbusRoute("GET", "/api/v1/topologies/{name}/workers/{worker}/log", .read)
 
     /// Every route nimbus serves.
     public static let all: [NimbusRoute] = [
         health, openAPI, metrics, uploadBlob, blob, replicateBlob, report, supervisors, topologies, submit, topology,
-        kill, activate, deactivate, rebalance,
+        kill, activate, deactivate, rebalance, workerLog,
     ]
 }

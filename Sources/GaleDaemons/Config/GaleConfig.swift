@@ -264,6 +264,25 @@ public enum GaleConfigSchema {
             "The address the workers listen on (other hosts' workers connect to it)."
         ),
         ConfigKey(
+            "supervisor.http.host",
+            .text,
+            note: "`supervisor.host`",
+            flags: "--http-host",
+            usedBy: "supervisor",
+            "The address of the supervisor's HTTP endpoint: `/metrics` (Prometheus text of the supervisor and its "
+                + "workers) and the worker logs nimbus reads (docs/metrics.md); `0.0.0.0` for every address."
+        ),
+        ConfigKey(
+            "supervisor.http.port",
+            .port(0...65_535),
+            default: .int(8000),
+            flags: "--http-port",
+            usedBy: "supervisor",
+            "The port of the supervisor's HTTP endpoint (0: any free port). It serves HTTPS with `tls.cert.file` "
+                + "and `tls.key.file` when they are set; the worker logs need the cluster secret when "
+                + "`cluster.secret.file` is set."
+        ),
+        ConfigKey(
             "supervisor.data.dir",
             .text,
             note: "LOCAL_DIR/supervisor",
@@ -372,7 +391,8 @@ public enum GaleConfigSchema {
             "This host's certificate (PEM, its own first, then any intermediates). On a nimbus host nimbus serves its "
                 + "API over HTTPS only, and the subjectAltName must name `nimbus.host` and every name clients use; "
                 + "needs `tls.key.file` and `tls.ca.file`. On a supervisor host with `transport.tls` its workers "
-                + "show it to each other (docs/security.md)."
+                + "show it to each other, and with `tls.key.file` the supervisor serves its HTTP endpoint over HTTPS "
+                + "(docs/security.md)."
         ),
         ConfigKey(
             "tls.key.file",

@@ -97,6 +97,8 @@ extension Nimbus {
                 try owned(c[0])
                 return try rebalance(c[0], try decode(NimbusAPI.RebalanceRequest.self, request))
             }
+        } else if let c = match(.workerLog) {
+            response = await workerLog(topology: c[0], worker: c[1], query: request.query)
         } else if case let allowed = NimbusRoute.all.filter({ $0.match(method: $0.method, parts: parts) != nil }),
             !allowed.isEmpty
         {
@@ -509,17 +511,23 @@ extension Nimbus {
         )
     }
 
-    /// Prometheus text exposition of nimbus's counters and each topology's totals.
+    /// Prometheus text exposition of nimbus's counters and each topology's totals
+    /// (docs/metrics.md), rendered by swift-prometheus.
     private func prometheusText() -> String {
         let m = metricsSnapshot
-        var lines = [
-            "# TYPE gale_nimbus_leader gauge", "gale_nimbus_leader \(isLeader ? 1 : 0)",
-            "# TYPE gale_nimbus_submissions_total counter", "gale_nimbus_submissions_total \(m.submissions)",
-            "# TYPE gale_nimbus_assignments_total counter", "gale_nimbus_assignments_total \(m.reassignments)",
-            "# TYPE gale_nimbus_reports_total counter", "gale_nimbus_reports_total \(m.reportsReceived)",
-            "# TYPE gale_nimbus_api_errors_total counter", "gale_nimbus_api_errors_total \(m.apiErrors)",
-            "# TYPE gale_nimbus_supervisors gauge", "gale_nimbus_supervisors \(reports().count)",
-        ]
+        var f = MetricFamilies()
+        f.gauge("gale_nimbus_leader", "1 on the leader nimbus, 0 on the others.", [], isLeader ? 1 : 0)
+        f.gauge("gale_nimbus_uptime_seconds", "Seconds since this nimbus started.", [], uptime)
+        f.counter("gale_nimbus_submissions_total", "Topologies submitted to this nimbus.", [], Double(m.submissions))
+        f.counter(
+            "gale_nimbus_assignments_total",
+            "Assignments this nimbus wrote as leader (each a new epoch: a rise means workers or supervisors were lost).",
+            [],
+            Double(m.reassignments)
+        )
+        f.counter("gale_nimbus_reports_total", "Supervisor reports received.", [], Double(m.reportsReceived))
+        f.counter("gale_nimbus_api_errors_total", "API calls answered with an error.", [], Double(m.apiErrors))
+        f.gauge("gale_nimbus_supervisors", "Supervisors whose reports this nimbus holds.", [], Double(reports().count))
         var acked: [String: UInt64] = [:]
         var failed: [String: UInt64] = [:]
         for (report, _) in reports().values {
@@ -528,15 +536,23 @@ extension Nimbus {
                 failed[worker.topologyId, default: 0] += worker.stats?.spoutFailed ?? 0
             }
         }
-        lines.append("# TYPE gale_topology_acked gauge")
         for (id, n) in acked.sorted(by: { $0.key < $1.key }) {
-            lines.append("gale_topology_acked{topology=\"\(id)\"} \(n)")
+            f.counter(
+                "gale_topology_acked_total",
+                "Tuple trees the topology's spouts completed, summed over its reported workers.",
+                [("topology", id)],
+                n
+            )
         }
-        lines.append("# TYPE gale_topology_failed gauge")
         for (id, n) in failed.sorted(by: { $0.key < $1.key }) {
-            lines.append("gale_topology_failed{topology=\"\(id)\"} \(n)")
+            f.counter(
+                "gale_topology_failed_total",
+                "Tuple trees that failed or timed out, summed over the topology's reported workers.",
+                [("topology", id)],
+                n
+            )
         }
-        return lines.joined(separator: "\n") + "\n"
+        return f.render()
     }
 }
 

@@ -65,6 +65,10 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     /// Number of overloaded queues this task feeds (see ``Backpressure``); it takes no new
     /// input (a spout: calls no `nextTuple`) while this is above zero.
     package let throttle = Atomic<Int>(0)
+    /// Times backpressure paused this task (``throttle`` went from zero to one).
+    package let pauses = Atomic<UInt64>(0)
+    /// Times this task's inbox crossed its high watermark.
+    package let overloads = Atomic<UInt64>(0)
     /// Set on the queue once the component's close/cleanup ran.
     var stopped = false
 
@@ -89,7 +93,10 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     package func deliver(_ batch: ContiguousArray<Envelope>, to task: Int) {
         guard !stoppedFlag.load(ordering: .relaxed) else { return }
         let result = inbox.push(batch)
-        if result.becameOverloaded { environment.backpressure.overloaded(task: taskId) }
+        if result.becameOverloaded {
+            overloads.wrappingAdd(1, ordering: .relaxed)
+            environment.backpressure.overloaded(task: taskId)
+        }
         if result.schedule { queue.async { self.run() } }
     }
 

@@ -6,6 +6,7 @@
 //   test.rate       messages per second per spout task (default 200; 0 = as fast as possible)
 //   test.output     directory for acked-<task>.txt (one acked id per line), counts-<task>.json and
 //                   settings-<task>.json (the cluster settings each spout task saw, see ClusterSettingsFile)
+import CoreMetrics
 import Foundation
 import Gale
 import GaleKafka
@@ -116,15 +117,23 @@ final class SplitSentence: BasicBolt {
 }
 
 /// Counts words and writes its counts to counts-<task>.json every second and at cleanup.
+///
+/// Its metrics (the supervisor's `/metrics` shows them): `test_words_total`, a counter of the
+/// Gale API (``ComponentMetrics``), and `test_direct_words_total`, a swift-metrics `Counter`
+/// the component makes itself.
 final class CountWords: BasicBolt {
     private var counts: [String: Int] = [:]
     private var path = ""
     private var dirty = false
+    private var words = MetricCounter.disabled
+    private var direct: CoreMetrics.Counter?
 
     func prepare(context: TopologyContext) throws {
         let output = context.config.custom["test.output"] ?? FileManager.default.currentDirectoryPath
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         path = "\(output)/counts-\(context.taskId).json"
+        words = context.metrics.counter("test_words_total")
+        direct = CoreMetrics.Counter(label: "test_direct_words_total", dimensions: [("task", String(context.taskId))])
     }
 
     func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
@@ -135,6 +144,8 @@ final class CountWords: BasicBolt {
         guard let word = tuple.string(at: 0) else { return }
         counts[word, default: 0] += 1
         dirty = true
+        words.increment()
+        direct?.increment()
     }
 
     func cleanup() { save() }
