@@ -31,7 +31,10 @@ struct Logs: AsyncParsableCommand {
     @Option(help: "Print only the lines holding this text.")
     var grep: String?
 
-    @Option(parsing: .unconditional, help: "Bytes of the end of each log to print first (default 65536, at most 1048576).")
+    @Option(
+        parsing: .unconditional,
+        help: "Bytes of the end of each log to print first (default 65536, at most 1048576)."
+    )
     var bytes: Int = 65_536
 
     @OptionGroup var client: ClientOptions
@@ -55,7 +58,9 @@ struct Logs: AsyncParsableCommand {
                 if let grep, !follow {
                     let chunk = try await fetch(worker, ["grep": grep])
                     for match in chunk.matches ?? [] { print("[\(worker)] \(match.offset): \(match.line)") }
-                    if (chunk.matches ?? []).count >= 1000 { note("[\(worker)] more than 1,000 lines match: the first 1,000 shown") }
+                    if (chunk.matches ?? []).count >= 1000 {
+                        note("[\(worker)] more than 1,000 lines match: the first 1,000 shown")
+                    }
                 } else {
                     let chunk = try await fetch(worker, ["length": String(min(bytes, 1 << 20))])
                     var state = Followed(next: chunk.offset + chunk.length)
@@ -74,7 +79,7 @@ struct Logs: AsyncParsableCommand {
         }
         var reported: Set<String> = []
         while true {
-            fflush(stdout)
+            fflush(nil)  // every stream: the lines printed so far reach a pipe now
             try await Task.sleep(for: .seconds(1))
             let current = (try? await workers()) ?? Array(followed.keys)
             for worker in current {

@@ -47,7 +47,9 @@ import Testing
     @Test func workerIdsCannotNameAPath() {
         #expect(WorkerLogs.isWorkerId("wc-1700000000-6700"))
         #expect(WorkerLogs.isWorkerId("my_top.v2-17-6701"))
-        for bad in ["", ".", "..", "../etc/passwd", "a/b", ".hidden", "a b", "a\0b", "é", String(repeating: "a", count: 201)] {
+        for bad in [
+            "", ".", "..", "../etc/passwd", "a/b", ".hidden", "a b", "a\0b", "é", String(repeating: "a", count: 201),
+        ] {
             #expect(!WorkerLogs.isWorkerId(bad), "\(bad)")
         }
     }
@@ -62,7 +64,11 @@ import Testing
         #expect(tail.matches == nil)
         let first = try WorkerLogs.read(path: path, request: .init(offset: 0, length: 30), worker: "w")
         #expect(first.text == "line 0 hay\nline 1 hay\nline 2 h")
-        let next = try WorkerLogs.read(path: path, request: .init(offset: first.offset + first.length, length: 8), worker: "w")
+        let next = try WorkerLogs.read(
+            path: path,
+            request: .init(offset: first.offset + first.length, length: 8),
+            worker: "w"
+        )
         #expect(next.offset == 30 && next.text == "ay\nline ")
         let end = try WorkerLogs.read(path: path, request: .init(offset: size + 10, length: 8), worker: "w")
         #expect(end.offset == size && end.length == 0 && end.text.isEmpty)

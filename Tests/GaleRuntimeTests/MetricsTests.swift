@@ -11,7 +11,10 @@ import Testing
 @Suite struct MetricsTests {
     static func backend() -> (SwiftMetricsBackend, PrometheusCollectorRegistry) {
         let registry = PrometheusCollectorRegistry()
-        return (SwiftMetricsBackend(factory: PrometheusMetricsFactory(registry: registry), logger: Logger(label: "test")), registry)
+        return (
+            SwiftMetricsBackend(factory: PrometheusMetricsFactory(registry: registry), logger: Logger(label: "test")),
+            registry
+        )
     }
 
     @Test func aComponentsMetricsCarryItsTaskAndEndUpInTheRegistry() {
@@ -54,7 +57,9 @@ import Testing
 
     @Test func timersTakeAnyDuration() {
         let (backend, registry) = Self.backend()
-        let timer = ComponentMetrics(backend: backend, topologyName: "t", componentId: "c", taskId: 1).timer("t_seconds")
+        let timer = ComponentMetrics(backend: backend, topologyName: "t", componentId: "c", taskId: 1).timer(
+            "t_seconds"
+        )
         timer.record(.seconds(-5))
         timer.record(.seconds(Int64.max))
         timer.record(.nanoseconds(1))
@@ -106,7 +111,9 @@ import Testing
         var tasks: [TaskMetrics] = []
         for _ in 0..<500 {
             tasks = running.runtime.taskMetrics()
-            if tasks.filter({ $0.component == "counted" }).reduce(0, { $0 + $1.executed }) == 50 { break }
+            let executed = tasks.filter { $0.component == "counted" }.reduce(0) { $0 + $1.executed }
+            let acked = tasks.filter { $0.component == "spout" }.reduce(0) { $0 + $1.acked }
+            if executed == 50 && acked == 50 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         await cluster.shutdown()

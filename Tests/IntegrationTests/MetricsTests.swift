@@ -93,7 +93,8 @@ import Glibc
         func scrape() async throws -> (text: String, families: [String: Family]) {
             let response = try await Self.get(supervisor, "/metrics")
             #expect(response.status == 200)
-            #expect(response.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let type = response.headers.first { $0.name.lowercased() == "content-type" }?.value
+            #expect(type?.hasPrefix("text/plain; version=0.0.4") == true, "\(type ?? "no content-type")")
             let text = String(decoding: response.body, as: UTF8.self)
             return (text, try Self.parse(text, in: cluster.root))
         }
@@ -162,7 +163,8 @@ import Glibc
         // The supervisor serves nothing else.
         #expect(try await Self.get(supervisor, "/nothing").status == 404)
         #expect(
-            try await HTTPClient(timeout: .seconds(30)).send("POST", address: supervisor, path: "/metrics").status == 405
+            try await HTTPClient(timeout: .seconds(30)).send("POST", address: supervisor, path: "/metrics").status
+                == 405
         )
     }
 }

@@ -77,7 +77,11 @@ import Glibc
         refused(try await get(worker, "?length=0"), 400, "length")
         refused(try await get(worker, "?offset=x"), 400, "offset")
         refused(try await get(worker, "?grep="), 400, "grep")
-        let anonymous = try await http.send("GET", address: cluster.nimbus, path: NimbusRoute.workerLog.path(cluster.name, worker))
+        let anonymous = try await http.send(
+            "GET",
+            address: cluster.nimbus,
+            path: NimbusRoute.workerLog.path(cluster.name, worker)
+        )
         #expect(anonymous.status == 401)
 
         // The supervisor's own route: the cluster credential only, worker ids only.
@@ -115,7 +119,9 @@ import Glibc
         #expect(grep.status == 0, "\(grep.output)")
         for worker in workers {
             #expect(
-                grep.output.split(separator: "\n").contains { $0.hasPrefix("[\(worker)] ") && $0.contains("worker started") },
+                grep.output.split(separator: "\n").contains {
+                    $0.hasPrefix("[\(worker)] ") && $0.contains("worker started")
+                },
                 "\(grep.output)"
             )
         }

@@ -66,7 +66,12 @@ package struct MetricFamilies: Sendable {
 
     /// Adds a counter series; `false` (and counted in ``dropped``) when it is left out.
     @discardableResult
-    package mutating func counter(_ name: String, _ help: String, _ labels: [(String, String)] = [], _ value: Double)
+    package mutating func counter(
+        _ name: String,
+        _ help: String,
+        _ labels: [(String, String)] = [],
+        _ value: Double
+    )
         -> Bool
     {
         guard value >= 0 else { return drop() }
@@ -75,7 +80,12 @@ package struct MetricFamilies: Sendable {
 
     /// Adds a counter series from an unsigned count.
     @discardableResult
-    package mutating func counter(_ name: String, _ help: String, _ labels: [(String, String)] = [], _ value: UInt64)
+    package mutating func counter(
+        _ name: String,
+        _ help: String,
+        _ labels: [(String, String)] = [],
+        _ value: UInt64
+    )
         -> Bool
     {
         counter(name, help, labels, Double(value))
@@ -83,7 +93,12 @@ package struct MetricFamilies: Sendable {
 
     /// Adds a gauge series; `false` (and counted in ``dropped``) when it is left out.
     @discardableResult
-    package mutating func gauge(_ name: String, _ help: String, _ labels: [(String, String)] = [], _ value: Double)
+    package mutating func gauge(
+        _ name: String,
+        _ help: String,
+        _ labels: [(String, String)] = [],
+        _ value: Double
+    )
         -> Bool
     {
         add(name, .gauge, help, labels, .number(value))
@@ -224,7 +239,11 @@ package struct MetricFamilies: Sendable {
     /// Help text without control characters (swift-prometheus drops them too: both renderings
     /// agree).
     static func cleanHelp(_ help: String) -> String {
-        String(String.UnicodeScalarView(help.unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }))
+        String(
+            String.UnicodeScalarView(
+                help.unicodeScalars.filter { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }
+            )
+        )
     }
 
     /// `[a-zA-Z_:][a-zA-Z0-9_:]*`

@@ -1,5 +1,6 @@
-import Gale
-import GaleCoordination
+import Foundation
+package import Gale
+package import GaleCoordination
 
 /// What a supervisor's `/metrics` is made of at one scrape: its own state and, per worker, the
 /// last heartbeat's metrics and what `/proc` says of the process.
@@ -97,10 +98,20 @@ package enum SupervisorSeries {
         f.gauge("gale_worker_uptime_seconds", "Seconds the worker process has run.", labels, worker.uptimeSeconds)
         if let p = worker.process {
             if let rss = p.residentBytes {
-                f.gauge("gale_worker_resident_memory_bytes", "Resident memory of the worker process.", labels, Double(rss))
+                f.gauge(
+                    "gale_worker_resident_memory_bytes",
+                    "Resident memory of the worker process.",
+                    labels,
+                    Double(rss)
+                )
             }
             if let cpu = p.cpuSeconds {
-                f.counter("gale_worker_cpu_seconds_total", "CPU time (user and system) of the worker process.", labels, cpu)
+                f.counter(
+                    "gale_worker_cpu_seconds_total",
+                    "CPU time (user and system) of the worker process.",
+                    labels,
+                    cpu
+                )
             }
             if let files = p.openFiles {
                 f.gauge("gale_worker_open_fds", "Open file descriptors of the worker process.", labels, Double(files))
@@ -121,7 +132,10 @@ package enum SupervisorSeries {
                 t.envelopesDropped
             ),
             ("reconnects_total", "Outbound connections re-established after one was lost.", t.reconnects),
-            ("corrupt_frames_total", "Connections closed for a corrupt, truncated or oversized frame.", t.corruptFrames),
+            (
+                "corrupt_frames_total", "Connections closed for a corrupt, truncated or oversized frame.",
+                t.corruptFrames
+            ),
             ("refused_handshakes_total", "Handshakes refused (by this worker or by a peer).", t.handshakesRefused),
             ("refused_tls_handshakes_total", "Connections whose TLS handshake failed.", t.tlsHandshakesRefused),
             ("sent_control_frames_total", "Backpressure control frames sent to peers.", t.controlFramesSent),
@@ -192,9 +206,45 @@ package enum SupervisorSeries {
     /// The lag of each partition the worker's Kafka spout tasks read, from their
     /// `kafka-partitions` status table.
     static func kafkaSeries(_ stats: TopologyStats, worker: [(String, String)], into f: inout MetricFamilies) {
-        _ = stats
-        _ = worker
-        _ = f
+        for table in statusTables(stats) where table.table.name == "kafka-partitions" {
+            let columns = table.table.columns
+            guard let task = columns.firstIndex(of: "task"), let topic = columns.firstIndex(of: "topic"),
+                let partition = columns.firstIndex(of: "partition"), let lag = columns.firstIndex(of: "lag")
+            else { continue }
+            for row in table.table.rows where row.count == columns.count {
+                guard let value = Double(row[lag]) else { continue }
+                f.gauge(
+                    "gale_kafka_partition_lag",
+                    "Records between the partition's committed offset and its high watermark.",
+                    [worker[0], ("component", table.component), ("task", row[task]), ("topic", row[topic])]
+                        + [("partition", row[partition])] + worker.dropFirst(),
+                    value
+                )
+            }
+        }
+    }
+
+    /// A component's status table (`StatusTable` of `Gale`: name, columns, rows of text).
+    struct Table: Decodable {
+        var name: String
+        var columns: [String]
+        var rows: [[String]]
+    }
+
+    /// The status tables of `stats`' components (`ComponentStats.tables`), read through their
+    /// JSON form so that this reads any `TopologyStats` that carries them.
+    static func statusTables(_ stats: TopologyStats) -> [(component: String, table: Table)] {
+        struct Stats: Decodable {
+            struct Component: Decodable {
+                var id: String
+                var tables: [Table]?
+            }
+            var components: [Component]
+        }
+        guard let data = try? JSONEncoder().encode(stats),
+            let decoded = try? JSONDecoder().decode(Stats.self, from: data)
+        else { return [] }
+        return decoded.components.flatMap { c in (c.tables ?? []).map { (c.id, $0) } }
     }
 
     /// The worker's own registry (``Gale/WorkerMetrics/user``) with the `worker` and `pid`
@@ -204,7 +254,9 @@ package enum SupervisorSeries {
         let extra = Array(worker.dropFirst())
         let reserved = Set(extra.map(\.0))
         func labels(_ own: [ExpositionParser.Label]) -> [(String, String)] {
-            own.filter { $0.name != "le" }.map { reserved.contains($0.name) ? ("exported_" + $0.name, $0.value) : ($0.name, $0.value) }
+            own.filter { $0.name != "le" }.map {
+                reserved.contains($0.name) ? ("exported_" + $0.name, $0.value) : ($0.name, $0.value)
+            }
                 + extra
         }
         for family in ExpositionParser.parse(text).families where !family.name.hasPrefix("gale_") {
@@ -216,7 +268,9 @@ package enum SupervisorSeries {
             case .histogram:
                 // Samples of one series share their labels but `le`.
                 var order: [[String]] = []
-                var series: [[String]: (labels: [(String, String)], buckets: [(Double, Double)], sum: Double?, count: Double?)] = [:]
+                var series:
+                    [[String]: (labels: [(String, String)], buckets: [(Double, Double)], sum: Double?, count: Double?)] =
+                        [:]
                 for s in family.samples {
                     let own = labels(s.labels)
                     let key = own.flatMap { [$0.0, $0.1] }

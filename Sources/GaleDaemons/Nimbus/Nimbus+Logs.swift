@@ -95,7 +95,8 @@ extension Nimbus {
             throw LogLookupError(
                 404,
                 "topology '\(name)' has no worker \(worker)"
-                    + (known.isEmpty ? " (no workers are assigned)" : "; its workers are \(known.joined(separator: ", "))")
+                    + (known.isEmpty
+                        ? " (no workers are assigned)" : "; its workers are \(known.joined(separator: ", "))")
             )
         }
         guard let supervisor = supervisors.first(where: { $0.id == assigned.supervisorId }) else {

@@ -2,6 +2,7 @@ import Foundation
 import Gale
 import GaleCoordination
 import Logging
+import Synchronization
 
 /// The supervisor's HTTP endpoint (`supervisor.http.host`, `supervisor.http.port`): `GET
 /// /metrics` (Prometheus text of the supervisor and its workers, open) and `GET
@@ -74,7 +75,10 @@ extension SupervisorDaemon {
     /// A range of, or the lines matching a text in, `DATA/logs/<workerId>.log`.
     func workerLog(_ workerId: String, query: [String: String]) -> HTTPResponse {
         guard WorkerLogs.isWorkerId(workerId) else {
-            return .error(400, "'\(workerId)' is not a worker id (letters, digits, '.', '_', '-'; not starting with '.')")
+            return .error(
+                400,
+                "'\(workerId)' is not a worker id (letters, digits, '.', '_', '-'; not starting with '.')"
+            )
         }
         do {
             let request = try WorkerLogs.request(query: query)
@@ -122,7 +126,9 @@ extension SupervisorDaemon {
         }
         let families = SupervisorSeries.families(sample)
         if families.dropped > 0 {
-            logger.debug("left \(families.dropped) series out of /metrics (invalid or clashing names, labels or values)")
+            logger.debug(
+                "left \(families.dropped) series out of /metrics (invalid or clashing names, labels or values)"
+            )
         }
         return families.render()
     }

@@ -303,19 +303,21 @@ public final class SupervisorDaemon: Sendable {
     // MARK: - Registration
 
     private func register() throws {
+        let http = state.withLock { $0.http }
         let record = SupervisorRecord(
             id: id,
             host: options.host,
             slots: options.slots,
             startedAt: startedAt.timeIntervalSince1970,
-            http: state.withLock { $0.http },
+            http: http,
             httpTLS: options.httpTLS != nil
         )
         let path = ClusterPaths.supervisor(id)
         let bytes = try ClusterJSON.encode(record)
         do {
             try zk.create(path, data: bytes, mode: .ephemeral)
-        } catch .nodeExists {
+        } catch {
+            guard case .nodeExists = error else { throw error }
             // Left by this supervisor's previous session (not yet expired): take it over in one
             // transaction, so that nimbus never sees this supervisor gone and moves its workers.
             try zk.multi([.delete(path: path, version: -1), .create(path: path, data: bytes, mode: .ephemeral)])

@@ -1,8 +1,5 @@
+import CDispatch
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Reads the workers' log files (`DATA/logs/<worker id>.log`) for the supervisor's log route:
 /// a byte range (the tail by default) or the lines holding a text. Nothing reads a whole file
@@ -56,7 +53,9 @@ package enum WorkerLogs {
     package static func request(query: [String: String]) throws(Failure) -> Request {
         var request = Request()
         if let text = query["offset"] {
-            guard let offset = Int(text) else { throw Failure(400, "offset must be a whole number of bytes, got '\(text)'") }
+            guard let offset = Int(text) else {
+                throw Failure(400, "offset must be a whole number of bytes, got '\(text)'")
+            }
             request.offset = offset
         }
         if let text = query["length"] {
@@ -91,7 +90,8 @@ package enum WorkerLogs {
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
             throw errno == ENOENT || errno == ELOOP
-                ? Failure(404, "no log file for worker \(worker)") : Failure(500, "cannot open the log of \(worker): \(reason)")
+                ? Failure(404, "no log file for worker \(worker)")
+                : Failure(500, "cannot open the log of \(worker): \(reason)")
         }
         defer { close(fd) }
         var info = stat()
@@ -102,7 +102,15 @@ package enum WorkerLogs {
         let file = (path as NSString).lastPathComponent
         if let grep = request.grep {
             let matches = try search(fd: fd, size: size, text: Array(grep.utf8), worker: worker)
-            return NimbusAPI.LogChunk(worker: worker, file: file, size: size, offset: 0, length: 0, text: "", matches: matches)
+            return NimbusAPI.LogChunk(
+                worker: worker,
+                file: file,
+                size: size,
+                offset: 0,
+                length: 0,
+                text: "",
+                matches: matches
+            )
         }
         let (start, length) = range(size: size, offset: request.offset, length: request.length)
         var bytes = [UInt8](repeating: 0, count: length)
@@ -112,7 +120,9 @@ package enum WorkerLogs {
                 pread(fd, buffer.baseAddress.map { $0 + done }, length - done, off_t(start + done))
             }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw Failure(500, "cannot read the log of \(worker): \(String(cString: strerror(errno)))") }
+            guard n >= 0 else {
+                throw Failure(500, "cannot read the log of \(worker): \(String(cString: strerror(errno)))")
+            }
             if n == 0 { break }
             done += n
         }
@@ -157,7 +167,9 @@ package enum WorkerLogs {
             let want = min(scanChunk, size - position)
             let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(position)) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw Failure(500, "cannot read the log of \(worker): \(String(cString: strerror(errno)))") }
+            guard n >= 0 else {
+                throw Failure(500, "cannot read the log of \(worker): \(String(cString: strerror(errno)))")
+            }
             if n == 0 { break }
             for i in 0..<n {
                 let byte = chunk[i]

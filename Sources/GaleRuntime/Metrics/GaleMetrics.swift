@@ -1,6 +1,6 @@
-public import CoreMetrics
-import Gale
-import Logging
+package import CoreMetrics
+public import Gale
+package import Logging
 public import Prometheus
 import Synchronization
 
@@ -104,12 +104,12 @@ package final class SwiftMetricsBackend: MetricsBackend {
 
     package func makeCounter(name: String, labels: [(String, String)]) -> (any MetricCounterHandle)? {
         guard claim(name, .counter) else { return nil }
-        return CounterHandle(counter: Counter(label: name, dimensions: labels, factory: currentFactory))
+        return CounterHandle(counter: CoreMetrics.Counter(label: name, dimensions: labels, factory: currentFactory))
     }
 
     package func makeGauge(name: String, labels: [(String, String)]) -> (any MetricGaugeHandle)? {
         guard claim(name, .gauge) else { return nil }
-        return GaugeHandle(gauge: Gauge(label: name, dimensions: labels, factory: currentFactory))
+        return GaugeHandle(gauge: CoreMetrics.Gauge(label: name, dimensions: labels, factory: currentFactory))
     }
 
     package func makeTimer(name: String, labels: [(String, String)]) -> (any MetricTimerHandle)? {
@@ -125,12 +125,12 @@ package final class SwiftMetricsBackend: MetricsBackend {
     }
 
     private struct CounterHandle: MetricCounterHandle {
-        let counter: Counter
+        let counter: CoreMetrics.Counter
         func increment(by amount: Int64) { counter.increment(by: amount) }
     }
 
     private struct GaugeHandle: MetricGaugeHandle {
-        let gauge: Gauge
+        let gauge: CoreMetrics.Gauge
         func set(_ value: Double) { gauge.record(value) }
     }
 

@@ -1,4 +1,5 @@
 public import Gale
+import Synchronization
 
 extension TopologyRuntime {
     /// The counters, queue, backpressure and latency histograms of every task in this process,
