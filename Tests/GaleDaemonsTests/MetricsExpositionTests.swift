@@ -140,6 +140,21 @@ import Testing
         transport.bytesSent = 100
         w.metrics = WorkerMetrics(tasks: [spout, bolt], transport: transport, user: user)
         w.process = ProcessSample(residentBytes: 4096, cpuSeconds: 1.5, openFiles: 12)
+        var kafka = ComponentStats(id: "words", kind: "spout", tasks: 1, queueCapacity: 1024)
+        kafka.tables = [
+            StatusTable(
+                name: "kafka-partitions",
+                columns: ["task", "topic", "partition", "lag", "pending"],
+                rows: [["1", "in", "0", "42", "3"], ["1", "in", "1", "", "0"]]
+            ),
+            StatusTable(name: "other", columns: ["lag"], rows: [["7"]]),
+        ]
+        w.stats = TopologyStats(
+            name: "wc",
+            uptimeSeconds: 12,
+            components: [kafka],
+            edges: [EdgeCount(from: "words", stream: "default", to: "count", transferred: 9)]
+        )
         return w
     }
 
@@ -202,6 +217,19 @@ import Testing
             )
         )
         #expect(Self.samples(text, "gale_worker_resident_memory_bytes").count == 2)
+        // Kafka lag from the spouts' tables (a partition without a known lag has none), edges.
+        #expect(
+            Self.samples(text, "gale_kafka_partition_lag").sorted() == [
+                #"gale_kafka_partition_lag{topology="wc-1",component="words",task="1",topic="in",partition="0",worker="127.0.0.1:6700",pid="100"} 42.0"#,
+                #"gale_kafka_partition_lag{topology="wc-1",component="words",task="1",topic="in",partition="0",worker="127.0.0.1:6701",pid="101"} 42.0"#,
+            ]
+        )
+        #expect(Self.samples(text, "gale_kafka_partition_pending").count == 4)
+        #expect(
+            Self.samples(text, "gale_stream_transferred_total").contains(
+                #"gale_stream_transferred_total{topology="wc-1",component="words",stream="default",to="count",worker="127.0.0.1:6700",pid="100"} 9"#
+            )
+        )
         #expect(Self.samples(text, "gale_supervisor_workers") == [#"gale_supervisor_workers{state="running"} 2.0"#])
     }
 

@@ -1,4 +1,3 @@
-import Foundation
 package import Gale
 package import GaleCoordination
 
@@ -155,7 +154,10 @@ package enum SupervisorSeries {
             Double(t.pendingBytes)
         )
         for task in m.tasks { taskSeries(task, worker: labels, into: &f) }
-        if let stats = worker.stats { kafkaSeries(stats, worker: labels, into: &f) }
+        if let stats = worker.stats {
+            edgeSeries(stats, worker: labels, into: &f)
+            kafkaSeries(stats, worker: labels, into: &f)
+        }
         if let text = m.user { userSeries(text, worker: labels, into: &f) }
     }
 
@@ -203,48 +205,49 @@ package enum SupervisorSeries {
         }
     }
 
-    /// The lag of each partition the worker's Kafka spout tasks read, from their
-    /// `kafka-partitions` status table.
+    /// The lag and pending records of each partition the worker's Kafka spout tasks read, from
+    /// their `kafka-partitions` status tables.
     static func kafkaSeries(_ stats: TopologyStats, worker: [(String, String)], into f: inout MetricFamilies) {
-        for table in statusTables(stats) where table.table.name == "kafka-partitions" {
-            let columns = table.table.columns
-            guard let task = columns.firstIndex(of: "task"), let topic = columns.firstIndex(of: "topic"),
-                let partition = columns.firstIndex(of: "partition"), let lag = columns.firstIndex(of: "lag")
-            else { continue }
-            for row in table.table.rows where row.count == columns.count {
-                guard let value = Double(row[lag]) else { continue }
-                f.gauge(
-                    "gale_kafka_partition_lag",
-                    "Records between the partition's committed offset and its high watermark.",
-                    [worker[0], ("component", table.component), ("task", row[task]), ("topic", row[topic])]
-                        + [("partition", row[partition])] + worker.dropFirst(),
-                    value
-                )
+        for component in stats.components {
+            for table in component.tables ?? [] where table.name == "kafka-partitions" {
+                for row in table.rows {
+                    guard let task = table.value("task", in: row), let topic = table.value("topic", in: row),
+                        let partition = table.value("partition", in: row)
+                    else { continue }
+                    let labels =
+                        [worker[0], ("component", component.id), ("task", task), ("topic", topic)]
+                        + [("partition", partition)] + worker.dropFirst()
+                    if let lag = table.value("lag", in: row).flatMap(Double.init) {
+                        f.gauge(
+                            "gale_kafka_partition_lag",
+                            "Records between the partition's committed offset and its high watermark.",
+                            labels,
+                            lag
+                        )
+                    }
+                    if let pending = table.value("pending", in: row).flatMap(Double.init) {
+                        f.gauge(
+                            "gale_kafka_partition_pending",
+                            "Records of the partition emitted and not yet acked or failed.",
+                            labels,
+                            pending
+                        )
+                    }
+                }
             }
         }
     }
 
-    /// A component's status table (`StatusTable` of `Gale`: name, columns, rows of text).
-    struct Table: Decodable {
-        var name: String
-        var columns: [String]
-        var rows: [[String]]
-    }
-
-    /// The status tables of `stats`' components (`ComponentStats.tables`), read through their
-    /// JSON form so that this reads any `TopologyStats` that carries them.
-    static func statusTables(_ stats: TopologyStats) -> [(component: String, table: Table)] {
-        struct Stats: Decodable {
-            struct Component: Decodable {
-                var id: String
-                var tables: [Table]?
-            }
-            var components: [Component]
+    /// The tuples the worker's tasks sent along each edge (a stream to one subscriber).
+    static func edgeSeries(_ stats: TopologyStats, worker: [(String, String)], into f: inout MetricFamilies) {
+        for edge in stats.edges ?? [] {
+            f.counter(
+                "gale_stream_transferred_total",
+                "Tuples the worker's tasks sent along a stream to one subscribing component.",
+                [worker[0], ("component", edge.from), ("stream", edge.stream), ("to", edge.to)] + worker.dropFirst(),
+                edge.transferred
+            )
         }
-        guard let data = try? JSONEncoder().encode(stats),
-            let decoded = try? JSONDecoder().decode(Stats.self, from: data)
-        else { return [] }
-        return decoded.components.flatMap { c in (c.tables ?? []).map { (c.id, $0) } }
     }
 
     /// The worker's own registry (``Gale/WorkerMetrics/user``) with the `worker` and `pid`

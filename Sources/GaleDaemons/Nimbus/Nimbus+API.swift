@@ -534,28 +534,25 @@ extension Nimbus {
         f.counter("gale_nimbus_reports_total", "Supervisor reports received.", [], Double(m.reportsReceived))
         f.counter("gale_nimbus_api_errors_total", "API calls answered with an error.", [], Double(m.apiErrors))
         f.gauge("gale_nimbus_supervisors", "Supervisors whose reports this nimbus holds.", [], Double(reports().count))
-        var acked: [String: UInt64] = [:]
-        var failed: [String: UInt64] = [:]
-        for (report, _) in reports().values {
-            for worker in report.workers {
-                acked[worker.topologyId, default: 0] += worker.stats?.spoutAcked ?? 0
-                failed[worker.topologyId, default: 0] += worker.stats?.spoutFailed ?? 0
-            }
-        }
-        for (id, n) in acked.sorted(by: { $0.key < $1.key }) {
+        // All-time totals (StatsHistory): a worker that goes away keeps its share, so the
+        // counters never go backwards. Only the leader receives reports.
+        let now = Date().timeIntervalSince1970
+        let records = isLeader ? (try? topologies()) ?? [] : []
+        for record in records.sorted(by: { $0.id < $1.id }) {
+            let spouts = record.description.components.filter { $0.kind == .spout }.map(\.id)
+            let view = statistics.view(of: record.id, components: spouts, now: now, submittedAt: record.submittedAt)
+            let totals = spouts.compactMap { view.totals[$0] }
             f.counter(
                 "gale_topology_acked_total",
-                "Tuple trees the topology's spouts completed, summed over its reported workers.",
-                [("topology", id)],
-                n
+                "Tuple trees the topology's spouts completed, all time (the leader's count: dead workers' shares kept).",
+                [("topology", record.id)],
+                totals.reduce(0) { $0 + $1.acked }
             )
-        }
-        for (id, n) in failed.sorted(by: { $0.key < $1.key }) {
             f.counter(
                 "gale_topology_failed_total",
-                "Tuple trees that failed or timed out, summed over the topology's reported workers.",
-                [("topology", id)],
-                n
+                "Tuple trees that failed or timed out, all time (the leader's count: dead workers' shares kept).",
+                [("topology", record.id)],
+                totals.reduce(0) { $0 + $1.failed }
             )
         }
         return f.render()
