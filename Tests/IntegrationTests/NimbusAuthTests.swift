@@ -84,8 +84,8 @@ import Glibc
             Call(route: .topologies, path: NimbusRoute.topologies.path(), allowedStatus: 200),
             Call(route: .topology, path: NimbusRoute.topology.path(name), allowedStatus: 200),
             Call(route: .cluster, path: NimbusRoute.cluster.path(), allowedStatus: 200),
-            Call(route: .component, path: NimbusRoute.component.path(name, "count"), allowedStatus: 200),
-            // No supervisor runs its workers: the worker is not found.
+            // No supervisor runs its workers: no component has statistics, the worker is not found.
+            Call(route: .component, path: NimbusRoute.component.path(name, "count"), allowedStatus: 404),
             Call(route: .workerLog, path: NimbusRoute.workerLog.path(name, "127.0.0.1:1"), allowedStatus: 404),
             Call(route: .blob, path: NimbusRoute.blob.path(digest), allowedStatus: 200),
             Call(route: .report, path: NimbusRoute.report.path(), body: report, allowedStatus: 200),
