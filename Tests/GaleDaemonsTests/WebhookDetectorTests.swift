@@ -18,8 +18,8 @@ import Testing
         workers: Int = 2,
         parallelism: [String: Int] = [:],
         binaryProblem: String? = nil
-    ) -> TopologyView {
-        TopologyView(
+    ) -> EventTopology {
+        EventTopology(
             id: "\(name)-1",
             name: name,
             status: status,

@@ -1,6 +1,7 @@
 import Foundation
 import GaleCoordination
 import GaleDaemons
+import GaleKafka
 import GaleTestSupport
 import Logging
 import Synchronization
@@ -201,6 +202,78 @@ final class WebhookReceiver: Sendable {
         let log = (try? String(contentsOfFile: cluster.root + "/nimbus.log", encoding: .utf8)) ?? ""
         #expect(log.contains("posting events to everything (json, http://127.0.0.1:\(receiver.port)/…)"), "\(log)")
         #expect(!log.contains(secret), "the webhook URLs are secrets: never logged")
+        await receiver.stop()
+    }
+
+    @Test func aKafkaPartitionThatDoesNotCommitIsStuckUntilItCommits() async throws {
+        let brokers = try TestServices.resolve().kafka
+        let receiver = try await WebhookReceiver([:])
+        let cluster = try ClusterHarness("webhook-stuck")
+        defer { cluster.tearDown() }
+        let topic = "webhook-stuck-\(UUID().uuidString.prefix(8))"
+        let admin = try KafkaAdmin(config: KafkaConfig(bootstrapServers: [brokers]))
+        try admin.createTopic(topic, partitions: 1)
+        let file = cluster.root + "/records.txt"
+        try "a\nhold\nb\nc\nd\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let produced = try ClusterHarness.run(
+            "/usr/bin/kcat",
+            ["-P", "-b", brokers, "-t", topic, "-p", "0", "-l", file]
+        )
+        #expect(produced.status == 0, "\(produced.output)")
+        // The bolt fails the record `hold` while this file exists.
+        FileManager.default.createFile(atPath: cluster.output + "/hold", contents: Data())
+        try Self.configure(
+            cluster,
+            """
+            nimbus.webhooks:
+              - url: http://127.0.0.1:\(receiver.port)/events
+                format: json
+                events: [partition-stuck]
+            nimbus.events.partition.stuck.secs: 6
+
+            """
+        )
+        try await cluster.startNimbus()
+        try cluster.startSupervisor("s1", slots: 1)
+        let submitted = try cluster.cli(
+            [
+                "submit", cluster.topologyBinary, "--name", cluster.name, "--workers", "1", "--config",
+                "test.mode=kafka-hold", "--config", "test.brokers=\(brokers)", "--config", "test.topic=\(topic)",
+                "--config", "test.output=\(cluster.output)",
+            ]
+        )
+        #expect(submitted.status == 0, "\(submitted.output)")
+        try await cluster.waitUntil("the stuck partition is posted", timeout: 90) {
+            !Self.events(receiver, "/events", "partition-stuck", state: "firing").isEmpty
+        }
+        let firing = try #require(Self.events(receiver, "/events", "partition-stuck", state: "firing").first).json
+        #expect(firing["severity"] as? String == "warning")
+        #expect(firing["topology"] as? String == cluster.name)
+        #expect(firing["component"] as? String == "records")
+        #expect(firing["topic"] as? String == topic && firing["partition"] as? Int == 0)
+        #expect(
+            firing["key"] as? String == "partition-stuck/\(firing["topologyId"] as? String ?? "?")/records/\(topic)/0"
+        )
+        let message = try #require(firing["message"] as? String)
+        #expect(message.hasPrefix("partition \(topic)/0 of \(cluster.name) (spout records, task "), "\(message)")
+        #expect(message.contains("at offset 1: waiting for offset 1"), "\(message)")
+        let since = try #require(firing["since"] as? Double)
+        #expect(since <= (firing["time"] as? Double ?? 0) - 6)
+
+        // Let the record through: the partition commits and catches up.
+        try FileManager.default.removeItem(atPath: cluster.output + "/hold")
+        try await cluster.waitUntil("the resolution is posted", timeout: 60) {
+            !Self.events(receiver, "/events", "partition-stuck", state: "resolved").isEmpty
+        }
+        let resolved = try #require(Self.events(receiver, "/events", "partition-stuck", state: "resolved").first).json
+        #expect(resolved["key"] as? String == firing["key"] as? String)
+        #expect(resolved["since"] as? Double == since)
+        #expect(
+            (resolved["message"] as? String)?.hasPrefix("partition \(topic)/0 of \(cluster.name) caught up (lag 0)")
+                == true,
+            "\(resolved["message"] ?? "")"
+        )
+        #expect(Self.events(receiver, "/events", "partition-stuck", state: "firing").count == 1)
         await receiver.stop()
     }
 

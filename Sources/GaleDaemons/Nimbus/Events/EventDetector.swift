@@ -66,7 +66,7 @@ public struct EventDetector: Sendable {
     public let uiURL: String
 
     /// The topologies of the previous snapshot; `nil` before the first.
-    private var known: [String: TopologyView]?
+    private var known: [String: EventTopology]?
     /// The conditions firing now, by key.
     private var firing: [String: Firing] = [:]
     private var restarts: [String: CounterHistory] = [:]
@@ -215,7 +215,7 @@ public struct EventDetector: Sendable {
     }
 
     /// The topologies that are neither killed nor removed, by id.
-    private func live(_ snapshot: EventSnapshot) -> [String: TopologyView] {
+    private func live(_ snapshot: EventSnapshot) -> [String: EventTopology] {
         Dictionary(
             snapshot.topologies.filter { $0.status != .killed }.map { ($0.id, $0) },
             uniquingKeysWith: { first, _ in first }
@@ -252,7 +252,7 @@ public struct EventDetector: Sendable {
         defer { known = current }
         guard let known else { return [] }
         var events: [NimbusEvent] = []
-        func notice(_ type: EventType, _ t: TopologyView, since: Double, _ message: String) {
+        func notice(_ type: EventType, _ t: EventTopology, since: Double, _ message: String) {
             events.append(
                 NimbusEvent(
                     event: type,
@@ -482,7 +482,7 @@ public struct EventDetector: Sendable {
     // MARK: - Components
 
     /// The active topologies and their components' signals.
-    private func components(_ snapshot: EventSnapshot) -> [(TopologyView, [ComponentSignals])] {
+    private func components(_ snapshot: EventSnapshot) -> [(EventTopology, [ComponentSignals])] {
         snapshot.topologies.filter { $0.status == .active }.sorted { $0.id < $1.id }.map {
             ($0, snapshot.components[$0.id] ?? [])
         }

@@ -7,7 +7,7 @@ public struct EventSnapshot: Sendable {
     /// Seconds since 1970.
     public var time: Double
     /// The topologies in ZooKeeper (killed ones included until they are removed).
-    public var topologies: [TopologyView]
+    public var topologies: [EventTopology]
     /// Each topology's assignment, by topology id.
     public var assignments: [String: AssignmentRecord]
     /// The supervisors registered in ZooKeeper now.
@@ -19,7 +19,7 @@ public struct EventSnapshot: Sendable {
 
     public init(
         time: Double,
-        topologies: [TopologyView] = [],
+        topologies: [EventTopology] = [],
         assignments: [String: AssignmentRecord] = [:],
         supervisors: [SupervisorRecord] = [],
         reports: [String: ReceivedReport] = [:],
@@ -47,7 +47,7 @@ public struct ReceivedReport: Sendable, Equatable {
 }
 
 /// A topology as events need it.
-public struct TopologyView: Sendable, Equatable {
+public struct EventTopology: Sendable, Equatable {
     public var id: String
     public var name: String
     public var status: TopologyStatus

@@ -60,7 +60,7 @@ extension Nimbus {
         for record in records { assignments[record.id] = try assignment(record.id) }
         let supervisors = try self.supervisors()
         let reports = self.reports()
-        var views: [TopologyView] = []
+        var views: [EventTopology] = []
         var components: [String: [ComponentSignals]] = [:]
         for record in records {
             let epoch = assignments[record.id]?.epoch
@@ -76,7 +76,7 @@ extension Nimbus {
                 problem =
                     "\(stranded.count) worker(s) cannot get the binary from any nimbus: \(stranded.joined(separator: ", "))"
             }
-            views.append(TopologyView(record, binaryProblem: problem))
+            views.append(EventTopology(record, binaryProblem: problem))
             components[record.id] = Self.signals(workers.compactMap(\.stats))
         }
         return EventSnapshot(
@@ -89,16 +89,21 @@ extension Nimbus {
         )
     }
 
-    /// Each component's signals from its workers' statistics.
+    /// Each component's signals from its workers' statistics: overloaded when any worker's
+    /// share is, the status tables of all.
     static func signals(_ parts: [TopologyStats]) -> [ComponentSignals] {
-        var byId: [String: (overloaded: [Bool], tables: [(name: String, columns: [String], rows: [[String]])])] = [:]
+        var overloaded: [String: [Bool]] = [:]
+        var tables: [String: [(name: String, columns: [String], rows: [[String]])]] = [:]
         for stats in parts {
             for component in stats.components {
-                byId[component.id, default: ([], [])].overloaded.append(false)
+                overloaded[component.id, default: []].append(component.overloaded ?? false)
+                for table in component.tables ?? [] {
+                    tables[component.id, default: []].append((table.name, table.columns, table.rows))
+                }
             }
         }
-        return byId.keys.sorted().map { id in
-            ComponentSignals.merged(id: id, overloaded: byId[id]?.overloaded ?? [], tables: byId[id]?.tables ?? [])
+        return overloaded.keys.sorted().map { id in
+            ComponentSignals.merged(id: id, overloaded: overloaded[id] ?? [], tables: tables[id] ?? [])
         }
     }
 }
