@@ -1,4 +1,5 @@
 import Foundation
+import Gale
 import GaleCoordination
 import Testing
 
@@ -616,5 +617,35 @@ import Testing
         // Columns in another order, some missing: still read by name.
         let other = PartitionStatus.parse(columns: ["lag", "partition", "topic"], rows: [["5", "2", "t"]])
         #expect(other == [PartitionStatus(topic: "t", partition: 2, lag: 5, committedAgeSeconds: 0)])
+    }
+}
+
+/// What nimbus hands the detector from its workers' statistics.
+@Suite struct WebhookSignalsTests {
+    @Test func componentsAreOverloadedWhenAnyWorkerSaysSoAndTheirTablesAreJoined() {
+        func stats(_ overloaded: Bool?, rows: [[String]]) -> TopologyStats {
+            var spout = ComponentStats(id: "records", kind: "spout", tasks: 1, queueCapacity: 1024)
+            spout.tables =
+                rows.isEmpty
+                ? nil
+                : [
+                    StatusTable(
+                        name: "kafka-partitions",
+                        columns: ["topic", "partition", "lag", "committedAgeSeconds"],
+                        rows: rows
+                    )
+                ]
+            var bolt = ComponentStats(id: "hold", kind: "bolt", tasks: 1, queueCapacity: 1024)
+            bolt.overloaded = overloaded
+            return TopologyStats(name: "t", uptimeSeconds: 1, components: [spout, bolt])
+        }
+        let signals = Nimbus.signals([
+            stats(false, rows: [["in", "0", "5", "400"]]), stats(true, rows: [["in", "1", "0", "1"]]),
+        ])
+        #expect(signals.map(\.id) == ["hold", "records"])
+        #expect(signals[0].overloaded && !signals[1].overloaded)
+        #expect(signals[1].partitions.map(\.partition) == [0, 1])
+        #expect(signals[1].partitions.first?.lag == 5 && signals[1].partitions.first?.committedAgeSeconds == 400)
+        #expect(Nimbus.signals([stats(nil, rows: [])]).allSatisfy { !$0.overloaded && $0.partitions.isEmpty })
     }
 }
