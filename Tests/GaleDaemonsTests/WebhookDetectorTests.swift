@@ -141,6 +141,16 @@ import Testing
         #expect(Set([event?.key, rebalanced.first?.key, killed.first?.key]).count == 3, "each notice has its own key")
     }
 
+    @Test func theBaselineAnnouncesWhatThisLeaderAcceptedBeforeItsFirstPass() {
+        var d = EventDetector(uiURL: Self.ui, announceSubmittedSince: 1000)
+        var older = Self.topology("older")
+        older.submittedAt = 999
+        let events = d.observe(EventSnapshot(time: 1001, topologies: [older, Self.topology()]))
+        #expect(events.map(\.event) == [.topologySubmitted])
+        #expect(events.first?.topology == "orders" && events.first?.since == 1000)
+        #expect(d.observe(EventSnapshot(time: 1003, topologies: [older, Self.topology()])).isEmpty)
+    }
+
     @Test func noticesNeverResolve() {
         var d = Self.detector()
         _ = d.observe(EventSnapshot(time: 0))

@@ -227,6 +227,8 @@ public final class Nimbus: Sendable {
     }
 
     var isLeader: Bool { election.withLock { $0?.isLeader ?? false } }
+    /// When this process last became leader; `nil` while it is not.
+    var leaderSince: Date? { state.withLock { $0.leaderSince } }
 
     /// The API addresses of the other nimbus processes in the election, the leader first.
     func peers() -> [Endpoint] {

@@ -117,9 +117,18 @@ public struct EventDetector: Sendable {
         var cleared: String?
     }
 
-    public init(thresholds: EventThresholds = EventThresholds(), uiURL: String) {
+    /// Topologies submitted at or after this time (seconds since 1970) are announced even in the
+    /// first snapshot: those this leader accepted before its first pass.
+    public let announceSubmittedSince: Double?
+
+    public init(
+        thresholds: EventThresholds = EventThresholds(),
+        uiURL: String,
+        announceSubmittedSince: Double? = nil
+    ) {
         self.thresholds = thresholds
         self.uiURL = uiURL.hasSuffix("/") ? String(uiURL.dropLast()) : uiURL
+        self.announceSubmittedSince = announceSubmittedSince
     }
 
     /// The keys of the conditions firing now.
@@ -250,7 +259,6 @@ public struct EventDetector: Sendable {
         let now = snapshot.time
         let current = Dictionary(snapshot.topologies.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         defer { known = current }
-        guard let known else { return [] }
         var events: [NimbusEvent] = []
         func notice(_ type: EventType, _ t: EventTopology, since: Double, _ message: String) {
             events.append(
@@ -266,17 +274,28 @@ public struct EventDetector: Sendable {
                 )
             )
         }
+        func submitted(_ t: EventTopology) {
+            let by = t.owner.map { " by \($0)" } ?? ""
+            let workers = "\(t.workers) worker\(t.workers == 1 ? "" : "s")"
+            notice(
+                .topologySubmitted,
+                t,
+                since: t.submittedAt,
+                "topology \(t.name) (\(t.id)) submitted\(by): \(workers)"
+            )
+        }
+        guard let known else {
+            // The baseline: only what this leader accepted before its first pass is news.
+            for t in snapshot.topologies.sorted(by: { $0.id < $1.id })
+            where t.status != .killed && t.submittedAt >= announceSubmittedSince ?? .infinity {
+                submitted(t)
+            }
+            return events
+        }
         for t in snapshot.topologies.sorted(by: { $0.id < $1.id }) {
             guard let old = known[t.id] else {
                 if t.status != .killed {
-                    let by = t.owner.map { " by \($0)" } ?? ""
-                    let workers = "\(t.workers) worker\(t.workers == 1 ? "" : "s")"
-                    notice(
-                        .topologySubmitted,
-                        t,
-                        since: t.submittedAt,
-                        "topology \(t.name) (\(t.id)) submitted\(by): \(workers)"
-                    )
+                    submitted(t)
                 }
                 continue
             }

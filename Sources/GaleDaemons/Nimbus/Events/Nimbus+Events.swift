@@ -31,7 +31,13 @@ extension Nimbus {
                 return
             }
             let (found, baseline) = state.detector.withLock { detector -> ([NimbusEvent], Bool) in
-                var current = detector ?? EventDetector(thresholds: events.thresholds, uiURL: ui)
+                var current =
+                    detector
+                    ?? EventDetector(
+                        thresholds: events.thresholds,
+                        uiURL: ui,
+                        announceSubmittedSince: leaderSince?.timeIntervalSince1970
+                    )
                 defer { detector = current }
                 return (current.observe(snapshot), detector == nil)
             }
