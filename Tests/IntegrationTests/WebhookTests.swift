@@ -345,13 +345,14 @@ final class WebhookReceiver: Sendable {
         try await cluster.waitUntil("a delivery hangs at the receiver", timeout: 30) { receiver.pending("/hang") == 1 }
         let hangStart = ContinuousClock.now
 
-        // While that request is in flight (received, unanswered), the API answers...
-        let during = try await Self.apiLatencies(cluster, count: 200)
-        // ... and the scheduler acts: the rebalance's second worker is assigned and runs.
+        // While that request is in flight (received, unanswered), the scheduler acts: the
+        // rebalance's second worker is assigned and runs...
         try await cluster.waitUntil("the rebalance is carried out", timeout: 30) {
             let status = try cluster.status()
             return status.workers.count == 2 && status.workers.allSatisfy { $0.state == "running" }
         }
+        // ... and the API answers.
+        let during = try await Self.apiLatencies(cluster, count: 200)
         let elapsed = ContinuousClock.now - hangStart
         #expect(receiver.pending("/hang") == 1, "the delivery was in flight all along")
         #expect(receiver.received("/hang").count == 1, "no second attempt started: its deadline has not passed")
