@@ -1,4 +1,6 @@
 import Foundation
+import GaleCoordination
+import GaleDaemons
 import GaleTestSupport
 import Testing
 

@@ -106,7 +106,7 @@ extension WebUI {
               const why = had
                 ? 'Nimbus refused the token this tab had (' + error.message + '). Enter a valid token.'
                 : 'This nimbus asks for a token (' + error.message + ').';
-              G.notice(why);
+              G.notice(null);
               showLogin(why);
               return why;
             }
@@ -255,6 +255,7 @@ extension WebUI {
               this.empty = G.el('p', { class: 'empty', hidden: true }, this.options.empty || 'none');
               this.more = G.el('p', { class: 'muted', hidden: true });
               this.element = G.el('div', { class: 'tablewrap' }, this.table, this.empty, this.more);
+              this.table.hidden = true; // until the first update
             }
 
             sortBy(index) {
