@@ -399,6 +399,15 @@ final class ClusterHarness: @unchecked Sendable {
         guard result.status == 0 else { throw SmokeTestFailure("submit failed: \(result.output)") }
     }
 
+    /// `GET path` of nimbus's API (plain HTTP, no token), decoded as `type`.
+    func api<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+        let response = try await HTTPClient(timeout: .seconds(30)).get(address: nimbus, path: path)
+        guard response.status == 200 else {
+            throw SmokeTestFailure("GET \(path): \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return try JSONDecoder().decode(type, from: Data(response.body))
+    }
+
     func status() throws -> NimbusAPI.TopologyStatusResponse {
         let result = try cli(["status", name, "--json"])
         guard result.status == 0 else { throw SmokeTestFailure("status failed: \(result.output)") }

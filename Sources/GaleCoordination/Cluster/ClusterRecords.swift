@@ -305,7 +305,11 @@ public struct WorkerReport: Sendable, Codable, Equatable {
     public var uptimeSeconds: Double
     /// Seconds since its last heartbeat (`nil` when none yet).
     public var heartbeatAgeSeconds: Double?
+    /// The statistics of its last heartbeat.
     public var stats: TopologyStats?
+    /// The pid of the process that sent ``stats`` (after a restart, until the new process's
+    /// first heartbeat, the previous process's).
+    public var statsPid: Int32?
 
     public init(
         workerId: String,
@@ -318,7 +322,8 @@ public struct WorkerReport: Sendable, Codable, Equatable {
         lastExit: String?,
         uptimeSeconds: Double,
         heartbeatAgeSeconds: Double?,
-        stats: TopologyStats?
+        stats: TopologyStats?,
+        statsPid: Int32? = nil
     ) {
         self.workerId = workerId
         self.topologyId = topologyId
@@ -331,6 +336,7 @@ public struct WorkerReport: Sendable, Codable, Equatable {
         self.uptimeSeconds = uptimeSeconds
         self.heartbeatAgeSeconds = heartbeatAgeSeconds
         self.stats = stats
+        self.statsPid = statsPid
     }
 }
 

@@ -65,7 +65,11 @@ public enum NimbusOpenAPI {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static let base = #"""
+    /// The document: the literal below with the statistics routes and schemas
+    /// (``addingStatistics(_:)``).
+    static let base = addingStatistics(literal)
+
+    static let literal = #"""
         {
          "components": {
           "schemas": {

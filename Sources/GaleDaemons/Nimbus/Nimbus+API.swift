@@ -69,6 +69,10 @@ extension Nimbus {
             } catch {
                 response = .error(400, "\(error)")
             }
+        } else if match(.cluster) != nil {
+            response = respond { () throws(NimbusAPIError) in try clusterSummary() }
+        } else if let c = match(.component) {
+            response = respond { () throws(NimbusAPIError) in try componentPage(c[0], c[1]) }
         } else if match(.supervisors) != nil {
             response = respond { () throws(NimbusAPIError) in try supervisorRows() }
         } else if match(.topologies) != nil {
@@ -438,45 +442,47 @@ extension Nimbus {
         return result
     }
 
-    private func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
+    func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
         let record = try topology(named: name)
         let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in
             try self.assignment(record.id)
         }
         let workerReports = workerReports(for: record.id)
-        var parts: [TopologyStats] = []
-        var rows: [NimbusAPI.WorkerRow] = []
-        for worker in assignment?.workers ?? [] {
-            let report = workerReports[worker.endpoint].flatMap { $0.epoch == assignment?.epoch ? $0 : nil }
-            if let stats = report?.stats { parts.append(stats) }
-            rows.append(
-                NimbusAPI.WorkerRow(
-                    supervisorId: worker.supervisorId,
-                    host: worker.endpoint.host,
-                    port: worker.endpoint.port,
-                    tasks: worker.tasks,
-                    state: report?.state ?? "unknown",
-                    pid: report?.pid,
-                    uptimeSeconds: report?.uptimeSeconds ?? 0,
-                    restarts: report?.restarts ?? 0,
-                    lastExit: report?.lastExit
-                )
-            )
-        }
+        let now = Date().timeIntervalSince1970
         let order = record.description.components.map(\.id) + [Topology.ackerComponentId]
-        let errors = reports().values.flatMap { $0.report.errors }.filter { $0.contains(record.id) }
-        return NimbusAPI.TopologyStatusResponse(
-            id: record.id,
-            name: record.name,
-            status: record.status,
-            epoch: assignment?.epoch ?? 0,
-            requestedWorkers: record.workers,
-            binaryDigest: record.binaryDigest,
-            uptimeSeconds: Date().timeIntervalSince1970 - record.submittedAt,
-            components: NimbusAPI.merge(parts, order: order),
-            workers: rows,
-            errors: Array(errors.suffix(10)),
-            problems: problems(record, reports: workerReports)
+        return TopologyView.status(
+            record: record,
+            assignment: assignment,
+            reports: workerReports,
+            history: statistics.view(of: record.id, components: order, now: now, submittedAt: record.submittedAt),
+            supervisorErrors: reports().values.flatMap { $0.report.errors }.filter { $0.contains(record.id) },
+            problems: problems(record, reports: workerReports),
+            now: now
+        )
+    }
+
+    private func componentPage(_ name: String, _ component: String) throws(NimbusAPIError) -> NimbusAPI.ComponentPage {
+        let status = try status(of: name)
+        guard let page = TopologyView.component(component, of: status) else {
+            throw .notFound("topology \(status.name) has no component \(component)")
+        }
+        return page
+    }
+
+    private func clusterSummary() throws(NimbusAPIError) -> NimbusAPI.ClusterSummary {
+        let candidates = try zookeeper { () throws(ZooKeeperError) in
+            try LeaderElection.identities(client: zk, path: ClusterPaths.nimbus)
+        }
+        var nimbuses = candidates.enumerated().map { NimbusAPI.NimbusRow(identity: $1, leader: $0 == 0) }
+        if !nimbuses.contains(where: { $0.identity == identity }) {
+            nimbuses.append(NimbusAPI.NimbusRow(identity: identity, leader: isLeader))
+        }
+        return NimbusAPI.ClusterSummary(
+            version: GaleVersion.current,
+            nimbusTime: Date().timeIntervalSince1970,
+            nimbuses: nimbuses,
+            supervisors: try supervisorRows(),
+            topologies: try summaries()
         )
     }
 

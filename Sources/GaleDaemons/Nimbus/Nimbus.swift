@@ -95,6 +95,8 @@ public final class Nimbus: Sendable {
     /// Who did what from where: refusals, and every change a caller made.
     let audit: Logger
     let throttle = AuthThrottle()
+    /// All-time totals, windows and rates of each topology (``StatsHistory``).
+    let statistics = StatsHistory()
 
     struct State {
         /// Latest report per supervisor id, with its arrival time.
@@ -370,6 +372,7 @@ public final class Nimbus: Sendable {
         ops.append(.delete(path: ClusterPaths.topology(topology.id), version: -1))
         try zk.multi(ops)
         logger.info("removed killed topology \(topology.id)")
+        statistics.forget(topology.id)
         let others = (try? topologies()) ?? []
         if !others.contains(where: { $0.binaryDigest == topology.binaryDigest }) {
             blobs.remove(topology.binaryDigest)
@@ -379,7 +382,9 @@ public final class Nimbus: Sendable {
     // MARK: - Reports
 
     func record(_ report: SupervisorReport) {
-        state.withLock { $0.reports[report.supervisorId] = (report, Date()) }
+        let now = Date()
+        state.withLock { $0.reports[report.supervisorId] = (report, now) }
+        statistics.record(report, now: now.timeIntervalSince1970)
         metrics.withLock { $0.reportsReceived += 1 }
     }
 

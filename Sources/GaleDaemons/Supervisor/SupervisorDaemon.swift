@@ -809,7 +809,8 @@ public final class SupervisorDaemon: Sendable {
                     lastExit: slot?.lastExit,
                     uptimeSeconds: beat?.uptimeSeconds ?? 0,
                     heartbeatAgeSeconds: slot?.lastHeartbeat.map { now.timeIntervalSince($0) },
-                    stats: beat?.stats
+                    stats: beat?.stats,
+                    statsPid: beat?.pid
                 )
             }
             return SupervisorReport(

@@ -127,18 +127,25 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
                 if self.inbox.claimTimer(generation) { self.run() }
             }
         case .idle:
-            publish(now: now)
+            publish(now: now, idle: true)
         }
     }
 
-    func publish(now: UInt64) {
+    /// Publishes the counters; status lines, tables and edge counts at most once a second, and
+    /// whenever the task goes idle (`idle`).
+    func publish(now: UInt64, idle: Bool = false) {
         stats.publish(&local, pending: pendingCount, now: now)
         lastPublish = now
-        if let reporter = statusReporter, now &- lastDetails >= Self.detailsIntervalNanos {
-            lastDetails = now
-            stats.setDetails(reporter.statusLines())
+        guard idle || now &- lastDetails >= Self.detailsIntervalNanos else { return }
+        lastDetails = now
+        if let reporter = statusReporter {
+            stats.setDetails(reporter.statusLines(), table: reporter.statusTable())
         }
+        if let routeTable { stats.setEdges(routeTable.edgeCounts(from: componentId)) }
     }
+
+    /// The task's output routes (spouts and bolts); subclasses override.
+    var routeTable: RoutingTable? { nil }
 
     /// Minimum time between two refreshes of a component's status lines.
     static let detailsIntervalNanos: UInt64 = 1_000_000_000
