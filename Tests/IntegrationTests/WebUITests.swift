@@ -49,7 +49,8 @@ import Testing
                 "--scenario", "cluster", "--url", cluster.nimbusURL, "--artifacts", Self.artifacts(cluster, "cluster"),
                 "--topology", cluster.name, "--gale", cluster.gale, "--nimbus", cluster.nimbus,
                 "--token", cluster.secrets["admin"] ?? "",
-            ] + cluster.configArguments.flatMap { ["--gale-arg", $0] }
+                    // With "=": argparse would take "--config-file" for an option of its own.
+            ] + cluster.configArguments.map { "--gale-arg=\($0)" }
         )
         print(result.output)
         #expect(result.status == 0, "\(result.output.suffix(6000))")

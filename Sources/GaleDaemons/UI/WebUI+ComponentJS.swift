@@ -40,7 +40,7 @@ extension WebUI {
               },
               { title: 'Stream', value: (e) => e.stream },
               { title: 'Grouping', value: (e) => e.grouping },
-              { title: 'Executed', value: (e) => f.count(e.executed), num: true, sort: (e) => e.executed },
+              { title: 'Transferred', value: (e) => f.count(e.transferred), num: true, sort: (e) => e.transferred },
               { title: 'Tuples/s', value: (e) => f.rate(e.perSecond), num: true, sort: (e) => e.perSecond },
             ];
             const edgeKey = (e) => e.from + '>' + e.to + '>' + e.stream;

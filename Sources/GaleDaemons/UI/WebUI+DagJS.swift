@@ -225,8 +225,8 @@ extension WebUI {
                 G.setText(this.edges[i].label, label);
                 G.setText(
                   this.edges[i].tip,
-                  e.from + ' → ' + e.to + ' (' + e.stream + ', ' + e.grouping + ')\n' + G.fmt.count(e.executed) +
-                    ' executed, ' + G.fmt.rate(e.perSecond)
+                  e.from + ' → ' + e.to + ' (' + e.stream + ', ' + e.grouping + ')\n' + G.fmt.count(e.transferred) +
+                    ' transferred, ' + G.fmt.rate(e.perSecond)
                 );
               });
             }

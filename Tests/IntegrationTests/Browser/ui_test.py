@@ -378,7 +378,7 @@ class Synthetic:
             "id": "big-1", "name": "big", "status": "active", "epoch": 3, "requestedWorkers": 20,
             "binaryDigest": "0" * 64, "uptimeSeconds": now - self.started + 3600, "nimbusTime": now,
             "components": components, "windows": windows,
-            "edges": [{"from": a, "to": b, "stream": s, "grouping": g, "executed": int(100 * elapsed),
+            "edges": [{"from": a, "to": b, "stream": s, "grouping": g, "transferred": int(100 * elapsed),
                        "perSecond": 10.0 + n % 7} for n, (a, b, s, g) in enumerate(self.edges)],
             "tasks": tasks,
             "workers": [{"supervisorId": "s%d" % (w % 3), "host": "127.0.0.1", "port": 7000 + w,
