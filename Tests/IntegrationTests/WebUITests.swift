@@ -44,13 +44,14 @@ import Testing
         // Slow and long, so that it is still running (and its numbers moving) when the page looks.
         try cluster.submit(workers: 2, messages: 10_000_000, rate: 20)
         try await cluster.waitForWorkers(2)
+        // The CLI's arguments as "--gale-arg=X": argparse would take "--config-file" for an option of its own.
+        let cliArguments = cluster.configArguments.map { "--gale-arg=\($0)" }
         let result = try Self.browse(
             [
                 "--scenario", "cluster", "--url", cluster.nimbusURL, "--artifacts", Self.artifacts(cluster, "cluster"),
                 "--topology", cluster.name, "--gale", cluster.gale, "--nimbus", cluster.nimbus,
                 "--token", cluster.secrets["admin"] ?? "",
-                    // With "=": argparse would take "--config-file" for an option of its own.
-            ] + cluster.configArguments.map { "--gale-arg=\($0)" }
+            ] + cliArguments
         )
         print(result.output)
         #expect(result.status == 0, "\(result.output.suffix(6000))")
