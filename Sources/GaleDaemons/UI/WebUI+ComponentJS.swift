@@ -102,13 +102,19 @@ extension WebUI {
               streams.update(rows);
             }
 
-            async function refreshSamples() {
-              let answer;
+            /** The samples' answer, or the error that kept nimbus from giving them. */
+            async function fetchSamples() {
               try {
-                answer = await G.api('GET', G.path('topologies', topology, 'samples') + '?component=' + encodeURIComponent(id));
+                return await G.api('GET', G.path('topologies', topology, 'samples') + '?component=' + encodeURIComponent(id));
               } catch (e) {
                 if (e instanceof G.ApiError && (e.status === 401 || e.status === 0)) throw e;
-                G.setText(samplingState, 'Sampling off (nimbus gives no samples: ' + e.message + ').');
+                return { error: e };
+              }
+            }
+
+            function showSamples(answer) {
+              if (answer.error) {
+                G.setText(samplingState, 'Sampling off (nimbus gives no samples: ' + answer.error.message + ').');
                 samples.update([]);
                 return;
               }
@@ -131,9 +137,9 @@ extension WebUI {
             return {
               element: element,
               async refresh() {
-                const [data] = await Promise.all([
+                const [data, sampled] = await Promise.all([
                   G.api('GET', G.path('topologies', topology, 'components', id)),
-                  refreshSamples(),
+                  fetchSamples(),
                 ]);
 
                 const c = data.component;
@@ -163,6 +169,7 @@ extension WebUI {
                 G.setText(details, lines);
                 details.hidden = !lines;
                 statusTables.update([c]);
+                showSamples(sampled);
               },
             };
           }

@@ -489,6 +489,10 @@ def serve_synthetic(port, nimbus_url, data):
                                                 "submitter that submitted the topology" % url.path})
             if parts == ["api", "v1", "cluster"]:
                 return self.send(200, data.cluster())
+            if parts[:4] == ["api", "v1", "topologies", "elsewhere"]:
+                # As a follower answers: the leader's address.
+                return self.send(409, {"error": "nimbus 127.0.0.1:1 is not the leader; the leader is 127.0.0.1:9",
+                                       "leader": "127.0.0.1:9", "notLeader": True})
             if parts[:3] != ["api", "v1", "topologies"] or len(parts) < 4 or parts[3] not in ("big", "big-1"):
                 return self.send(404, {"error": "unknown topology or endpoint %s" % url.path})
             rest = parts[4:]
@@ -676,6 +680,12 @@ def run_synthetic(args, browser):
               "the component page shows its status table")
         browser.check_no_errors("synthetic component")
 
+        # A follower's answer points to the leader's UI.
+        browser.driver.get(base + "/#/topology/elsewhere")
+        link = wait_for("the page links to the leader", lambda: browser.css("#notice a"))[0]
+        check(link.get_attribute("href") == "http://127.0.0.1:9/#/topology/elsewhere",
+              "a follower's 409 becomes a link to the same page on the leader (%s)" % link.get_attribute("href"))
+
         # The log: tail, older, newer, search.
         browser.driver.get(base + "/#/topology/big/worker/127.0.0.1%3A7001/log")
         wait_for("the log's tail", lambda: "synthetic line 29999" in (browser.text("#log-text") or ""))
@@ -717,7 +727,7 @@ def main():
     os.makedirs(artifacts, exist_ok=True)
     print("artifacts: " + artifacts, flush=True)
     # The refusals the scenarios provoke on purpose (Chromium logs each failed request).
-    allowed = [401, 403] if args.scenario == "synthetic" else [401] if args.token else []
+    allowed = [401, 403, 409] if args.scenario == "synthetic" else [401] if args.token else []
     browser = Browser(artifacts, allowed)
     try:
         (run_cluster if args.scenario == "cluster" else run_synthetic)(args, browser)
