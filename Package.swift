@@ -30,6 +30,7 @@ let package = Package(
         .executable(name: "gale-bench", targets: ["GaleBench"]),
         .executable(name: "gale-kafka-bench", targets: ["GaleKafkaBench"]),
         .executable(name: "gale-trident-bench", targets: ["GaleTridentBench"]),
+        .executable(name: "gale-status-bench", targets: ["GaleStatusBench"]),
         .executable(name: "gale", targets: ["gale"]),
         .executable(name: "gale-test-topology", targets: ["ClusterTopology"]),
     ],
@@ -220,6 +221,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GaleTridentBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "GaleStatusBench",
+            dependencies: ["Gale", "GaleCoordination", "GaleDaemons"],
+            path: "Sources/GaleStatusBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -138,7 +138,8 @@ struct NimbusCommand: AsyncParsableCommand {
                 clusterSecret: try config.clusterSecret(),
                 zookeeperAuth: try config.zookeeperAuth(),
                 tls: tls?.server,
-                peerTLS: tls?.peers
+                peerTLS: tls?.peers,
+                events: try config.nimbusEvents()
             )
             return (options, config, warning)
         } catch {

@@ -348,6 +348,7 @@ extension StatsHistory.Series {
         view.edges = total.edges
         for id in order { view.totals[id] = total.components[id] ?? StatsHistory.Counts() }
         for (id, c) in total.components where view.totals[id] == nil { view.totals[id] = c }
+        let index = Dictionary(components.enumerated().map { ($1, $0) }) { first, _ in first }
         // Windows: the totals now minus the newest sample at least the window old; a topology
         // younger than the window counts from zero.
         for window in StatsHistory.windows {
@@ -358,7 +359,7 @@ extension StatsHistory.Series {
             let baseline = submittedAt >= start ? nil : (ring.last { $0.time <= start } ?? ring.first)
             var counts: [String: StatsHistory.Counts] = [:]
             for (id, current) in view.totals {
-                if let baseline, let index = components.firstIndex(of: id) {
+                if let baseline, let index = index[id] {
                     counts[id] = current.minus(self.counts(baseline, component: index))
                 } else {
                     counts[id] = current

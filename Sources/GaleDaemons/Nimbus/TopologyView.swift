@@ -92,8 +92,9 @@ package enum TopologyView {
         }
 
         var tasks: [NimbusAPI.TaskRow] = []
+        let taskIds = record.description.taskIds  // computed: once, not per component
         for component in record.description.components {
-            for task in record.description.taskIds[component.id] ?? [] {
+            for task in taskIds[component.id] ?? [] {
                 tasks.append(taskRow(task, component.id, history.tasks[task], live[task], taskEndpoint[task]))
             }
         }
