@@ -27,8 +27,10 @@ extension WebUI {
             const labels = new Map(G.windows);
 
             const windowTable = new G.Table(
-              [{ title: 'Window', value: (w) => labels.get(w.id) || w.id, sort: (w) => G.windows.findIndex(([id]) => id === w.id) }]
-                .concat(G.counterColumns((w) => w.counts)),
+              [{
+                title: 'Window', value: (w) => labels.get(w.id) || w.id,
+                sort: (w) => G.windows.findIndex(([wid]) => wid === w.id),
+              }].concat(G.counterColumns((w) => w.counts)),
               (w) => w.id,
               { empty: 'no numbers yet', cls: 'windows-table' }
             );
@@ -105,7 +107,8 @@ extension WebUI {
             /** The samples' answer, or the error that kept nimbus from giving them. */
             async function fetchSamples() {
               try {
-                return await G.api('GET', G.path('topologies', topology, 'samples') + '?component=' + encodeURIComponent(id));
+                const query = '?component=' + encodeURIComponent(id);
+                return await G.api('GET', G.path('topologies', topology, 'samples') + query);
               } catch (e) {
                 if (e instanceof G.ApiError && (e.status === 401 || e.status === 0)) throw e;
                 return { error: e };
@@ -156,9 +159,12 @@ extension WebUI {
                 G.setClass(stats.overloaded, 'value' + (c.overloaded ? ' bad' : ''));
                 G.setText(stats.nimbusTime, f.time(data.nimbusTime));
                 const windows = (data.window && data.window.windows) || {};
-                windowTable.update(G.windows.map(([wid]) => ({ id: wid, counts: wid === 'all' && !windows.all ? c : windows[wid] })));
+                windowTable.update(G.windows.map(([wid]) => ({
+                  id: wid, counts: wid === 'all' && !windows.all ? c : windows[wid],
+                })));
                 const r = data.window && data.window.rates;
-                G.setText(rates, r ? 'Now (last ~10 s): emitted ' + f.rate(r.emitted) + ', transferred ' + f.rate(r.transferred) +
+                G.setText(rates, r ? 'Now (last ~10 s): emitted ' + f.rate(r.emitted) +
+                  ', transferred ' + f.rate(r.transferred) +
                   ', executed ' + f.rate(r.executed) + ', acked ' + f.rate(r.acked) + ', failed ' + f.rate(r.failed) : '');
                 inputs.update(data.inputs || []);
                 outputs.update(data.outputs || []);

@@ -165,6 +165,12 @@ extension WebUI {
             if (node.getAttribute('class') !== cls) node.setAttribute('class', cls);
           };
 
+          /** Makes `list` (a <ul>) hold one <li> per text, rebuilt only when the texts change. */
+          G.setList = function (list, texts) {
+            const same = list.childElementCount === texts.length && texts.every((t, i) => list.children[i].textContent === t);
+            if (!same) list.replaceChildren(...texts.map((t) => G.el('li', {}, t)));
+          };
+
           /** A section: heading and a body element. */
           G.section = function (title, id) {
             const body = G.el('div', { class: 'section-body' });
@@ -487,7 +493,8 @@ extension WebUI {
           };
 
           window.addEventListener('error', (event) => {
-            G.notice('Internal error of the page: ' + event.message + ' (' + (event.filename || '') + ':' + event.lineno + ')');
+            const where = (event.filename || '') + ':' + event.lineno;
+            G.notice('Internal error of the page: ' + event.message + ' (' + where + ')');
           });
           window.addEventListener('unhandledrejection', (event) => {
             const reason = event.reason;

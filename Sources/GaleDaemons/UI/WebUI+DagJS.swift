@@ -281,7 +281,8 @@ extension WebUI {
                   capacity,
                   failed
                 );
-                const group = svg('g', { class: 'node', transform: 'translate(' + x + ',' + y + ')', 'data-id': c.id }, tip, link);
+                const place = 'translate(' + x + ',' + y + ')';
+                const group = svg('g', { class: 'node', transform: place, 'data-id': c.id }, tip, link);
                 nodeLayer.append(group);
                 this.nodes.set(c.id, { group: group, rate: rate, capacity: capacity, failed: failed, tip: tip });
               });

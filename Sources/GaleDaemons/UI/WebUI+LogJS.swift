@@ -25,8 +25,7 @@ extension WebUI {
             const lengthSelect = G.el('select', { id: 'log-length', title: 'bytes per page' },
               ...LENGTHS.map((n) => G.el('option', { value: n, selected: n === length }, f.bytes(n))));
             const followBox = G.el('input', { type: 'checkbox', id: 'log-follow', checked: follow });
-            const button = (id, label, onclick, title) => G.el('button', { type: 'button', id: id, onclick: onclick, title: title },
-              label);
+            const button = (id, label, onclick) => G.el('button', { type: 'button', id: id, onclick: onclick }, label);
             const older = button('log-older', '◀ older', () => go(chunk ? Math.max(0, chunk.offset - length) : 0, false));
             const newer = button('log-newer', 'newer ▶', () => {
               if (!chunk) return;
@@ -36,7 +35,8 @@ extension WebUI {
             const query = G.el('input', { type: 'search', id: 'log-query', placeholder: 'text to find in the whole log' });
             const matchInfo = G.el('p', { class: 'muted', id: 'log-match-info' });
             const matches = G.el('div', { class: 'matches', id: 'log-matches', hidden: true });
-            const search = G.el('form', { class: 'toolbar' }, query, G.el('button', { type: 'submit', id: 'log-search' }, 'search'));
+            const searchButton = G.el('button', { type: 'submit', id: 'log-search' }, 'search');
+            const search = G.el('form', { class: 'toolbar' }, query, searchButton);
             search.addEventListener('submit', (event) => {
               event.preventDefault();
               find(query.value);
@@ -110,8 +110,9 @@ extension WebUI {
               try {
                 const answer = await G.api('GET', url + '?' + new URLSearchParams({ grep: needle }));
                 const found = answer.matches || [];
-                G.setText(matchInfo, found.length + (found.length >= MAX_MATCHES ? ' (at most ' + f.count(MAX_MATCHES) + ' shown)' : '') +
-                  ' matching lines in ' + answer.file + ' (' + f.bytes(answer.size) + ')');
+                const capped = found.length >= MAX_MATCHES ? ' (at most ' + f.count(MAX_MATCHES) + ' shown)' : '';
+                G.setText(matchInfo,
+                  found.length + capped + ' matching lines in ' + answer.file + ' (' + f.bytes(answer.size) + ')');
                 matches.replaceChildren(...found.map((m) => {
                   const b = G.el('button', { type: 'button', 'data-offset': m.offset }, '@' + m.offset + '  ' + m.line);
                   b.addEventListener('click', () => {

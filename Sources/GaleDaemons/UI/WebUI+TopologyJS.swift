@@ -9,6 +9,8 @@ extension WebUI {
           const f = G.fmt;
           G.windows = [['600', '10 min'], ['10800', '3 h'], ['86400', '1 day'], ['all', 'all time']];
           const WINDOW_KEY = 'gale.window';
+          const NUMERIC_COLUMNS =
+            /^(task|partition|committed|position|highWatermark|lag|pending|retries|committedTxid|openBatches|replays)$/;
 
           /** Counters of component `c` over window `w` ('all': the all-time totals), or null. */
           G.windowCounts = function (c, w, windowsById) {
@@ -40,8 +42,7 @@ extension WebUI {
                   }
                   if (!entry) {
                     const columns = t.columns.map((name, i) => {
-                      const numeric = /^(task|partition|committed|position|highWatermark|lag|pending|retries|committedTxid|openBatches|replays)$/.test(name) ||
-                        /(Ms|Seconds)$/.test(name);
+                      const numeric = NUMERIC_COLUMNS.test(name) || /(Ms|Seconds)$/.test(name);
                       const bad = name === 'notCommittingBecause' || name === 'lastFailure';
                       return {
                         title: name, num: numeric, wrap: bad,
@@ -110,8 +111,10 @@ extension WebUI {
                 { title: 'Overloaded', value: (t) => (t.overloaded ? 'yes' : ''), cls: (t) => (t.overloaded ? 'bad' : '') },
               ]),
               (t) => t.task,
-              Object.assign({ empty: 'no task has reported yet', cls: 'tasks', rowClass: (t) => (t.overloaded ? 'overloaded' : '') },
-                options || {})
+              Object.assign(
+                { empty: 'no task has reported yet', cls: 'tasks', rowClass: (t) => (t.overloaded ? 'overloaded' : '') },
+                options || {}
+              )
             );
           };
 
@@ -201,7 +204,10 @@ extension WebUI {
                 { title: 'Overloaded', value: (c) => (c.overloaded ? 'yes' : ''), cls: (c) => (c.overloaded ? 'bad' : '') },
               ]),
               (c) => c.id,
-              { empty: 'no component has reported yet', cls: 'components', rowClass: (c) => (c.overloaded ? 'overloaded' : '') }
+              {
+                empty: 'no component has reported yet', cls: 'components',
+                rowClass: (c) => (c.overloaded ? 'overloaded' : ''),
+              }
             );
             const selector = G.windowSelector(selected, (id) => {
               selected = id;
@@ -230,7 +236,9 @@ extension WebUI {
               (w) => w.host + ':' + w.port,
               { empty: 'no worker is assigned', cls: 'workers' }
             );
-            const taskFilter = G.el('input', { type: 'search', placeholder: 'filter: component, host or task', id: 'task-filter' });
+            const taskFilter = G.el('input', {
+              type: 'search', placeholder: 'filter: component, host or task', id: 'task-filter',
+            });
             const tasks = G.taskTable(name, { limit: 500 });
             const errors = G.errorTable(name);
             const supervisorErrors = G.el('ul', { class: 'problems', id: 'supervisor-errors' });
@@ -283,7 +291,9 @@ extension WebUI {
               let body;
               if (action === 'rebalance') {
                 const workers = Number(values.workers);
-                if (!Number.isInteger(workers) || workers < 1) return showResult('Rebalance: workers must be a whole number ≥ 1', false);
+                if (!Number.isInteger(workers) || workers < 1) {
+                  return showResult('Rebalance: workers must be a whole number ≥ 1', false);
+                }
                 body = { workers: workers };
               } else if (action === 'kill') {
                 const wait = values.wait === '' ? null : Number(values.wait);
@@ -294,8 +304,8 @@ extension WebUI {
               try {
                 const s = await G.api('POST', G.path('topologies', name, action), body);
                 const verb = { activate: 'Activated', deactivate: 'Deactivated', rebalance: 'Rebalancing', kill: 'Killing' };
-                showResult(verb[action] + ' ' + s.name + ': status ' + s.status + ', ' + s.requestedWorkers + ' workers requested',
-                  true);
+                const outcome = ': status ' + s.status + ', ' + s.requestedWorkers + ' workers requested';
+                showResult(verb[action] + ' ' + s.name + outcome, true);
                 G.setText(stats.status, s.status);
                 G.setClass(stats.status, 'value status-' + s.status);
                 G.refresh();
@@ -328,9 +338,7 @@ extension WebUI {
                 G.setText(backpressure, 'Backpressure: ' + overloaded.join(', ') +
                   (overloaded.length === 1 ? ' has' : ' have') + ' a task whose inbound queue is above its high watermark.');
                 const texts = data.problems || [];
-                if (problems.childElementCount !== texts.length || texts.some((t, i) => problems.children[i].textContent !== t)) {
-                  problems.replaceChildren(...texts.map((t) => G.el('li', {}, t)));
-                }
+                G.setList(problems, texts);
                 windowsById.clear();
                 for (const w of data.windows || []) windowsById.set(w.id, w);
                 dag.update(data.components, data.edges || [], data.windows);
@@ -340,10 +348,7 @@ extension WebUI {
                 updateTasks();
                 errors.update((data.recentErrors || []).slice().reverse());
                 const supErrors = data.errors || [];
-                if (supervisorErrors.childElementCount !== supErrors.length ||
-                  supErrors.some((t, i) => supervisorErrors.children[i].textContent !== t)) {
-                  supervisorErrors.replaceChildren(...supErrors.map((t) => G.el('li', {}, t)));
-                }
+                G.setList(supervisorErrors, supErrors);
                 performance.measure('gale-render', { start: started, end: performance.now() });
               },
             };
