@@ -79,6 +79,8 @@ import Glibc
         let calls: [Call] = [
             Call(route: .health, path: NimbusRoute.health.path(), allowedStatus: 200),
             Call(route: .openAPI, path: NimbusRoute.openAPI.path(), allowedStatus: 200),
+            Call(route: .webUI, path: NimbusRoute.webUI.path(), allowedStatus: 200),
+            Call(route: .webUIAsset, path: NimbusRoute.webUIAsset.path("core.js"), allowedStatus: 200),
             Call(route: .metrics, path: NimbusRoute.metrics.path(), allowedStatus: 200),
             Call(route: .supervisors, path: NimbusRoute.supervisors.path(), allowedStatus: 200),
             Call(route: .topologies, path: NimbusRoute.topologies.path(), allowedStatus: 200),
