@@ -77,7 +77,7 @@ import Testing
     }
 
     static func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(120)
         while !condition() {
             guard ContinuousClock.now < deadline else { throw DeliveryTestFailure("timed out waiting until \(what)") }
             try await Task.sleep(for: .milliseconds(5))

@@ -539,6 +539,26 @@ public enum NimbusOpenAPI {
          },
          "openapi": "3.0.3",
          "paths": {
+          "/": {
+           "get": {
+            "responses": {
+             "200": {
+              "content": {
+               "text/html": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              },
+              "description": "The web UI's page (docs/web-ui.md); its scripts read the cluster through this API"
+             },
+             "304": {
+              "description": "Not modified (If-None-Match names the page's ETag)"
+             }
+            },
+            "summary": "The web UI"
+           }
+          },
           "/api/v1/blobs": {
            "post": {
             "requestBody": {
@@ -1426,6 +1446,66 @@ public enum NimbusOpenAPI {
              }
             },
             "summary": "Prometheus text exposition"
+           }
+          },
+          "/ui/{asset}": {
+           "get": {
+            "parameters": [
+             {
+              "description": "The asset's file name (style.css, core.js, ...)",
+              "in": "path",
+              "name": "asset",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "description": "The asset's version as the page names it: with the current one the answer may be cached for a year",
+              "in": "query",
+              "name": "v",
+              "required": false,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "image/svg+xml": {
+                "schema": {
+                 "type": "string"
+                }
+               },
+               "text/css": {
+                "schema": {
+                 "type": "string"
+                }
+               },
+               "text/javascript": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              },
+              "description": "A style sheet, script or image of the web UI"
+             },
+             "304": {
+              "description": "Not modified (If-None-Match names the asset's ETag)"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "No such asset"
+             }
+            },
+            "summary": "An asset of the web UI"
            }
           }
          }

@@ -111,10 +111,13 @@ extension NimbusRoute {
     public static let deactivate = NimbusRoute("POST", "/api/v1/topologies/{name}/deactivate", .manage)
     public static let rebalance = NimbusRoute("POST", "/api/v1/topologies/{name}/rebalance", .manage)
     public static let workerLog = NimbusRoute("GET", "/api/v1/topologies/{name}/workers/{worker}/log", .read)
+    /// The web UI's page and its assets (docs/web-ui.md): open, since they hold no data.
+    public static let webUI = NimbusRoute("GET", "/", .open)
+    public static let webUIAsset = NimbusRoute("GET", "/ui/{asset}", .open)
 
     /// Every route nimbus serves.
     public static let all: [NimbusRoute] = [
         health, openAPI, metrics, uploadBlob, blob, replicateBlob, report, supervisors, cluster, topologies, submit,
-        topology, component, kill, activate, deactivate, rebalance, workerLog,
+        topology, component, kill, activate, deactivate, rebalance, workerLog, webUI, webUIAsset,
     ]
 }

@@ -33,6 +33,11 @@ extension Nimbus {
                 headers: [(name: "content-type", value: "text/plain; version=0.0.4")],
                 body: Array(prometheusText().utf8)
             )
+        } else if match(.webUI) != nil {
+            // Every nimbus serves the UI; on a follower its API calls say where the leader is.
+            response = WebUI.page(request)
+        } else if let c = match(.webUIAsset) {
+            response = WebUI.asset(c[0], request)
         } else if let c = match(.blob) {
             // Any nimbus serves the binaries it holds (to supervisors and to other nimbus).
             response = download(c[0])

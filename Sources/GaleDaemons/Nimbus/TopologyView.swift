@@ -56,11 +56,12 @@ package enum TopologyView {
             components[index].completeLatencyMs = total.completeLatencyMs
             components[index].executeLatencyMs = total.executeLatencyMs
         }
-        // Components no running process reported (all of its workers gone) still show their
-        // totals.
+        // Every declared component is listed: one no running process reported (not started
+        // yet, or all of its workers gone) with its totals and nothing else.
         let present = Set(components.map(\.id))
         for id in order where !present.contains(id) {
-            guard let total = history.totals[id], total != StatsHistory.Counts() else { continue }
+            if id == Topology.ackerComponentId && record.description.config.ackers == 0 { continue }
+            let total = history.totals[id] ?? StatsHistory.Counts()
             let described = record.description.components.first { $0.id == id }
             var c = ComponentStats(
                 id: id,
