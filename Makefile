@@ -40,6 +40,7 @@ test: bootstrap
 
 bench:
 	swift run -c release gale-bench
+	swift run -c release gale-status-bench
 
 services-start:
 	scripts/services start all

@@ -30,6 +30,7 @@ let package = Package(
         .executable(name: "gale-bench", targets: ["GaleBench"]),
         .executable(name: "gale-kafka-bench", targets: ["GaleKafkaBench"]),
         .executable(name: "gale-trident-bench", targets: ["GaleTridentBench"]),
+        .executable(name: "gale-status-bench", targets: ["GaleStatusBench"]),
         .executable(name: "gale", targets: ["gale"]),
         .executable(name: "gale-test-topology", targets: ["ClusterTopology"]),
     ],
@@ -43,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - C libraries
@@ -86,6 +89,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: hotPathSettings
         ),
@@ -150,6 +155,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -223,6 +229,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "GaleStatusBench",
+            dependencies: ["Gale", "GaleCoordination", "GaleDaemons"],
+            path: "Sources/GaleStatusBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "GaleBench",
             dependencies: ["Gale", "GaleRuntime"],
             path: "Sources/GaleBench",
@@ -233,7 +245,9 @@ let package = Package(
         .executableTarget(
             name: "ClusterTopology",
             dependencies: [
-                "Gale", "GaleKafka", "GaleMain", "GaleTrident", .product(name: "Logging", package: "swift-log"),
+                "Gale", "GaleKafka", "GaleMain", "GaleTrident",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/Fixtures/ClusterTopology",
             swiftSettings: strictSettings
@@ -245,7 +259,12 @@ let package = Package(
         ),
         .testTarget(
             name: "GaleRuntimeTests",
-            dependencies: ["Gale", "GaleRuntime", "CTCMalloc", "GaleTestSupport"],
+            dependencies: [
+                "Gale", "GaleRuntime", "CTCMalloc", "GaleTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -270,6 +270,8 @@ struct Local: AsyncParsableCommand {
         // Every logger of the run (the components' and their clients' included) logs at --log-level.
         ProcessLogging.setLevel(Logger.Level(rawValue: logLevel) ?? .warning)
         let logger = Logger(label: "gale.local")
+        // The components' metrics work as in a worker (a local run exports them nowhere).
+        GaleMetrics.bootstrap()
 
         let cluster = LocalCluster(logger: logger)
         let clock = ContinuousClock()

@@ -42,6 +42,9 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try Self.readSpec(assignment)
+        // The components' metrics (and any swift-metrics series) go to the registry whose text
+        // each heartbeat carries to the supervisor's /metrics.
+        GaleMetrics.bootstrap()
         // Every logger of the worker (its tasks' and clients' included) logs at --log-level, or
         // at the level `gale set-log-level` sets (a component's reaches the code of its tasks).
         ProcessLogging.setLevel(Logger.Level(rawValue: logLevel) ?? .info)
@@ -257,7 +260,8 @@ final class WorkerHeartbeats: Sendable {
             port: worker.port,
             pid: getpid(),
             uptimeSeconds: (now - startedAt).inSeconds,
-            stats: worker.stats()
+            stats: worker.stats(),
+            metrics: worker.metrics()
         )
         let samples = worker.takeSamples()
         if !samples.isEmpty { beat.samples = samples }

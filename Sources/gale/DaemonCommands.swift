@@ -138,7 +138,8 @@ struct NimbusCommand: AsyncParsableCommand {
                 clusterSecret: try config.clusterSecret(),
                 zookeeperAuth: try config.zookeeperAuth(),
                 tls: tls?.server,
-                peerTLS: tls?.peers
+                peerTLS: tls?.peers,
+                events: try config.nimbusEvents()
             )
             return (options, config, warning)
         } catch {
@@ -212,6 +213,12 @@ struct SupervisorCommand: AsyncParsableCommand {
     )
     var workerUser: String?
 
+    @Option(help: "Address of the HTTP endpoint: /metrics and worker logs (supervisor.http.host, default: --host).")
+    var httpHost: String?
+
+    @Option(parsing: .unconditional, help: "Port of the HTTP endpoint (supervisor.http.port, default 8000; 0: any).")
+    var httpPort: Int?
+
     func parsedSlots() throws -> [Int]? {
         guard let slots else { return nil }
         let ports = slots.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -230,6 +237,9 @@ struct SupervisorCommand: AsyncParsableCommand {
         }
         if let orphanTimeout, !(orphanTimeout > 0) || !orphanTimeout.isFinite {
             throw ValidationError("--orphan-timeout must be positive")
+        }
+        if let httpPort, !(0...65_535).contains(httpPort) {
+            throw ValidationError("--http-port must be 0...65535, got \(httpPort)")
         }
     }
 
@@ -253,6 +263,8 @@ struct SupervisorCommand: AsyncParsableCommand {
                 source: .flag("--keep-workers")
             )
             try config.set("supervisor.worker.user", workerUser.map(ConfigValue.text), source: .flag("--worker-user"))
+            try config.set("supervisor.http.host", httpHost.map(ConfigValue.text), source: .flag("--http-host"))
+            try config.set("supervisor.http.port", httpPort.map(ConfigValue.int), source: .flag("--http-port"))
             guard let directory = config.dataDirectory("supervisor") else {
                 throw config.missing("supervisor.data.dir")
             }
@@ -275,7 +287,10 @@ struct SupervisorCommand: AsyncParsableCommand {
                 zookeeperAuthFile: config.zookeeperAuthFile(),
                 tls: try config.clientTLS(),
                 workerIsolation: try config.workerIsolation(),
-                transportTLS: try config.transportTLS()
+                transportTLS: try config.transportTLS(),
+                httpHost: config.text("supervisor.http.host"),
+                httpPort: config.int("supervisor.http.port") ?? 8000,
+                httpTLS: try config.supervisorHTTPTLS()
             )
             return (options, config)
         } catch {

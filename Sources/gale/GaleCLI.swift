@@ -18,7 +18,7 @@ struct GaleCLI: AsyncParsableCommand {
             it with --nimbus HOST:PORT, else GALE_NIMBUS, else nimbus.seeds in the file.
             """,
         subcommands: [
-            Submit.self, List.self, Status.self, Kill.self, Activate.self, Deactivate.self, Rebalance.self,
+            Submit.self, List.self, Status.self, Logs.self, Kill.self, Activate.self, Deactivate.self, Rebalance.self,
             Supervisors.self, Monitor.self, SetLogLevel.self, Debug.self, Version.self, NimbusCommand.self,
             SupervisorCommand.self, ConfigCommand.self, TokenCommand.self, ZooKeeperCommand.self,
         ]

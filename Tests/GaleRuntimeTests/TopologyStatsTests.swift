@@ -70,6 +70,43 @@ import Testing
         }
     }
 
+    @Test func tasksAndEdgesAreReported() async throws {
+        let spouts = SpoutLog()
+        let split = BoltLog()
+        let sink = BoltLog()
+        let builder = TopologyBuilder(name: "task-stats")
+        builder.setSpout("spout") { SequenceSpout(spouts, .init(count: 300)) }
+        builder.setBolt("split", parallelism: 2) {
+            TestBolt(split, .init(streams: [("default", ["n"])], recordValues: false, behaviour: Behaviour.forward()))
+        }
+        .shuffleGrouping("spout")
+        builder.setBolt("sink") { TestBolt(sink, .init(recordValues: false)) }.allGrouping("split")
+
+        try await withRunningTopology(try builder.build()) { running in
+            try await running.require("the published statistics catch up") {
+                let stats = running.stats()
+                return stats.component("sink")?.acked == 300
+                    && stats.edges?.first { $0.from == "split" }?.transferred == 300
+                    && stats.edges?.first { $0.from == "spout" }?.transferred == 300
+            }
+            let stats = running.stats()
+            let tasks = try #require(stats.tasks)
+            // One row per task, ackers included, in task order; their counts add up to the component's.
+            #expect(tasks.map(\.task) == tasks.map(\.task).sorted())
+            #expect(tasks.filter { $0.component == "split" }.count == 2)
+            #expect(tasks.filter { $0.component == "split" }.reduce(0) { $0 + $1.executed } == 300)
+            #expect(tasks.filter { $0.component == "spout" }.map(\.emitted) == [300])
+            #expect(tasks.contains { $0.component == Topology.ackerComponentId })
+            #expect(tasks.allSatisfy { !$0.overloaded })
+            let edges = try #require(stats.edges)
+            #expect(
+                Set(edges.map { "\($0.from)-\($0.stream)->\($0.to)" })
+                    == ["spout-default->split", "split-default->sink"]
+            )
+            #expect(stats.components.allSatisfy { $0.overloaded == false })
+        }
+    }
+
     @Test func failedTreesAndTuplesAreCounted() async throws {
         let spouts = SpoutLog()
         let bolts = BoltLog()

@@ -21,6 +21,8 @@ final class ClusterHarness: @unchecked Sendable {
     var nimbusPid: pid_t = 0
     var supervisors: [(id: String, pid: pid_t, slots: [Int], dir: String)] = []
     var extraPids: [pid_t] = []
+    /// The port of each supervisor's HTTP endpoint (`/metrics`, worker logs), by id.
+    var httpPorts: [String: Int] = [:]
     let output: String
     /// A topology name no other test uses (they share one ZooKeeper).
     let name = "wc" + UUID().uuidString.prefix(6).lowercased()
@@ -280,11 +282,13 @@ final class ClusterHarness: @unchecked Sendable {
     func startSupervisor(_ id: String, slots: Int = 2, sessionTimeout: Double = 4, orphanTimeout: Double = 10) throws {
         let ports = supervisors.first(where: { $0.id == id })?.slots ?? (0..<slots).map { _ in Self.freePort() }
         let dir = root + "/\(id)"
+        let http = httpPorts[id] ?? Self.freePort()
+        httpPorts[id] = http
         let pid = try Self.spawn(
             gale,
             [
                 "supervisor", "--zookeeper", zooKeeper, "--nimbus", nimbus, "--slots",
-                ports.map(String.init).joined(separator: ","),
+                ports.map(String.init).joined(separator: ","), "--http-port", String(http),
                 "--data-dir", dir, "--id", id, "--session-timeout", String(sessionTimeout), "--orphan-timeout",
                 String(orphanTimeout),
             ] + configArguments + Self.workerArguments,
@@ -397,6 +401,15 @@ final class ClusterHarness: @unchecked Sendable {
             ] + extra
         )
         guard result.status == 0 else { throw SmokeTestFailure("submit failed: \(result.output)") }
+    }
+
+    /// `GET path` of nimbus's API (plain HTTP, no token), decoded as `type`.
+    func api<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+        let response = try await HTTPClient(timeout: .seconds(30)).get(address: nimbus, path: path)
+        guard response.status == 200 else {
+            throw SmokeTestFailure("GET \(path): \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return try JSONDecoder().decode(type, from: Data(response.body))
     }
 
     func status() throws -> NimbusAPI.TopologyStatusResponse {

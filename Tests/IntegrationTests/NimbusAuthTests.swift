@@ -79,10 +79,16 @@ import Glibc
         let calls: [Call] = [
             Call(route: .health, path: NimbusRoute.health.path(), allowedStatus: 200),
             Call(route: .openAPI, path: NimbusRoute.openAPI.path(), allowedStatus: 200),
+            Call(route: .webUI, path: NimbusRoute.webUI.path(), allowedStatus: 200),
+            Call(route: .webUIAsset, path: NimbusRoute.webUIAsset.path("core.js"), allowedStatus: 200),
             Call(route: .metrics, path: NimbusRoute.metrics.path(), allowedStatus: 200),
             Call(route: .supervisors, path: NimbusRoute.supervisors.path(), allowedStatus: 200),
             Call(route: .topologies, path: NimbusRoute.topologies.path(), allowedStatus: 200),
             Call(route: .topology, path: NimbusRoute.topology.path(name), allowedStatus: 200),
+            Call(route: .cluster, path: NimbusRoute.cluster.path(), allowedStatus: 200),
+            Call(route: .component, path: NimbusRoute.component.path(name, "count"), allowedStatus: 200),
+            // No supervisor runs its workers: the worker is not found.
+            Call(route: .workerLog, path: NimbusRoute.workerLog.path(name, "127.0.0.1:1"), allowedStatus: 404),
             Call(route: .blob, path: NimbusRoute.blob.path(digest), allowedStatus: 200),
             Call(route: .report, path: NimbusRoute.report.path(), body: report, allowedStatus: 200),
             Call(

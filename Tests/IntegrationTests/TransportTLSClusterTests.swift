@@ -83,6 +83,22 @@ import Glibc
             #expect(!accepted.isEmpty && accepted.allSatisfy { $0.contains("tls=TLS 1.3") }, "\(accepted)")
             #expect(Self.workerLogLines(s.dir, containing: "TLS handshake").isEmpty, "no refused handshake")
         }
+
+        // With the host's certificate the supervisors serve /metrics and the worker logs over
+        // HTTPS: nimbus reads the logs verifying them against its CA, and so does curl.
+        let logs = try cluster.cli(["logs", cluster.name, "--grep", "connected to peer"])
+        #expect(logs.status == 0, "\(logs.output)")
+        for worker in status.workers {
+            #expect(logs.output.contains("[\(worker.host):\(worker.port)] "), "\(logs.output)")
+        }
+        for s in cluster.supervisors {
+            let port = try #require(cluster.httpPorts[s.id])
+            let metrics = try ClusterHarness.run(
+                "/usr/bin/curl",
+                ["-sS", "--fail", "--cacert", directory + "/ca.pem", "https://127.0.0.1:\(port)/metrics"]
+            )
+            #expect(metrics.status == 0 && metrics.output.contains("gale_supervisor_slots 2"), "\(metrics.output)")
+        }
     }
 
     /// `transport.tls` without the certificate and key stops the supervisor at start, naming

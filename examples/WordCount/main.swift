@@ -46,10 +46,17 @@ final class SplitSentence: BasicBolt {
 /// Counts words; each task owns the words the fields grouping sends it.
 final class WordCountBolt: BasicBolt {
     private var counts: [String: Int] = [:]
+    /// Words this task counted: `wordcount_words_total` on its supervisor's `/metrics`.
+    private var words = MetricCounter.disabled
+
+    func prepare(context: TopologyContext) throws {
+        words = context.metrics.counter("wordcount_words_total")
+    }
 
     func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
         guard let word = tuple.string(at: 0) else { return }
         counts[word, default: 0] += 1
+        words.increment()
     }
 
     func cleanup() {

@@ -12,6 +12,8 @@ public struct TopologyContext: Sendable {
     public let tasksByComponent: [String: [Int]]
     /// This component's output streams.
     public let outputStreams: [OutputFieldsDeclarer.Stream]
+    /// This task's own metrics (``ComponentMetrics``): counters, gauges, timers, histograms.
+    public let metrics: ComponentMetrics
 
     /// Creates a context (the runtime does this for every task).
     public init(
@@ -20,7 +22,8 @@ public struct TopologyContext: Sendable {
         taskId: Int,
         config: TopologyConfig,
         tasksByComponent: [String: [Int]],
-        outputStreams: [OutputFieldsDeclarer.Stream]
+        outputStreams: [OutputFieldsDeclarer.Stream],
+        metricsBackend: (any MetricsBackend)? = nil
     ) {
         self.topologyName = topologyName
         self.componentId = componentId
@@ -28,6 +31,12 @@ public struct TopologyContext: Sendable {
         self.config = config
         self.tasksByComponent = tasksByComponent
         self.outputStreams = outputStreams
+        self.metrics = ComponentMetrics(
+            backend: metricsBackend,
+            topologyName: topologyName,
+            componentId: componentId,
+            taskId: taskId
+        )
     }
 
     /// The task ids of `component`, ascending (empty for an unknown component).

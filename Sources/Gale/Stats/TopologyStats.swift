@@ -58,6 +58,11 @@ public struct ComponentStats: Sendable, Equatable, Codable {
     /// What its tasks say of their state (``StatusReporting``), each line prefixed with the
     /// task id; `nil` when none of them reports.
     public var details: [String]?
+    /// Whether an inbound queue of one of its tasks is above its high watermark now, so the tasks
+    /// feeding it are paused (backpressure); `nil` when not reported.
+    public var overloaded: Bool?
+    /// Its tasks' ``StatusTable``s, joined by name; `nil` when none of them reports one.
+    public var tables: [StatusTable]?
 
     /// Empty statistics of component `id`.
     public init(id: String, kind: String, tasks: Int, queueCapacity: Int) {
@@ -83,6 +88,64 @@ public struct ComponentStats: Sendable, Equatable, Codable {
     }
 }
 
+/// Statistics of one task, as a running process counted them since it started.
+public struct TaskStatsRow: Sendable, Equatable, Codable {
+    /// The task id.
+    public var task: Int
+    /// Its component.
+    public var component: String
+    public var emitted: UInt64
+    public var transferred: UInt64
+    public var executed: UInt64
+    public var acked: UInt64
+    public var failed: UInt64
+    /// Mean complete latency of its spout tuples, in milliseconds.
+    public var completeLatencyMs: Double
+    /// Mean (sampled) execute time, in milliseconds.
+    public var executeLatencyMs: Double
+    /// Busy share of the recent window (0...1).
+    public var capacity: Double
+    /// Pending tuple trees (spouts).
+    public var pending: Int
+    /// Tuples in its inbound queue now.
+    public var queued: Int
+    /// Its inbound queue is above the high watermark now.
+    public var overloaded: Bool
+
+    /// Empty statistics of `task` of `component`.
+    public init(task: Int, component: String) {
+        self.task = task
+        self.component = component
+        emitted = 0
+        transferred = 0
+        executed = 0
+        acked = 0
+        failed = 0
+        completeLatencyMs = 0
+        executeLatencyMs = 0
+        capacity = 0
+        pending = 0
+        queued = 0
+        overloaded = false
+    }
+}
+
+/// Tuples sent along one edge of the topology (a stream of `from` to subscriber `to`), counted
+/// by the sending tasks of one process since it started.
+public struct EdgeCount: Sendable, Equatable, Hashable, Codable {
+    public var from: String
+    public var stream: String
+    public var to: String
+    public var transferred: UInt64
+
+    public init(from: String, stream: String, to: String, transferred: UInt64) {
+        self.from = from
+        self.stream = stream
+        self.to = to
+        self.transferred = transferred
+    }
+}
+
 /// Statistics of a running topology.
 public struct TopologyStats: Sendable, Equatable, Codable {
     /// The topology's name.
@@ -91,12 +154,24 @@ public struct TopologyStats: Sendable, Equatable, Codable {
     public var uptimeSeconds: Double
     /// Per component, spouts and bolts in declaration order, then the ackers.
     public var components: [ComponentStats]
+    /// Per task, in task order; `nil` from a process that does not report tasks.
+    public var tasks: [TaskStatsRow]?
+    /// Per edge (stream and subscriber); `nil` from a process that does not report edges.
+    public var edges: [EdgeCount]?
 
     /// Statistics of topology `name`.
-    public init(name: String, uptimeSeconds: Double, components: [ComponentStats]) {
+    public init(
+        name: String,
+        uptimeSeconds: Double,
+        components: [ComponentStats],
+        tasks: [TaskStatsRow]? = nil,
+        edges: [EdgeCount]? = nil
+    ) {
         self.name = name
         self.uptimeSeconds = uptimeSeconds
         self.components = components
+        self.tasks = tasks
+        self.edges = edges
     }
 
     /// The component `id`, if any.

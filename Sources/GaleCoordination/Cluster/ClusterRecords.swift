@@ -38,12 +38,20 @@ public struct SupervisorRecord: Sendable, Codable, Equatable {
     public var slots: [Int]
     /// Unix seconds when it started.
     public var startedAt: Double
+    /// Its HTTP endpoint (`/metrics`, worker logs; `supervisor.http.*`), `nil` from a supervisor
+    /// without one.
+    public var http: Endpoint?
+    /// Whether ``http`` is HTTPS (the host's `tls.cert.file`).
+    public var httpTLS: Bool?
 
-    public init(id: String, host: String, slots: [Int], startedAt: Double) {
+    public init(id: String, host: String, slots: [Int], startedAt: Double, http: Endpoint? = nil, httpTLS: Bool? = nil)
+    {
         self.id = id
         self.host = host
         self.slots = slots
         self.startedAt = startedAt
+        self.http = http
+        self.httpTLS = httpTLS
     }
 }
 
@@ -224,6 +232,10 @@ public struct WorkerLaunchSpec: Sendable, Codable, Equatable {
     public static func heartbeatToken(secret: String, workerId: String) -> String {
         SHA256Digest.hex(of: Array("gale-heartbeat|\(secret)|\(workerId)".utf8))
     }
+
+    /// The id of the worker of topology `topologyId` on `port` (`<topology id>-<port>`): the
+    /// name of its directory and of its log file, `DATA/logs/<worker id>.log`.
+    public static func workerId(topologyId: String, port: Int) -> String { "\(topologyId)-\(port)" }
 }
 
 /// The TLS material a supervisor hands its workers for the transport between them, as PEM
@@ -261,6 +273,8 @@ public struct WorkerHeartbeat: Sendable, Codable, Equatable {
     /// Tuples sampled since the last heartbeat (event sampling, ``TopologyControls``), oldest
     /// first; absent when none.
     public var samples: [TupleSample]?
+    /// What the supervisor's `/metrics` shows of this worker (tasks, transport, user metrics).
+    public var metrics: WorkerMetrics?
 
     public init(
         workerId: String,
@@ -269,7 +283,8 @@ public struct WorkerHeartbeat: Sendable, Codable, Equatable {
         port: Int,
         pid: Int32,
         uptimeSeconds: Double,
-        stats: TopologyStats
+        stats: TopologyStats,
+        metrics: WorkerMetrics? = nil
     ) {
         self.workerId = workerId
         self.topologyId = topologyId
@@ -278,6 +293,7 @@ public struct WorkerHeartbeat: Sendable, Codable, Equatable {
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds
         self.stats = stats
+        self.metrics = metrics
     }
 }
 
@@ -311,9 +327,13 @@ public struct WorkerReport: Sendable, Codable, Equatable {
     public var uptimeSeconds: Double
     /// Seconds since its last heartbeat (`nil` when none yet).
     public var heartbeatAgeSeconds: Double?
+    /// The statistics of its last heartbeat.
     public var stats: TopologyStats?
     /// The tuples its heartbeats brought since the last report, oldest first; absent when none.
     public var samples: [TupleSample]?
+    /// The pid of the process that sent ``stats`` (after a restart, until the new process's
+    /// first heartbeat, the previous process's).
+    public var statsPid: Int32?
 
     public init(
         workerId: String,
@@ -326,7 +346,8 @@ public struct WorkerReport: Sendable, Codable, Equatable {
         lastExit: String?,
         uptimeSeconds: Double,
         heartbeatAgeSeconds: Double?,
-        stats: TopologyStats?
+        stats: TopologyStats?,
+        statsPid: Int32? = nil
     ) {
         self.workerId = workerId
         self.topologyId = topologyId
@@ -339,6 +360,7 @@ public struct WorkerReport: Sendable, Codable, Equatable {
         self.uptimeSeconds = uptimeSeconds
         self.heartbeatAgeSeconds = heartbeatAgeSeconds
         self.stats = stats
+        self.statsPid = statsPid
     }
 }
 

@@ -83,6 +83,8 @@ public enum NimbusAPI {
 
     /// `GET /api/v1/topologies/<name>`.
     public struct TopologyStatusResponse: Sendable, Codable {
+        /// When nimbus answered, in seconds since 1970.
+        public var nimbusTime: Double?
         public var id: String
         public var name: String
         public var status: TopologyStatus
@@ -90,13 +92,123 @@ public enum NimbusAPI {
         public var requestedWorkers: Int
         public var binaryDigest: String
         public var uptimeSeconds: Double
-        /// Per component, summed over the workers that reported.
+        /// Per component: counts all time (never going backwards: the shares of worker
+        /// processes that ended are kept), the rest (latency percentiles, capacity, queues,
+        /// errors, status) from the workers running now.
         public var components: [ComponentStats]
         public var workers: [WorkerRow]
         /// Supervisor-level errors about this topology (downloads, launches).
         public var errors: [String]
         /// What keeps the topology from running as submitted; empty when nothing does.
         public var problems: [String]
+        /// Per component: rates and the counts within each window.
+        public var windows: [ComponentWindows]?
+        /// Tuples along each edge of the topology.
+        public var edges: [EdgeStats]?
+        /// Per task: all-time counts, the rest from its running process.
+        public var tasks: [TaskRow]?
+        /// The components' recent errors with where they happened, oldest first (at most 50).
+        public var recentErrors: [ErrorRow]?
+    }
+
+    /// Counts within a window. Latencies are means, in milliseconds.
+    public struct WindowCounters: Sendable, Codable, Equatable {
+        public var emitted: UInt64
+        public var transferred: UInt64
+        public var executed: UInt64
+        public var acked: UInt64
+        public var failed: UInt64
+        public var completeLatencyMs: Double
+        public var executeLatencyMs: Double
+
+        public init(_ c: StatsHistory.Counts) {
+            emitted = c.emitted
+            transferred = c.transferred
+            executed = c.executed
+            acked = c.acked
+            failed = c.failed
+            completeLatencyMs = c.completeLatencyMs
+            executeLatencyMs = c.executeLatencyMs
+        }
+    }
+
+    /// A component's rates and windows.
+    public struct ComponentWindows: Sendable, Codable {
+        public var id: String
+        /// Tuples per second over about the last 10 s (zeros until two samples exist).
+        public var rates: StatsHistory.Rates
+        /// Counts per window: `600`, `10800`, `86400` (seconds) and `all`.
+        public var windows: [String: WindowCounters]
+    }
+
+    /// One edge of the topology: a stream of `from` to the subscriber `to`.
+    public struct EdgeStats: Sendable, Codable {
+        public var from: String
+        public var to: String
+        public var stream: String
+        public var grouping: String
+        /// Tuples sent along the edge, all time.
+        public var transferred: UInt64
+        /// Tuples per second over about the last 10 s.
+        public var perSecond: Double
+    }
+
+    /// One task.
+    public struct TaskRow: Sendable, Codable {
+        public var task: Int
+        public var component: String
+        /// Its worker (empty and 0 while unassigned).
+        public var host: String
+        public var port: Int
+        public var emitted: UInt64
+        public var transferred: UInt64
+        public var executed: UInt64
+        public var acked: UInt64
+        public var failed: UInt64
+        public var completeLatencyMs: Double
+        public var executeLatencyMs: Double
+        public var capacity: Double
+        public var pending: Int
+        public var queued: Int
+        public var overloaded: Bool
+    }
+
+    /// An error a component reported, with where.
+    public struct ErrorRow: Sendable, Codable {
+        public var time: Double
+        public var component: String
+        public var task: Int
+        public var host: String
+        public var port: Int
+        public var message: String
+    }
+
+    /// `GET /api/v1/topologies/<name>/components/<component>`.
+    public struct ComponentPage: Sendable, Codable {
+        public var topology: String
+        public var nimbusTime: Double
+        public var component: ComponentStats
+        public var window: ComponentWindows
+        public var tasks: [TaskRow]
+        public var errors: [ErrorRow]
+        public var inputs: [EdgeStats]
+        public var outputs: [EdgeStats]
+    }
+
+    /// One nimbus process of the cluster.
+    public struct NimbusRow: Sendable, Codable {
+        /// Its `host:port`.
+        public var identity: String
+        public var leader: Bool
+    }
+
+    /// `GET /api/v1/cluster`: everything the cluster page shows.
+    public struct ClusterSummary: Sendable, Codable {
+        public var version: String
+        public var nimbusTime: Double
+        public var nimbuses: [NimbusRow]
+        public var supervisors: [SupervisorRow]
+        public var topologies: [TopologySummary]
     }
 
     /// `POST /api/v1/topologies/<name>/kill`.

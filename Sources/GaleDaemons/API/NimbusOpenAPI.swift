@@ -65,7 +65,11 @@ public enum NimbusOpenAPI {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static let base = #"""
+    /// The document: the literal below with the statistics routes and schemas
+    /// (``addingStatistics(_:)``).
+    static let base = addingStatistics(literal)
+
+    static let literal = #"""
         {
          "components": {
           "schemas": {
@@ -151,6 +155,71 @@ public enum NimbusOpenAPI {
               "type": "number"
              }
             },
+            "type": "object"
+           },
+           "LogChunk": {
+            "properties": {
+             "file": {
+              "description": "The log file's name on the supervisor's host",
+              "type": "string"
+             },
+             "length": {
+              "description": "Bytes of the file in text (0 with grep)",
+              "minimum": 0,
+              "type": "integer"
+             },
+             "matches": {
+              "description": "With grep: the matching lines of the whole file, at most 1,000",
+              "items": {
+               "$ref": "#/components/schemas/LogMatch"
+              },
+              "type": "array"
+             },
+             "offset": {
+              "description": "Where text starts in the file (0 with grep)",
+              "minimum": 0,
+              "type": "integer"
+             },
+             "size": {
+              "description": "The file's size in bytes when read",
+              "minimum": 0,
+              "type": "integer"
+             },
+             "text": {
+              "description": "The bytes read as UTF-8; empty with grep",
+              "type": "string"
+             },
+             "worker": {
+              "description": "The worker, HOST:PORT",
+              "type": "string"
+             }
+            },
+            "required": [
+             "worker",
+             "file",
+             "size",
+             "offset",
+             "length",
+             "text"
+            ],
+            "type": "object"
+           },
+           "LogMatch": {
+            "properties": {
+             "line": {
+              "description": "The line (at most 4 KiB of it)",
+              "type": "string"
+             },
+             "offset": {
+              "description": "Offset of the line's first byte",
+              "minimum": 0,
+              "type": "integer"
+             }
+            },
+            "required": [
+             "offset",
+             "line"
+            ],
             "type": "object"
            },
            "RebalanceRequest": {
@@ -473,6 +542,26 @@ public enum NimbusOpenAPI {
          },
          "openapi": "3.0.3",
          "paths": {
+          "/": {
+           "get": {
+            "responses": {
+             "200": {
+              "content": {
+               "text/html": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              },
+              "description": "The web UI's page (docs/web-ui.md); its scripts read the cluster through this API"
+             },
+             "304": {
+              "description": "Not modified (If-None-Match names the page's ETag)"
+             }
+            },
+            "summary": "The web UI"
+           }
+          },
           "/api/v1/blobs": {
            "post": {
             "requestBody": {
@@ -1226,6 +1315,125 @@ public enum NimbusOpenAPI {
             "summary": "Change workers or component parallelism"
            }
           },
+          "/api/v1/topologies/{name}/workers/{worker}/log": {
+           "get": {
+            "parameters": [
+             {
+              "description": "Topology name or id",
+              "in": "path",
+              "name": "name",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             },
+             {
+              "description": "The worker, HOST:PORT as in the topology's workers",
+              "in": "path",
+              "name": "worker",
+              "required": true,
+              "schema": {
+               "minLength": 1,
+               "type": "string"
+              }
+             },
+             {
+              "description": "Byte offset to read from; negative: from the end. Default: the last length bytes",
+              "in": "query",
+              "name": "offset",
+              "required": false,
+              "schema": {
+               "type": "integer"
+              }
+             },
+             {
+              "description": "Bytes to read (default 65536; more than 1 MiB reads 1 MiB)",
+              "in": "query",
+              "name": "length",
+              "required": false,
+              "schema": {
+               "minimum": 1,
+               "type": "integer"
+              }
+             },
+             {
+              "description": "Answer the lines of the whole file that hold this text instead (at most 1,000)",
+              "in": "query",
+              "name": "grep",
+              "required": false,
+              "schema": {
+               "maxLength": 1024,
+               "minLength": 1,
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/LogChunk"
+                }
+               }
+              },
+              "description": "A range of the worker's log, or its matching lines"
+             },
+             "400": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Not a HOST:PORT worker, or a bad offset, length or grep"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "Unknown topology, no such worker of it, or no log file"
+             },
+             "409": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "This nimbus is not the leader (the body names the leader)"
+             },
+             "502": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "The worker's supervisor cannot be reached or refused nimbus"
+             },
+             "503": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "ZooKeeper is unavailable, or the worker's supervisor is not registered"
+             }
+            },
+            "summary": "A worker's log through its supervisor: a byte range (the tail by default) or the lines holding a text"
+           }
+          },
           "/metrics": {
            "get": {
             "responses": {
@@ -1241,6 +1449,66 @@ public enum NimbusOpenAPI {
              }
             },
             "summary": "Prometheus text exposition"
+           }
+          },
+          "/ui/{asset}": {
+           "get": {
+            "parameters": [
+             {
+              "description": "The asset's file name (style.css, core.js, ...)",
+              "in": "path",
+              "name": "asset",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "description": "The asset's version as the page names it: with the current one the answer may be cached for a year",
+              "in": "query",
+              "name": "v",
+              "required": false,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "content": {
+               "image/svg+xml": {
+                "schema": {
+                 "type": "string"
+                }
+               },
+               "text/css": {
+                "schema": {
+                 "type": "string"
+                }
+               },
+               "text/javascript": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              },
+              "description": "A style sheet, script or image of the web UI"
+             },
+             "304": {
+              "description": "Not modified (If-None-Match names the asset's ETag)"
+             },
+             "404": {
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Error"
+                }
+               }
+              },
+              "description": "No such asset"
+             }
+            },
+            "summary": "An asset of the web UI"
            }
           }
          }

@@ -101,9 +101,11 @@ extension NimbusRoute {
     public static let replicateBlob = NimbusRoute("PUT", "/api/v1/blobs/{digest}", .cluster)
     public static let report = NimbusRoute("POST", "/api/v1/supervisors/report", .cluster)
     public static let supervisors = NimbusRoute("GET", "/api/v1/supervisors", .read)
+    public static let cluster = NimbusRoute("GET", "/api/v1/cluster", .read)
     public static let topologies = NimbusRoute("GET", "/api/v1/topologies", .read)
     public static let submit = NimbusRoute("POST", "/api/v1/topologies", .submit)
     public static let topology = NimbusRoute("GET", "/api/v1/topologies/{name}", .read)
+    public static let component = NimbusRoute("GET", "/api/v1/topologies/{name}/components/{component}", .read)
     public static let kill = NimbusRoute("POST", "/api/v1/topologies/{name}/kill", .manage)
     public static let activate = NimbusRoute("POST", "/api/v1/topologies/{name}/activate", .manage)
     public static let deactivate = NimbusRoute("POST", "/api/v1/topologies/{name}/deactivate", .manage)
@@ -111,10 +113,15 @@ extension NimbusRoute {
     public static let logLevel = NimbusRoute("POST", "/api/v1/topologies/{name}/log-level", .manage)
     public static let debug = NimbusRoute("POST", "/api/v1/topologies/{name}/debug", .manage)
     public static let samples = NimbusRoute("GET", "/api/v1/topologies/{name}/samples", .read)
+    public static let workerLog = NimbusRoute("GET", "/api/v1/topologies/{name}/workers/{worker}/log", .read)
+    /// The web UI's page and its assets (docs/web-ui.md): open, since they hold no data.
+    public static let webUI = NimbusRoute("GET", "/", .open)
+    public static let webUIAsset = NimbusRoute("GET", "/ui/{asset}", .open)
 
     /// Every route nimbus serves.
     public static let all: [NimbusRoute] = [
-        health, openAPI, metrics, uploadBlob, blob, replicateBlob, report, supervisors, topologies, submit, topology,
-        kill, activate, deactivate, rebalance, logLevel, debug, samples,
+        health, openAPI, metrics, uploadBlob, blob, replicateBlob, report, supervisors, cluster, topologies, submit,
+        topology, component, kill, activate, deactivate, rebalance, logLevel, debug, samples, workerLog, webUI,
+        webUIAsset,
     ]
 }

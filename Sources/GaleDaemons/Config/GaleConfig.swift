@@ -23,6 +23,10 @@ public enum ConfigType: Sendable, Equatable {
     case tokens
     /// Group ids `FIRST-LAST`, 1 ≤ FIRST ≤ LAST ≤ 2147483647 (held as text).
     case gidRange
+    /// A whole number in the range.
+    case count(ClosedRange<Int>)
+    /// A list of webhooks (``WebhookSpec``): file only.
+    case webhooks
 
     /// How docs/configuration.md names the type.
     public var documentation: String {
@@ -37,6 +41,8 @@ public enum ConfigType: Sendable, Equatable {
         case .environment: "map of NAME: value"
         case .tokens: "map of NAME: ROLE sha256:HEX"
         case .gidRange: "group ids FIRST-LAST"
+        case .count(let range): "integer \(range.lowerBound)–\(range.upperBound)"
+        case .webhooks: "list of webhooks"
         }
     }
 }
@@ -50,6 +56,8 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible, Encodable
     case list([String])
     case ints([Int])
     case map([String: String])
+    /// Webhooks, their URLs never shown.
+    case webhooks([WebhookSpec])
 
     /// The value as YAML would write it (flow style for lists).
     public var description: String {
@@ -62,6 +70,7 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible, Encodable
         case .ints(let l): "[" + l.map(String.init).joined(separator: ", ") + "]"
         case .map(let m):
             "{" + m.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .webhooks(let w): "[" + w.map(\.description).joined(separator: ", ") + "]"
         }
     }
 
@@ -75,6 +84,7 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible, Encodable
         case .list(let l): try container.encode(l)
         case .ints(let l): try container.encode(l)
         case .map(let m): try container.encode(m)
+        case .webhooks(let w): try container.encode(w)
         }
     }
 }
@@ -248,6 +258,102 @@ public enum GaleConfigSchema {
             "Seconds of missing worker heartbeats before nimbus moves the worker to another slot."
         ),
         ConfigKey(
+            "nimbus.ui.url",
+            .text,
+            note: "http(s)://NIMBUS_HOST:PORT of the leader",
+            usedBy: "nimbus",
+            "The web UI's address as its users reach it (behind a proxy, say): the links in webhook events point "
+                + "there (docs/webhooks.md)."
+        ),
+        ConfigKey(
+            "nimbus.webhooks",
+            .webhooks,
+            note: "none",
+            usedBy: "nimbus",
+            "Where the leader posts events (a topology submitted, killed or rebalanced; a worker in a crash loop, a "
+                + "supervisor lost, a binary missing, a Kafka partition not committing, sustained backpressure, "
+                + "transactional batches failing): a list of `{url or url.file, format: slack or json, events?, "
+                + "name?, ca.file?}` (docs/webhooks.md). A URL is a secret: logs show only its host."
+        ),
+        ConfigKey(
+            "nimbus.webhook.timeout.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(10),
+            usedBy: "nimbus",
+            "The deadline of one webhook request, connecting included."
+        ),
+        ConfigKey(
+            "nimbus.webhook.attempts",
+            .count(1...100),
+            default: .int(5),
+            usedBy: "nimbus",
+            "Attempts per event and webhook (a timeout, no answer, 408, 429 or 5xx is tried again after 1 s, "
+                + "doubling to 60 s) before the event is dropped and logged."
+        ),
+        ConfigKey(
+            "nimbus.webhook.queue.size",
+            .count(1...100_000),
+            default: .int(1000),
+            usedBy: "nimbus",
+            "Events waiting per webhook; beyond it the oldest is dropped and logged."
+        ),
+        ConfigKey(
+            "nimbus.events.renotify.secs",
+            .seconds(minimum: 0, exclusive: false),
+            default: .double(0),
+            usedBy: "nimbus",
+            "A condition still firing is posted again this often (0: only once, until it clears)."
+        ),
+        ConfigKey(
+            "nimbus.events.crash.loop.restarts",
+            .count(1...10_000),
+            default: .int(3),
+            usedBy: "nimbus",
+            "A worker restarted this many times within `nimbus.events.crash.loop.window.secs` is in a crash loop."
+        ),
+        ConfigKey(
+            "nimbus.events.crash.loop.window.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(300),
+            usedBy: "nimbus",
+            "The crash-loop window; a crash loop clears after a whole window without a restart."
+        ),
+        ConfigKey(
+            "nimbus.events.partition.stuck.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(300),
+            usedBy: "nimbus",
+            "A Kafka spout's partition with a lag that has not committed for this long is stuck."
+        ),
+        ConfigKey(
+            "nimbus.events.backpressure.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(60),
+            usedBy: "nimbus",
+            "A component overloaded this long (breaks under 10 s do not count) is under sustained backpressure."
+        ),
+        ConfigKey(
+            "nimbus.events.batch.replays",
+            .count(1...10_000),
+            default: .int(3),
+            usedBy: "nimbus",
+            "Transactional batches replayed this many times within `nimbus.events.batch.window.secs` are failing."
+        ),
+        ConfigKey(
+            "nimbus.events.batch.window.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(300),
+            usedBy: "nimbus",
+            "The failing-batches window; it clears after a whole window without a replay."
+        ),
+        ConfigKey(
+            "nimbus.events.supervisor.timeout.secs",
+            .seconds(minimum: 0, exclusive: true),
+            default: .double(30),
+            usedBy: "nimbus",
+            "A registered supervisor without a report for this long is lost."
+        ),
+        ConfigKey(
             "supervisor.slots.ports",
             .ports,
             default: .ints([6700, 6701, 6702, 6703]),
@@ -262,6 +368,25 @@ public enum GaleConfigSchema {
             flags: "--host",
             usedBy: "supervisor",
             "The address the workers listen on (other hosts' workers connect to it)."
+        ),
+        ConfigKey(
+            "supervisor.http.host",
+            .text,
+            note: "`supervisor.host`",
+            flags: "--http-host",
+            usedBy: "supervisor",
+            "The address of the supervisor's HTTP endpoint: `/metrics` (Prometheus text of the supervisor and its "
+                + "workers) and the worker logs nimbus reads (docs/metrics.md); `0.0.0.0` for every address."
+        ),
+        ConfigKey(
+            "supervisor.http.port",
+            .port(0...65_535),
+            default: .int(8000),
+            flags: "--http-port",
+            usedBy: "supervisor",
+            "The port of the supervisor's HTTP endpoint (0: any free port). It serves HTTPS with `tls.cert.file` "
+                + "and `tls.key.file` when they are set; the worker logs need the cluster secret when "
+                + "`cluster.secret.file` is set."
         ),
         ConfigKey(
             "supervisor.data.dir",
@@ -372,7 +497,8 @@ public enum GaleConfigSchema {
             "This host's certificate (PEM, its own first, then any intermediates). On a nimbus host nimbus serves its "
                 + "API over HTTPS only, and the subjectAltName must name `nimbus.host` and every name clients use; "
                 + "needs `tls.key.file` and `tls.ca.file`. On a supervisor host with `transport.tls` its workers "
-                + "show it to each other (docs/security.md)."
+                + "show it to each other, and with `tls.key.file` the supervisor serves its HTTP endpoint over HTTPS "
+                + "(docs/security.md)."
         ),
         ConfigKey(
             "tls.key.file",

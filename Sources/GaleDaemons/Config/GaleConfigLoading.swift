@@ -160,8 +160,13 @@ public struct GaleConfig: Sendable {
             value = tag == .null ? nil : .text(scalar.string)
         case (.gidRange, .scalar(let scalar)):
             value = tag == .str ? .text(scalar.string) : nil
-        case (.port, .scalar):
+        case (.port, .scalar), (.count, .scalar):
             value = tag == .int ? node.int.map(ConfigValue.int) : nil
+        case (.webhooks, _):
+            switch WebhookSpec.parse(node) {
+            case .success(let specs): value = .webhooks(specs)
+            case .failure(let problem): return .failure(problem)
+            }
         case (.seconds, .scalar):
             value =
                 tag == .int || tag == .float ? (node.int.map { Double($0) } ?? node.float).map(ConfigValue.double) : nil
@@ -209,7 +214,8 @@ public struct GaleConfig: Sendable {
         let value: ConfigValue?
         switch type {
         case .text, .logLevel, .gidRange: value = .text(trimmed)
-        case .port: value = Int(trimmed).map(ConfigValue.int)
+        case .port, .count: value = Int(trimmed).map(ConfigValue.int)
+        case .webhooks: value = nil
         case .seconds: value = Double(trimmed).map(ConfigValue.double)
         case .bool: value = ["true": true, "false": false][trimmed.lowercased()].map(ConfigValue.bool)
         case .ports:
@@ -253,7 +259,9 @@ public struct GaleConfig: Sendable {
             let bound =
                 exclusive ? "more than \(ConfigValue.double(minimum))" : "at least \(ConfigValue.double(minimum))"
             return ok ? nil : "\(ConfigValue.double(seconds)) is out of range (must be \(bound) seconds)"
-        case (.bool, .bool):
+        case (.count(let range), .int(let n)):
+            return range.contains(n) ? nil : "\(n) is out of range \(range.lowerBound)...\(range.upperBound)"
+        case (.bool, .bool), (.webhooks, .webhooks):
             return nil
         case (.gidRange, .text(let s)):
             return Self.parseGidRange(s) == nil
@@ -445,6 +453,8 @@ extension ConfigType {
         case .environment: "a mapping of environment variable names to values"
         case .tokens: "a mapping of token names to 'ROLE sha256:HEX'"
         case .gidRange: "a range of group ids such as 60600-61099"
+        case .count(let range): "a whole number \(range.lowerBound)...\(range.upperBound)"
+        case .webhooks: "a list of webhooks ({url or url.file, format})"
         }
     }
 }

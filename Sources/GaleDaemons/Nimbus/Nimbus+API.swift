@@ -33,6 +33,11 @@ extension Nimbus {
                 headers: [(name: "content-type", value: "text/plain; version=0.0.4")],
                 body: Array(prometheusText().utf8)
             )
+        } else if match(.webUI) != nil {
+            // Every nimbus serves the UI; on a follower its API calls say where the leader is.
+            response = WebUI.page(request)
+        } else if let c = match(.webUIAsset) {
+            response = WebUI.asset(c[0], request)
         } else if let c = match(.blob) {
             // Any nimbus serves the binaries it holds (to supervisors and to other nimbus).
             response = download(c[0])
@@ -64,6 +69,10 @@ extension Nimbus {
             } catch {
                 response = .error(400, "\(error)")
             }
+        } else if match(.cluster) != nil {
+            response = respond { () throws(NimbusAPIError) in try clusterSummary() }
+        } else if let c = match(.component) {
+            response = respond { () throws(NimbusAPIError) in try componentPage(c[0], c[1]) }
         } else if match(.supervisors) != nil {
             response = respond { () throws(NimbusAPIError) in try supervisorRows() }
         } else if match(.topologies) != nil {
@@ -109,6 +118,8 @@ extension Nimbus {
             }
         } else if let c = match(.samples) {
             response = respond { () throws(NimbusAPIError) in try samples(c[0], component: request.query["component"]) }
+        } else if let c = match(.workerLog) {
+            response = await workerLog(topology: c[0], worker: c[1], query: request.query)
         } else if case let allowed = NimbusRoute.all.filter({ $0.match(method: $0.method, parts: parts) != nil }),
             !allowed.isEmpty
         {
@@ -445,45 +456,47 @@ extension Nimbus {
         return result
     }
 
-    private func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
+    func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
         let record = try topology(named: name)
         let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in
             try self.assignment(record.id)
         }
         let workerReports = workerReports(for: record.id)
-        var parts: [TopologyStats] = []
-        var rows: [NimbusAPI.WorkerRow] = []
-        for worker in assignment?.workers ?? [] {
-            let report = workerReports[worker.endpoint].flatMap { $0.epoch == assignment?.epoch ? $0 : nil }
-            if let stats = report?.stats { parts.append(stats) }
-            rows.append(
-                NimbusAPI.WorkerRow(
-                    supervisorId: worker.supervisorId,
-                    host: worker.endpoint.host,
-                    port: worker.endpoint.port,
-                    tasks: worker.tasks,
-                    state: report?.state ?? "unknown",
-                    pid: report?.pid,
-                    uptimeSeconds: report?.uptimeSeconds ?? 0,
-                    restarts: report?.restarts ?? 0,
-                    lastExit: report?.lastExit
-                )
-            )
-        }
+        let now = Date().timeIntervalSince1970
         let order = record.description.components.map(\.id) + [Topology.ackerComponentId]
-        let errors = reports().values.flatMap { $0.report.errors }.filter { $0.contains(record.id) }
-        return NimbusAPI.TopologyStatusResponse(
-            id: record.id,
-            name: record.name,
-            status: record.status,
-            epoch: assignment?.epoch ?? 0,
-            requestedWorkers: record.workers,
-            binaryDigest: record.binaryDigest,
-            uptimeSeconds: Date().timeIntervalSince1970 - record.submittedAt,
-            components: NimbusAPI.merge(parts, order: order),
-            workers: rows,
-            errors: Array(errors.suffix(10)),
-            problems: problems(record, reports: workerReports)
+        return TopologyView.status(
+            record: record,
+            assignment: assignment,
+            reports: workerReports,
+            history: statistics.view(of: record.id, components: order, now: now, submittedAt: record.submittedAt),
+            supervisorErrors: reports().values.flatMap { $0.report.errors }.filter { $0.contains(record.id) },
+            problems: problems(record, reports: workerReports),
+            now: now
+        )
+    }
+
+    private func componentPage(_ name: String, _ component: String) throws(NimbusAPIError) -> NimbusAPI.ComponentPage {
+        let status = try status(of: name)
+        guard let page = TopologyView.component(component, of: status) else {
+            throw .notFound("topology \(status.name) has no component \(component)")
+        }
+        return page
+    }
+
+    private func clusterSummary() throws(NimbusAPIError) -> NimbusAPI.ClusterSummary {
+        let candidates = try zookeeper { () throws(ZooKeeperError) in
+            try LeaderElection.identities(client: zk, path: ClusterPaths.nimbus)
+        }
+        var nimbuses = candidates.enumerated().map { NimbusAPI.NimbusRow(identity: $1, leader: $0 == 0) }
+        if !nimbuses.contains(where: { $0.identity == identity }) {
+            nimbuses.append(NimbusAPI.NimbusRow(identity: identity, leader: isLeader))
+        }
+        return NimbusAPI.ClusterSummary(
+            version: GaleVersion.current,
+            nimbusTime: Date().timeIntervalSince1970,
+            nimbuses: nimbuses,
+            supervisors: try supervisorRows(),
+            topologies: try summaries()
         )
     }
 
@@ -522,34 +535,45 @@ extension Nimbus {
         )
     }
 
-    /// Prometheus text exposition of nimbus's counters and each topology's totals.
+    /// Prometheus text exposition of nimbus's counters and each topology's totals
+    /// (docs/metrics.md), rendered by swift-prometheus.
     private func prometheusText() -> String {
         let m = metricsSnapshot
-        var lines = [
-            "# TYPE gale_nimbus_leader gauge", "gale_nimbus_leader \(isLeader ? 1 : 0)",
-            "# TYPE gale_nimbus_submissions_total counter", "gale_nimbus_submissions_total \(m.submissions)",
-            "# TYPE gale_nimbus_assignments_total counter", "gale_nimbus_assignments_total \(m.reassignments)",
-            "# TYPE gale_nimbus_reports_total counter", "gale_nimbus_reports_total \(m.reportsReceived)",
-            "# TYPE gale_nimbus_api_errors_total counter", "gale_nimbus_api_errors_total \(m.apiErrors)",
-            "# TYPE gale_nimbus_supervisors gauge", "gale_nimbus_supervisors \(reports().count)",
-        ]
-        var acked: [String: UInt64] = [:]
-        var failed: [String: UInt64] = [:]
-        for (report, _) in reports().values {
-            for worker in report.workers {
-                acked[worker.topologyId, default: 0] += worker.stats?.spoutAcked ?? 0
-                failed[worker.topologyId, default: 0] += worker.stats?.spoutFailed ?? 0
-            }
+        var f = MetricFamilies()
+        f.gauge("gale_nimbus_leader", "1 on the leader nimbus, 0 on the others.", [], isLeader ? 1 : 0)
+        f.gauge("gale_nimbus_uptime_seconds", "Seconds since this nimbus started.", [], uptime)
+        f.counter("gale_nimbus_submissions_total", "Topologies submitted to this nimbus.", [], Double(m.submissions))
+        f.counter(
+            "gale_nimbus_assignments_total",
+            "Assignments this nimbus wrote as leader (each a new epoch: a rise means workers or supervisors were lost).",
+            [],
+            Double(m.reassignments)
+        )
+        f.counter("gale_nimbus_reports_total", "Supervisor reports received.", [], Double(m.reportsReceived))
+        f.counter("gale_nimbus_api_errors_total", "API calls answered with an error.", [], Double(m.apiErrors))
+        f.gauge("gale_nimbus_supervisors", "Supervisors whose reports this nimbus holds.", [], Double(reports().count))
+        // All-time totals (StatsHistory): a worker that goes away keeps its share, so the
+        // counters never go backwards. Only the leader receives reports.
+        let now = Date().timeIntervalSince1970
+        let records = isLeader ? (try? topologies()) ?? [] : []
+        for record in records.sorted(by: { $0.id < $1.id }) {
+            let spouts = record.description.components.filter { $0.kind == .spout }.map(\.id)
+            let view = statistics.view(of: record.id, components: spouts, now: now, submittedAt: record.submittedAt)
+            let totals = spouts.compactMap { view.totals[$0] }
+            f.counter(
+                "gale_topology_acked_total",
+                "Tuple trees the topology's spouts completed, all time (the leader's count: dead workers' shares kept).",
+                [("topology", record.id)],
+                totals.reduce(0) { $0 + $1.acked }
+            )
+            f.counter(
+                "gale_topology_failed_total",
+                "Tuple trees that failed or timed out, all time (the leader's count: dead workers' shares kept).",
+                [("topology", record.id)],
+                totals.reduce(0) { $0 + $1.failed }
+            )
         }
-        lines.append("# TYPE gale_topology_acked gauge")
-        for (id, n) in acked.sorted(by: { $0.key < $1.key }) {
-            lines.append("gale_topology_acked{topology=\"\(id)\"} \(n)")
-        }
-        lines.append("# TYPE gale_topology_failed gauge")
-        for (id, n) in failed.sorted(by: { $0.key < $1.key }) {
-            lines.append("gale_topology_failed{topology=\"\(id)\"} \(n)")
-        }
-        return lines.joined(separator: "\n") + "\n"
+        return f.render()
     }
 }
 

@@ -34,6 +34,8 @@ public struct NimbusOptions: Sendable {
     /// The CAs the other nimbus processes' certificates are verified against when this nimbus
     /// pushes or fetches binaries (`tls.ca.file`); `nil`: plain HTTP.
     public var peerTLS: HTTPClientTLS?
+    /// The webhooks the leader posts events to, and when (docs/webhooks.md).
+    public var events: NimbusEventOptions
 
     public init(
         zookeeper: String,
@@ -47,7 +49,8 @@ public struct NimbusOptions: Sendable {
         clusterSecret: String? = nil,
         zookeeperAuth: ZooKeeperAuth? = nil,
         tls: HTTPServerTLS? = nil,
-        peerTLS: HTTPClientTLS? = nil
+        peerTLS: HTTPClientTLS? = nil,
+        events: NimbusEventOptions = NimbusEventOptions()
     ) {
         self.zookeeper = zookeeper
         self.host = host
@@ -61,6 +64,7 @@ public struct NimbusOptions: Sendable {
         self.zookeeperAuth = zookeeperAuth
         self.tls = tls
         self.peerTLS = peerTLS
+        self.events = events
     }
 }
 
@@ -80,7 +84,8 @@ public struct NimbusOptions: Sendable {
 /// ``run(signals:)`` runs nimbus as one service group (``DaemonRunner``), listed in start order
 /// and stopped in reverse: `zookeeper` (the session, closed last), `http-api`,
 /// `leader-election`, `scheduler` (every second, or at once when a watch or an API call
-/// wakes it) and `blob-replication` (every 2 s).
+/// wakes it), `blob-replication` (every 2 s) and, with webhooks, `webhooks` and `events`
+/// (``eventServices(identity:)``).
 public final class Nimbus: Sendable {
     let options: NimbusOptions
     let logger: Logger
@@ -97,6 +102,8 @@ public final class Nimbus: Sendable {
     let throttle = AuthThrottle()
     /// The tuples workers sampled (``Nimbus/samples(_:component:)``).
     let sampleRings = SampleRings()
+    /// All-time totals, windows and rates of each topology (``StatsHistory``).
+    let statistics = StatsHistory()
 
     struct State {
         /// Latest report per supervisor id, with its arrival time.
@@ -198,7 +205,7 @@ public final class Nimbus: Sendable {
                 wake()
             }
             self.election.withLock { $0 = election }
-            let services: [any Service] = [
+            var services: [any Service] = [
                 ResourceService("zookeeper") { [zk] in zk.close() },
                 ResourceService("http-api") { await server.stop() },
                 ResourceService("leader-election", start: { try election.start() }, stop: { election.stop() }),
@@ -209,6 +216,7 @@ public final class Nimbus: Sendable {
                     }
                 },
             ]
+            services += eventServices(identity: identity)
             logger.info(
                 "nimbus listening on \(identity) (\(options.tls == nil ? "HTTP" : "HTTPS")), data in \(options.dataDirectory)"
             )
@@ -221,6 +229,8 @@ public final class Nimbus: Sendable {
     }
 
     var isLeader: Bool { election.withLock { $0?.isLeader ?? false } }
+    /// When this process last became leader; `nil` while it is not.
+    var leaderSince: Date? { state.withLock { $0.leaderSince } }
 
     /// The API addresses of the other nimbus processes in the election, the leader first.
     func peers() -> [Endpoint] {
@@ -375,6 +385,7 @@ public final class Nimbus: Sendable {
         ops.append(.delete(path: ClusterPaths.topology(topology.id), version: -1))
         try zk.multi(ops)
         logger.info("removed killed topology \(topology.id)")
+        statistics.forget(topology.id)
         let others = (try? topologies()) ?? []
         if !others.contains(where: { $0.binaryDigest == topology.binaryDigest }) {
             blobs.remove(topology.binaryDigest)
@@ -388,7 +399,9 @@ public final class Nimbus: Sendable {
         var report = report
         // Kept in their rings, not with the report.
         for i in report.workers.indices { report.workers[i].samples = nil }
-        state.withLock { $0.reports[report.supervisorId] = (report, Date()) }
+        let now = Date()
+        state.withLock { $0.reports[report.supervisorId] = (report, now) }
+        statistics.record(report, now: now.timeIntervalSince1970)
         metrics.withLock { $0.reportsReceived += 1 }
     }
 

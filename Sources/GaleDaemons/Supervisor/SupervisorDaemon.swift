@@ -52,6 +52,13 @@ public struct SupervisorOptions: Sendable {
     /// Mutual TLS between workers (`transport.tls`): written into each worker's launch spec.
     /// `nil`: plain TCP.
     public var transportTLS: WorkerTransportTLS?
+    /// The address of the HTTP endpoint (`/metrics`, worker logs); `nil`: ``host``.
+    public var httpHost: String?
+    /// The port of the HTTP endpoint (0: any free port).
+    public var httpPort: Int
+    /// The certificate and key the HTTP endpoint serves HTTPS with (`tls.cert.file`,
+    /// `tls.key.file`); `nil`: plain HTTP.
+    public var httpTLS: HTTPServerTLS?
 
     public init(
         zookeeper: String,
@@ -71,7 +78,10 @@ public struct SupervisorOptions: Sendable {
         zookeeperAuthFile: String? = nil,
         tls: HTTPClientTLS? = nil,
         workerIsolation: WorkerIsolation? = nil,
-        transportTLS: WorkerTransportTLS? = nil
+        transportTLS: WorkerTransportTLS? = nil,
+        httpHost: String? = nil,
+        httpPort: Int = 8000,
+        httpTLS: HTTPServerTLS? = nil
     ) {
         self.zookeeper = zookeeper
         self.nimbus = nimbus
@@ -91,6 +101,9 @@ public struct SupervisorOptions: Sendable {
         self.tls = tls
         self.workerIsolation = workerIsolation
         self.transportTLS = transportTLS
+        self.httpHost = httpHost
+        self.httpPort = httpPort
+        self.httpTLS = httpTLS
     }
 }
 
@@ -114,9 +127,9 @@ public final class SupervisorDaemon: Sendable {
     let files: WorkerFiles
     /// Downloads binaries from nimbus (over HTTPS with ``SupervisorOptions/tls``).
     let client: HTTPClient
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let syncSignal = WakeSignal()
-    private let startedAt = Date()
+    let startedAt = Date()
 
     /// A worker assigned here, as last read from ZooKeeper.
     struct Desired: Sendable {
@@ -152,6 +165,8 @@ public final class SupervisorDaemon: Sendable {
         /// ``desired``.
         var adoptedTokens: [String: String] = [:]
         var heartbeatPort = 0
+        /// Where the HTTP endpoint listens (``startHTTPServer()``).
+        var http: Endpoint?
         /// Reports that failed in a row.
         var reportFailures = 0
         /// Worker directories that could not be removed (logged once).
@@ -240,6 +255,7 @@ public final class SupervisorDaemon: Sendable {
             let tokens = Self.heartbeatTokens(of: processes.runningLaunches())
             state.withLock { $0.adoptedTokens = tokens }
             let server: HTTPServer
+            let http: HTTPServer
             do {
                 server = try await startHeartbeatServer()
                 zk.onSessionEvent { [self] event in
@@ -249,6 +265,8 @@ public final class SupervisorDaemon: Sendable {
                     }
                     wake()
                 }
+                // Metrics and worker logs; registered with this supervisor for nimbus to find.
+                http = try await startHTTPServer(executor: executor)
                 try register()
             } catch {
                 zk.close()
@@ -258,6 +276,7 @@ public final class SupervisorDaemon: Sendable {
             let services: [any Service] = [
                 ResourceService("zookeeper") { [zk] in zk.close() },
                 ResourceService("heartbeats") { await server.stop() },
+                ResourceService("http") { await http.stop() },
                 PeriodicService("worker-processes", every: .milliseconds(50)) { [processes] in
                     processes.tick()
                 } onShutdown: { [self] in
@@ -278,7 +297,7 @@ public final class SupervisorDaemon: Sendable {
                         + "\($0.groups.lowerBound)-\($0.groups.upperBound)"
                 } ?? "workers run as the supervisor's user"
             logger.info(
-                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port), \(workers), worker transport \(options.transportTLS == nil ? "plain TCP" : "mutual TLS")"
+                "supervisor \(id) on \(options.host) slots \(options.slots.map(String.init).joined(separator: ",")), heartbeats on 127.0.0.1:\(port), metrics and logs on \(options.httpTLS == nil ? "http" : "https")://\(state.withLock { $0.http?.description ?? "?" }), \(workers), worker transport \(options.transportTLS == nil ? "plain TCP" : "mutual TLS")"
             )
             // Workers get 5 s before SIGKILL; inside the unit's TimeoutStopSec (60 s).
             try await DaemonRunner(logger: logger, executor: executor, maximumShutdown: .seconds(50))
@@ -293,17 +312,21 @@ public final class SupervisorDaemon: Sendable {
     // MARK: - Registration
 
     private func register() throws {
+        let http = state.withLock { $0.http }
         let record = SupervisorRecord(
             id: id,
             host: options.host,
             slots: options.slots,
-            startedAt: startedAt.timeIntervalSince1970
+            startedAt: startedAt.timeIntervalSince1970,
+            http: http,
+            httpTLS: options.httpTLS != nil
         )
         let path = ClusterPaths.supervisor(id)
         let bytes = try ClusterJSON.encode(record)
         do {
             try zk.create(path, data: bytes, mode: .ephemeral)
-        } catch .nodeExists {
+        } catch {
+            guard case .nodeExists = error else { throw error }
             // Left by this supervisor's previous session (not yet expired): take it over in one
             // transaction, so that nimbus never sees this supervisor gone and moves its workers.
             try zk.multi([.delete(path: path, version: -1), .create(path: path, data: bytes, mode: .ephemeral)])
@@ -477,7 +500,7 @@ public final class SupervisorDaemon: Sendable {
                     continue
                 }
                 for worker in mine {
-                    let workerId = "\(topologyId)-\(worker.endpoint.port)"
+                    let workerId = WorkerLaunchSpec.workerId(topologyId: topologyId, port: worker.endpoint.port)
                     var spec = WorkerLaunchSpec(
                         workerId: workerId,
                         topologyId: topologyId,
@@ -853,7 +876,8 @@ public final class SupervisorDaemon: Sendable {
                     lastExit: slot?.lastExit,
                     uptimeSeconds: beat?.uptimeSeconds ?? 0,
                     heartbeatAgeSeconds: slot?.lastHeartbeat.map { now.timeIntervalSince($0) },
-                    stats: beat?.stats
+                    stats: beat?.stats,
+                    statsPid: beat?.pid
                 )
             }
             // The samples go with this report only (a report that fails loses them).

@@ -362,6 +362,13 @@ public final class KafkaConsumer: Sendable {
         return try client.queryWatermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// The watermarks of a partition this consumer fetches, as its last fetch response reported
+    /// them; `nil` until one has. *Non-blocking* (no request to the broker).
+    public func cachedWatermarks(topic: String, partition: Int32) -> KafkaWatermarks? {
+        guard !closed.load(ordering: .acquiring) else { return nil }
+        return client.cachedWatermarks(topic: topic, partition: partition)
+    }
+
     // MARK: - Helpers
 
     private func checkOpen(_ operation: String) throws(KafkaError) {

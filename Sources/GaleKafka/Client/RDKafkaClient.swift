@@ -145,4 +145,14 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         return KafkaWatermarks(low: low, high: high)
     }
+
+    /// The watermarks librdkafka last saw for a partition this consumer fetches (from fetch
+    /// responses), without asking the broker; `nil` until a fetch has returned some.
+    func cachedWatermarks(topic: String, partition: Int32) -> KafkaWatermarks? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let code = rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return KafkaWatermarks(low: low, high: high)
+    }
 }

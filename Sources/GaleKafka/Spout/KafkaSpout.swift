@@ -43,6 +43,11 @@ public final class KafkaSpout: Spout {
     private var inFlight = InFlightLog<InFlight>()
     private var assembler: ChunkAssembler
     private var lastCommit = ContinuousClock.now
+    /// When each partition's committed offset last moved (or the partition was assigned).
+    private var committedMoved: [Int32: ContinuousClock.Instant] = [:]
+    /// The last commit's failure, until a commit succeeds.
+    private var commitFailure: String?
+    private var taskId = 0
     /// Offsets whose dead-letter write the broker confirmed (filled on the producer's thread).
     private let deadLettered = LockedList<KafkaMessageId>()
     private var deadLetterPending: [KafkaMessageId: [Int64]] = [:]
@@ -85,6 +90,7 @@ public final class KafkaSpout: Spout {
         self.collector = collector
         logger[metadataKey: "component"] = "\(context.componentId)"
         logger[metadataKey: "task"] = "\(context.taskId)"
+        taskId = context.taskId
         logger[metadataKey: "topic"] = "\(config.topic)"
         var client = config.client
         client.groupID = config.groupID
@@ -143,6 +149,7 @@ public final class KafkaSpout: Spout {
                 )
             )
             if !start.isLogical { expectedStart[entry.partition] = first }
+            committedMoved[entry.partition] = .now
             assignment.append(KafkaTopicPartition(topic: config.topic, partition: entry.partition, offset: start))
         }
         try consumer.assign(assignment)
@@ -294,6 +301,7 @@ public final class KafkaSpout: Spout {
                     retryPolicy: config.retry
                 )
             )
+            committedMoved[partition] = .now
         }
         expectedStart[partition] = nil
         _ = partitions[partition]?.emitted(record.offset)
@@ -454,9 +462,15 @@ public final class KafkaSpout: Spout {
         guard !offsets.isEmpty else { return }
         do {
             try consumer.commit(offsets)
-            for offset in offsets { partitions[offset.partition]?.markCommitted(offset.offset.rawValue) }
+            let now = ContinuousClock.now
+            for offset in offsets {
+                partitions[offset.partition]?.markCommitted(offset.offset.rawValue)
+                committedMoved[offset.partition] = now
+            }
+            commitFailure = nil
         } catch {
             logger.warning("commit failed: \(error)")
+            commitFailure = "\(error)"
             collector?.reportError(error)
         }
     }
@@ -525,5 +539,44 @@ extension KafkaSpout: StatusReporting {
             if paused.contains(s.partition) { line += ", paused" }
             return line
         }
+    }
+
+    /// The partitions as the table `kafka-partitions`: offsets, lag (from the high watermark of
+    /// the last fetch), the record holding the partition back, how long the committed offset has
+    /// not moved and why.
+    public func statusTable() -> StatusTable? {
+        let now = ContinuousClock.now
+        let rows = partitionStatistics.map { s -> [String] in
+            let high = consumer?.cachedWatermarks(topic: config.topic, partition: s.partition)?.high
+            let lag = high.map { max(0, $0 - s.committed) }
+            let moved = committedMoved[s.partition]
+            let age = moved.map { (now - $0).inSeconds } ?? 0
+            return [
+                "\(taskId)", config.topic, "\(s.partition)", "\(s.committed)", "\(s.position)",
+                high.map(String.init) ?? "", lag.map(String.init) ?? "", "\(s.pendingCount)",
+                s.oldestPending.map(String.init) ?? "", s.oldestPendingState?.rawValue ?? "",
+                s.oldestPendingRetries.map(String.init) ?? "", paused.contains(s.partition) ? "true" : "false",
+                notCommittingReason(s), "\((age * 10).rounded() / 10)",
+            ]
+        }
+        return StatusTable(name: "kafka-partitions", columns: Self.partitionColumns, rows: rows)
+    }
+
+    /// The columns of the `kafka-partitions` table.
+    public static let partitionColumns = [
+        "task", "topic", "partition", "committed", "position", "highWatermark", "lag", "pending",
+        "oldestPending", "oldestPendingState", "retries", "paused", "notCommittingBecause",
+        "committedAgeSeconds",
+    ]
+
+    /// Why the partition's committed offset cannot move now; empty when nothing holds it.
+    private func notCommittingReason(_ s: PartitionOffsets.Statistics) -> String {
+        if let commitFailure { return "commit failed: \(commitFailure)" }
+        if let oldest = s.oldestPending, s.committable <= oldest {
+            let state = s.oldestPendingState?.rawValue ?? "pending"
+            return "waiting for offset \(oldest) (\(state), \(s.oldestPendingRetries ?? 0) retries)"
+        }
+        if paused.contains(s.partition) { return "paused: \(s.uncommittedCount) uncommitted records fill its window" }
+        return ""
     }
 }

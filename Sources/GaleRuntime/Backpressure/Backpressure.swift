@@ -55,7 +55,8 @@ package final class Backpressure: @unchecked Sendable {
     package func pauseProducers(of task: Int) {
         guard task >= 0, task < upstream.count else { return }
         for executor in upstream[task] {
-            executor.throttle.add(1, ordering: .sequentiallyConsistent)
+            let (before, _) = executor.throttle.add(1, ordering: .sequentiallyConsistent)
+            if before == 0 { executor.pauses.wrappingAdd(1, ordering: .relaxed) }
         }
     }
 

@@ -16,6 +16,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     let basicBolt: (any BasicBolt)?
     let basicCollector: BasicCollector
     let routes: RoutingTable
+    override var routeTable: RoutingTable? { routes }
     let tracking: Bool
     let debug: Bool
     /// XOR of the edges emitted anchored to each input still unacked, keyed by the input's edge id.

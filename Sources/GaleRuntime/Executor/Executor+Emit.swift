@@ -35,6 +35,7 @@ extension Executor {
             )
             return false
         }
+        route.countDirect(to: task)
         return true
     }
 }

@@ -69,6 +69,10 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     /// Number of overloaded queues this task feeds (see ``Backpressure``); it takes no new
     /// input (a spout: calls no `nextTuple`) while this is above zero.
     package let throttle = Atomic<Int>(0)
+    /// Times backpressure paused this task (``throttle`` went from zero to one).
+    package let pauses = Atomic<UInt64>(0)
+    /// Times this task's inbox crossed its high watermark.
+    package let overloads = Atomic<UInt64>(0)
     /// Set on the queue once the component's close/cleanup ran.
     var stopped = false
     /// The component's event-sampling rate (``TupleSampling``), read once per drain.
@@ -103,7 +107,10 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     package func deliver(_ batch: ContiguousArray<Envelope>, to task: Int) {
         guard !stoppedFlag.load(ordering: .relaxed) else { return }
         let result = inbox.push(batch)
-        if result.becameOverloaded { environment.backpressure.overloaded(task: taskId) }
+        if result.becameOverloaded {
+            overloads.wrappingAdd(1, ordering: .relaxed)
+            environment.backpressure.overloaded(task: taskId)
+        }
         if result.schedule { queue.async { self.run() } }
     }
 
@@ -165,18 +172,25 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
                 if self.inbox.claimTimer(generation) { self.run() }
             }
         case .idle:
-            publish(now: now)
+            publish(now: now, idle: true)
         }
     }
 
-    func publish(now: UInt64) {
+    /// Publishes the counters; status lines, tables and edge counts at most once a second, and
+    /// whenever the task goes idle (`idle`).
+    func publish(now: UInt64, idle: Bool = false) {
         stats.publish(&local, pending: pendingCount, now: now)
         lastPublish = now
-        if let reporter = statusReporter, now &- lastDetails >= Self.detailsIntervalNanos {
-            lastDetails = now
-            stats.setDetails(reporter.statusLines())
+        guard idle || now &- lastDetails >= Self.detailsIntervalNanos else { return }
+        lastDetails = now
+        if let reporter = statusReporter {
+            stats.setDetails(reporter.statusLines(), table: reporter.statusTable())
         }
+        if let routeTable { stats.setEdges(routeTable.edgeCounts(from: componentId)) }
     }
+
+    /// The task's output routes (spouts and bolts); subclasses override.
+    var routeTable: RoutingTable? { nil }
 
     /// Minimum time between two refreshes of a component's status lines.
     static let detailsIntervalNanos: UInt64 = 1_000_000_000

@@ -152,6 +152,9 @@ package final class Inbox: Sendable {
     package var count: Int { state.withLock { $0.count } }
     /// The largest queue length seen.
     package var maxCount: Int { state.withLock { $0.maxCount } }
+
+    /// Above the high watermark and not yet back below the low one (the tasks feeding it pause).
+    package var isOverloaded: Bool { state.withLock { $0.overloaded } }
     /// `true` when nothing is queued and no drain is scheduled.
     package var isIdle: Bool { state.withLock { $0.count == 0 && !$0.scheduled } }
 }

@@ -22,6 +22,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
 
     override var statusReporter: (any StatusReporting)? { spout as? any StatusReporting }
     let routes: RoutingTable
+    override var routeTable: RoutingTable? { routes }
     let maxPending: Int
     /// Tuples one drain may transfer: the room above the high watermark of a queue, shared by
     /// every spout task, so that bursts emitted before a pause still fit in the queue.

@@ -98,7 +98,8 @@ public struct TopologyPlan: Sendable {
             taskId: task,
             config: topology.config,
             tasksByComponent: tasksByComponent,
-            outputStreams: topology.component(component)?.streams ?? []
+            outputStreams: topology.component(component)?.streams ?? [],
+            metricsBackend: SwiftMetricsBackend.shared
         )
     }
 

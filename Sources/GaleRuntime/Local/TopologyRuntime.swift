@@ -252,6 +252,8 @@ public final class TopologyRuntime: Sendable {
     public func stats() -> TopologyStats {
         let snapshots = executors.map { ($0, $0.stats.snapshot) }
         var components: [ComponentStats] = []
+        var tasks: [TaskStatsRow] = []
+        var edges: [EdgeCount] = []
         let ids = plan.topology.components.map(\.id) + (ackers.isEmpty ? [] : [Topology.ackerComponentId])
         for id in ids {
             let mine = snapshots.filter { $0.0.componentId == id }
@@ -263,16 +265,52 @@ public final class TopologyRuntime: Sendable {
                 tasks: mine.count,
                 queueCapacity: plan.topology.config.executorQueueCapacity
             )
+            var overloaded = false
+            var edgeTotals: [EdgeCount] = []
             for (executor, s) in mine {
                 if let lines = executor.stats.details {
                     c.details = (c.details ?? []) + lines.map { "task \(executor.taskId): \($0)" }
                 }
+                if let table = executor.stats.table {
+                    var tables = c.tables ?? []
+                    if let i = tables.firstIndex(where: { $0.name == table.name }) {
+                        tables[i] = tables[i].appending(table)
+                    } else {
+                        tables.append(table)
+                    }
+                    c.tables = tables
+                }
+                for edge in executor.stats.edges {
+                    if let i = edgeTotals.firstIndex(where: { $0.stream == edge.stream && $0.to == edge.to }) {
+                        edgeTotals[i].transferred &+= edge.transferred
+                    } else {
+                        edgeTotals.append(edge)
+                    }
+                }
                 total.add(s.counters)
                 c.pending += s.pending
                 c.capacity = max(c.capacity, s.capacity)
-                c.queued += executor.inbox.count
+                let queued = executor.inbox.count
+                let taskOverloaded = executor.inbox.isOverloaded
+                overloaded = overloaded || taskOverloaded
+                c.queued += queued
                 c.maxQueueLength = max(c.maxQueueLength, executor.inbox.maxCount)
+                var row = TaskStatsRow(task: executor.taskId, component: id)
+                row.emitted = s.counters.emitted
+                row.transferred = s.counters.transferred
+                row.executed = s.counters.executed
+                row.acked = s.counters.acked
+                row.failed = s.counters.failed
+                row.completeLatencyMs = s.counters.completeLatency.meanMillis
+                row.executeLatencyMs = s.counters.executeLatency.meanMillis
+                row.capacity = s.capacity
+                row.pending = s.pending
+                row.queued = queued
+                row.overloaded = taskOverloaded
+                tasks.append(row)
             }
+            c.overloaded = overloaded
+            edges += edgeTotals
             c.emitted = total.emitted
             c.transferred = total.transferred
             c.executed = total.executed
@@ -291,7 +329,9 @@ public final class TopologyRuntime: Sendable {
         return TopologyStats(
             name: plan.topology.name,
             uptimeSeconds: Double(monotonicNanos() - startedAt) / 1e9,
-            components: components
+            components: components,
+            tasks: tasks.sorted { $0.task < $1.task },
+            edges: edges
         )
     }
 

@@ -23,6 +23,8 @@ package final class TargetRoute {
     package let component: String
     private var next: Int
     private var sentPerTask: [Int]
+    /// Tuples sent to the subscriber so far (the edge's count in the statistics).
+    package private(set) var sent: UInt64 = 0
     private let tailPadding = CacheLinePadding()
 
     package init(kind: Kind, tasks: [Int], component: String, seed: Int) {
@@ -41,13 +43,17 @@ package final class TargetRoute {
             let t = tasks[next]
             next += 1
             if next == tasks.count { next = 0 }
+            sent &+= 1
             body(t)
         case .fields(let indices):
             let hash = GaleValue.fieldsHash(of: values, at: indices)
+            sent &+= 1
             body(tasks[Int(truncatingIfNeeded: hash % UInt64(tasks.count))])
         case .all:
+            sent &+= UInt64(tasks.count)
             for t in tasks { body(t) }
         case .global:
+            sent &+= 1
             body(tasks[0])
         case .direct:
             break
@@ -58,13 +64,19 @@ package final class TargetRoute {
             let second = Int(truncatingIfNeeded: Self.rehash(hash) % n)
             let chosen = sentPerTask[second] < sentPerTask[first] ? second : first
             sentPerTask[chosen] += 1
+            sent &+= 1
             body(tasks[chosen])
         case .custom(let grouping):
             for t in grouping.chooseTasks(sourceTask: sourceTask, values: values) where tasks.contains(t) {
+                sent &+= 1
                 body(t)
             }
         }
     }
+
+    /// Counts a tuple sent to one of the tasks with `emitDirect`.
+    @inline(__always)
+    package func countDirect() { sent &+= 1 }
 
     @inline(__always)
     static func rehash(_ h: UInt64) -> UInt64 {
@@ -93,6 +105,16 @@ package final class StreamRoute {
         }
         self.directTasks = direct
     }
+
+    /// Counts a tuple sent with `emitDirect` to `task` on the subscriber that has it.
+    @inline(__always)
+    package func countDirect(to task: Int) {
+        if targets.count == 1 {
+            targets[0].countDirect()
+        } else if let target = targets.first(where: { $0.tasks.contains(task) }) {
+            target.countDirect()
+        }
+    }
 }
 
 /// The output streams of one emitting task, by stream id.
@@ -110,5 +132,18 @@ package struct RoutingTable {
     package func route(_ stream: String) -> StreamRoute? {
         if stream == Topology.defaultStreamId { return defaultRoute }
         return routes[stream]
+    }
+
+    /// Tuples sent along each edge so far by the task owning this table (call on its queue).
+    package func edgeCounts(from component: String) -> [EdgeCount] {
+        var result: [EdgeCount] = []
+        for (stream, route) in routes {
+            for target in route.targets {
+                result.append(
+                    EdgeCount(from: component, stream: stream, to: target.component, transferred: target.sent)
+                )
+            }
+        }
+        return result
     }
 }

@@ -1,3 +1,5 @@
+package import Gale
+
 /// A log-linear histogram of nanosecond durations: 8 buckets per power of two (about 9% error).
 package struct LatencyHistogram: Sendable {
     private static let subBits = 3
@@ -71,5 +73,29 @@ package struct LatencyHistogram: Sendable {
             }
         }
         return Double(sum) / Double(count) / 1_000_000
+    }
+
+    /// Cumulative counts at `bounds` (seconds, ascending): at each bound, the recordings whose
+    /// bucket lies wholly at or below it (a recording in a bucket that straddles a bound counts
+    /// at the next bound only). `nil` when nothing was recorded.
+    package func buckets(bounds: [Double] = LatencyBuckets.bounds) -> LatencyBuckets? {
+        guard count > 0 else { return nil }
+        var cumulative = [UInt64](repeating: 0, count: bounds.count)
+        var bound = 0
+        var seen: UInt64 = 0
+        for i in buckets.indices {
+            let upper = i + 1 < Self.bucketCount ? Self.lowerBound(of: i + 1) / 1e9 : .infinity
+            while bound < bounds.count && upper > bounds[bound] {
+                cumulative[bound] = seen
+                bound += 1
+            }
+            guard bound < bounds.count else { break }
+            seen &+= buckets[i]
+        }
+        while bound < bounds.count {
+            cumulative[bound] = seen
+            bound += 1
+        }
+        return LatencyBuckets(cumulative: cumulative, count: count, sumSeconds: Double(sum) / 1e9)
     }
 }

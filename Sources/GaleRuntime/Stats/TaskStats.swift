@@ -60,16 +60,31 @@ package final class TaskStats: Sendable {
     static let capacityWindowNanos: UInt64 = 10_000_000_000
 
     private let state: Mutex<Snapshot>
-    /// The task's own status lines (``StatusReporting``), replaced as a whole.
-    private let lines = Mutex<[String]?>(nil)
+    /// What the task says of itself (``StatusReporting``) and its edge counts, each replaced as
+    /// a whole.
+    private let reported = Mutex<(lines: [String]?, table: StatusTable?, edges: [EdgeCount])>((nil, nil, []))
 
-    /// Sets the task's status lines.
-    package func setDetails(_ details: [String]) {
-        lines.withLock { $0 = details }
+    /// Sets the task's status lines and table.
+    package func setDetails(_ details: [String], table: StatusTable? = nil) {
+        reported.withLock {
+            $0.lines = details
+            $0.table = table
+        }
+    }
+
+    /// Sets the tuples the task sent along each edge so far.
+    package func setEdges(_ edges: [EdgeCount]) {
+        reported.withLock { $0.edges = edges }
     }
 
     /// The task's status lines, if it reports any.
-    package var details: [String]? { lines.withLock { $0 } }
+    package var details: [String]? { reported.withLock { $0.lines } }
+
+    /// The task's status table, if it reports one.
+    package var table: StatusTable? { reported.withLock { $0.table } }
+
+    /// The tuples the task sent along each edge, as last published.
+    package var edges: [EdgeCount] { reported.withLock { $0.edges } }
 
     package init(now: UInt64) {
         var snapshot = Snapshot()

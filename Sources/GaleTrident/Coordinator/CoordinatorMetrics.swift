@@ -8,6 +8,7 @@ public final class CoordinatorMetrics: Sendable {
         var batches: [Duration] = []
         var committed: Int64 = 0
         var replays = 0
+        var lastFailure: String?
     }
 
     /// Samples kept per kind, at most (the newest).
@@ -35,7 +36,15 @@ public final class CoordinatorMetrics: Sendable {
         }
     }
 
-    func recordReplay() { samples.withLock { $0.replays += 1 } }
+    func recordReplay(failure: String, repeated: Int) {
+        samples.withLock {
+            $0.replays += 1
+            $0.lastFailure = "\(failure) (\(repeated) in a row)"
+        }
+    }
+
+    /// The last batch failure this process saw, if any.
+    public var lastFailure: String? { samples.withLock { $0.lastFailure } }
 
     /// The last committed txid this process saw.
     public var lastCommitted: Int64 { samples.withLock { $0.committed } }

@@ -124,8 +124,11 @@ final class MasterBatchCoordinator: Spout {
     func fail(_ messageId: any Sendable) {
         guard let id = messageId as? CoordinatorMessageId, var state else { return }
         guard state.attempt(of: id.txid) == id.attempt else { return }
-        metrics.recordReplay()
         state.failed(txid: id.txid, attempt: id.attempt, phase: id.phase)
+        metrics.recordReplay(
+            failure: "batch \(id.txid) attempt \(id.attempt) failed in phase \(id.phase)",
+            repeated: state.repeatedFailures
+        )
         self.state = state
         let delay = config.retryDelay(afterFailures: state.repeatedFailures)
         if delay > .zero {
@@ -202,5 +205,26 @@ extension MasterBatchCoordinator: StatusReporting {
         }
         line += ", replays \(metrics.replays)"
         return [line]
+    }
+
+    /// The table `transactional`: last committed txid, open batches, commit latency, replays and
+    /// the last failure.
+    func statusTable() -> StatusTable? {
+        guard let state else { return nil }
+        let p50 = metrics.commitLatency(quantile: 0.5).map { "\($0.inSeconds * 1000)" } ?? ""
+        let p99 = metrics.commitLatency(quantile: 0.99).map { "\($0.inSeconds * 1000)" } ?? ""
+        return StatusTable(
+            name: "transactional",
+            columns: [
+                "committedTxid", "openBatches", "commitP50Ms", "commitP99Ms", "replays", "failuresInARow",
+                "lastFailure",
+            ],
+            rows: [
+                [
+                    "\(state.lastCommitted)", state.openTxids.map(String.init).joined(separator: ","), p50, p99,
+                    "\(metrics.replays)", "\(state.repeatedFailures)", metrics.lastFailure ?? "",
+                ]
+            ]
+        )
     }
 }

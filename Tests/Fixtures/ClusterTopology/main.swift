@@ -1,11 +1,13 @@
 // The topology the cluster integration tests submit: a word count over a finite,
-// deterministic input that records every acked message id and the counts on disk.
+// deterministic input that records every acked message id and the counts on disk (other
+// topologies with `test.mode`: trident, trident-kafka, chain1-3, kafka-hold).
 //
 // Settings (`--config key=value`):
 //   test.messages   number of messages (default 2000); message i's sentence is `ClusterInput.sentence(i)`
 //   test.rate       messages per second per spout task (default 200; 0 = as fast as possible)
 //   test.output     directory for acked-<task>.txt (one acked id per line), counts-<task>.json and
 //                   settings-<task>.json (the cluster settings each spout task saw, see ClusterSettingsFile)
+import CoreMetrics
 import Foundation
 import Gale
 import GaleKafka
@@ -118,6 +120,10 @@ final class SplitSentence: BasicBolt {
 
 /// Counts words and writes its counts to counts-<task>.json every second and at cleanup; logs
 /// `count tick` at debug on every tick (the log-level tests look for it).
+///
+/// Its metrics (the supervisor's `/metrics` shows them): `test_words_total`, a counter of the
+/// Gale API (``ComponentMetrics``), and `test_direct_words_total`, a swift-metrics `Counter`
+/// the component makes itself.
 final class CountWords: BasicBolt {
     private var counts: [String: Int] = [:]
     private var path = ""
@@ -125,11 +131,15 @@ final class CountWords: BasicBolt {
     /// Not labelled with the component's id: a component's log level reaches it because it logs
     /// from the component's task.
     private let logger = Logger(label: "gale.test.words")
+    private var words = MetricCounter.disabled
+    private var direct: CoreMetrics.Counter?
 
     func prepare(context: TopologyContext) throws {
         let output = context.config.custom["test.output"] ?? FileManager.default.currentDirectoryPath
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         path = "\(output)/counts-\(context.taskId).json"
+        words = context.metrics.counter("test_words_total")
+        direct = CoreMetrics.Counter(label: "test_direct_words_total", dimensions: [("task", String(context.taskId))])
     }
 
     func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
@@ -141,6 +151,8 @@ final class CountWords: BasicBolt {
         guard let word = tuple.string(at: 0) else { return }
         counts[word, default: 0] += 1
         dirty = true
+        words.increment()
+        direct?.increment()
     }
 
     func cleanup() { save() }
@@ -387,8 +399,46 @@ func makeChainTopology(stage: String, settings: [String: String]) throws -> Topo
     return try topology.build()
 }
 
+/// Fails the record whose value is `hold` for as long as the file `<test.output>/hold` exists,
+/// and acks every other record: the partition's committed offset stays before it meanwhile.
+final class HoldBolt: Bolt {
+    private var collector: (any OutputCollector)?
+    private var holdFile = ""
+
+    func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {}
+
+    func prepare(context: TopologyContext, collector: any OutputCollector) throws {
+        self.collector = collector
+        holdFile = (context.config.custom["test.output"] ?? "/tmp") + "/hold"
+    }
+
+    func execute(_ tuple: Tuple) {
+        if case .bytes(let value) = tuple[4], value == Array("hold".utf8),
+            FileManager.default.fileExists(atPath: holdFile)
+        {
+            collector?.fail(tuple)
+        } else {
+            collector?.ack(tuple)
+        }
+    }
+}
+
+/// A Kafka spout on `test.topic` at `test.brokers` (partition 0 of one) into ``HoldBolt``
+/// (`--config test.mode=kafka-hold`): a partition that does not commit while a record is held.
+func makeKafkaHoldTopology(settings: [String: String]) throws -> Topology {
+    let topic = settings["test.topic"] ?? "hold"
+    let brokers = settings["test.brokers"] ?? "127.0.0.1:9092"
+    var config = KafkaSpoutConfig(brokers: brokers, topic: topic, groupID: "hold-" + topic)
+    config.retry = RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .milliseconds(500), maxRetries: 1_000_000)
+    let builder = TopologyBuilder(name: "kafka-hold")
+    builder.setSpout("records", parallelism: 1) { [config] in KafkaSpout(config) }
+    builder.setBolt("hold", parallelism: 1) { HoldBolt() }.shuffleGrouping("records")
+    return try builder.build()
+}
+
 await TopologyCommand.main(arguments: nil) { settings in
     switch settings["test.mode"] {
+    case "kafka-hold": [try makeKafkaHoldTopology(settings: settings)]
     case "trident": [try makeTridentTopology(settings: settings)]
     case "trident-kafka": [try makeKafkaTridentTopology(settings: settings)]
     case "chain1", "chain2", "chain3": [try makeChainTopology(stage: settings["test.mode"] ?? "", settings: settings)]
