@@ -190,9 +190,14 @@ import Glibc
         }
     }
 
-    @Test func monitorRedrawsInPlaceOnATerminalAndPrintsPlainLinesIntoAPipe() async throws {
+    @Test func versionAndMonitorRedrawsInPlaceOnATerminalAndPrintsPlainLinesIntoAPipe() async throws {
         let cluster = try await Self.start("monitor")
         defer { cluster.tearDown() }
+        let version = try cluster.cli(["version"])
+        #expect(
+            version.output == "gale \(Gale.version)\nnimbus \(cluster.nimbus) \(Gale.version)\n",
+            "\(version.output)"
+        )
         // Into a file: one key=value line per component per interval, no escape codes.
         let plainLog = cluster.root + "/monitor-plain.log"
         let plain = try ClusterHarness.spawn(
