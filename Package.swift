@@ -247,6 +247,7 @@ let package = Package(
             dependencies: [
                 "Gale", "GaleKafka", "GaleMain", "GaleTrident",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/Fixtures/ClusterTopology",
             swiftSettings: strictSettings
@@ -274,7 +275,7 @@ let package = Package(
         .testTarget(
             name: "GaleCoordinationTests",
             dependencies: [
-                "GaleCoordination",
+                "Gale", "GaleCoordination",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -283,6 +284,11 @@ let package = Package(
         .testTarget(
             name: "GaleDaemonsTests",
             dependencies: ["Gale", "GaleCoordination", "GaleDaemons", "GaleTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GaleCLITests",
+            dependencies: ["gale", "Gale", "GaleCoordination", "GaleDaemons"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -15,7 +15,9 @@ import Glibc
 // The two-worker scenarios run two ClusterWorkers on loopback, over plain TCP and, for
 // wordcount-2workers-ack-mtls, in mutual TLS with certificates Tests/Fixtures/tls/make-certs
 // (the openssl CLI) makes at the scenario's start.
-// Flags: --seconds S (each phase, default 5), --scenario NAME (run one, in this process).
+// Flags: --seconds S (each phase, default 5), --scenario NAME (run one, in this process),
+// --sample-percent P (event sampling of every component at P %, as `gale debug` turns on; the
+// line then adds sample_percent=P and samples=N, the tuples sampled).
 // Diagnostics (with --scenario): --verbose (per-component stats after each phase and the
 // process's CPU time per tuple over the peak phase, on stderr), --poll (stats every 250 ms
 // during the latency phase), --rate N (fixed spout rate from the start), --queue-capacity N,
@@ -45,9 +47,19 @@ struct BenchTarget {
     let stats: () -> [TopologyStats]
     let shutdown: () async -> Void
     var transport: () -> [TransportStats] = { [] }
+    /// Samples P % of every component's tuples.
+    var sample: (Double) -> Void = { _ in }
+    /// Tuples sampled so far.
+    var sampled: () -> Int = { 0 }
 
     init(runtime: TopologyRuntime) {
         stats = { [runtime.stats()] }
+        sample = { percent in
+            runtime.setSampling(
+                Dictionary(uniqueKeysWithValues: runtime.plan.topology.components.map { ($0.id, percent) })
+            )
+        }
+        sampled = { runtime.samplesRecorded }
         shutdown = { await runtime.shutdown(drainTimeout: .seconds(5)) }
     }
 
@@ -89,6 +101,12 @@ struct BenchTarget {
         let all = workers
         stats = { all.map { $0.stats() } }
         transport = { all.map { $0.transportStats() } }
+        sample = { percent in
+            for worker in all {
+                worker.setSampling(Dictionary(uniqueKeysWithValues: topology.components.map { ($0.id, percent) }))
+            }
+        }
+        sampled = { all.reduce(0) { $0 + $1.localRuntime.samplesRecorded } }
         shutdown = {
             for worker in all { worker.setActive(false) }
             for worker in all { await worker.shutdown(drainTimeout: .seconds(5)) }
@@ -208,6 +226,8 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
             tls: scenario.tls ? try makeTransportTLS() : nil
         )
         : BenchTarget(runtime: try TopologyRuntime(topology: topology, logger: logger))
+    let samplePercent = option("--sample-percent").flatMap(Double.init)
+    if let samplePercent { target.sample(samplePercent) }
     func counted() -> UInt64 { target.stats().reduce(0) { $0 + ($1.component("count")?.executed ?? 0) } }
     func components() -> [ComponentStats] { target.stats().flatMap(\.components) }
     let clock = ContinuousClock()
@@ -284,7 +304,7 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
         p50,
         p99,
         peakRSSMegabytes()
-    )
+    ) + (samplePercent.map { " sample_percent=\($0) samples=\(target.sampled())" } ?? "")
 }
 
 let seconds = option("--seconds").flatMap(Double.init) ?? 5
@@ -303,7 +323,9 @@ for scenario in scenarios {
     if !(CommandLine.arguments[0].contains("/")) {
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     }
-    child.arguments = ["--scenario", scenario.name, "--seconds", String(seconds)]
+    child.arguments =
+        ["--scenario", scenario.name, "--seconds", String(seconds)]
+        + (option("--sample-percent").map { ["--sample-percent", $0] } ?? [])
     let pipe = Pipe()
     child.standardOutput = pipe
     try child.run()

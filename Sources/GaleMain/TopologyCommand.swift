@@ -182,6 +182,36 @@ struct Describe: ParsableCommand {
 }
 
 struct Local: AsyncParsableCommand {
+    /// Seconds between two progress lines on a terminal.
+    static let progressInterval: Duration = .seconds(5)
+
+    /// Prints `acked=… failed=… tuples_per_sec=…` (over the last interval) for each running
+    /// topology to standard error every ``progressInterval`` until cancelled.
+    static func progress(_ running: [RunningTopology]) async {
+        let clock = ContinuousClock()
+        var last = (time: clock.now, transferred: running.map { _ in UInt64(0) })
+        while !Task.isCancelled {
+            try? await Task.sleep(for: progressInterval)
+            guard !Task.isCancelled else { return }
+            let now = clock.now
+            let seconds = (now - last.time).inSeconds
+            var lines = ""
+            var transferred: [UInt64] = []
+            for (i, run) in running.enumerated() {
+                let stats = run.stats()
+                let total = stats.components.filter { $0.kind != "acker" }.reduce(UInt64(0)) { $0 + $1.transferred }
+                transferred.append(total)
+                let rate = seconds > 0 ? Double(total &- last.transferred[i]) / seconds : 0
+                lines +=
+                    (running.count > 1 ? "\(run.name): " : "")
+                    + "acked=\(stats.spoutAcked) failed=\(stats.spoutFailed) tuples_per_sec=\(Int(rate))\n"
+            }
+            last = (now, transferred)
+            var stderr = StandardError()
+            print(lines, terminator: "", to: &stderr)
+        }
+    }
+
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             abstract: "Run the topology in this process (no servers).",
@@ -248,6 +278,9 @@ struct Local: AsyncParsableCommand {
         let start = clock.now
         var running: [RunningTopology] = []
         for topology in topologies { running.append(try cluster.submit(topology)) }
+        // On a terminal, a progress line every few seconds; nothing extra in a pipe or a file.
+        let progress = isatty(STDERR_FILENO) == 1 ? Task { await Self.progress(running) } : nil
+        defer { progress?.cancel() }
         if let seconds {
             try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         } else {
@@ -256,6 +289,7 @@ struct Local: AsyncParsableCommand {
                 .run([ResourceService("topologies") {}])
         }
         let elapsed = clock.now - start
+        progress?.cancel()
         for topology in topologies { try await cluster.kill(topology.name) }
         let secondsElapsed = elapsed.inSeconds
         for (topology, run) in zip(topologies, running) {

@@ -45,8 +45,10 @@ struct Worker: AsyncParsableCommand {
         // The components' metrics (and any swift-metrics series) go to the registry whose text
         // each heartbeat carries to the supervisor's /metrics.
         GaleMetrics.bootstrap()
-        // Every logger of the worker (its tasks' and clients' included) logs at --log-level.
+        // Every logger of the worker (its tasks' and clients' included) logs at --log-level, or
+        // at the level `gale set-log-level` sets (a component's reaches the code of its tasks).
         ProcessLogging.setLevel(Logger.Level(rawValue: logLevel) ?? .info)
+        ProcessLogging.setComponentLookup { TopologyRuntime.currentComponent }
         var logger = Logger(label: "gale.worker")
         logger[metadataKey: "worker"] = "\(spec.workerId)"
         let topology = try Self.topology(for: spec)
@@ -145,11 +147,12 @@ struct Worker: AsyncParsableCommand {
     }
 }
 
-/// The worker's `heartbeats` service: every second it sends the worker's statistics to its
-/// supervisor and learns whether the spouts should run; it switches the spouts once every peer
-/// is connected (or after ``Worker/connectWait``). It ends the worker when the supervisor says
-/// the worker is no longer assigned, or when no heartbeat has been answered for the spec's
-/// orphan timeout (the supervisor is gone).
+/// The worker's `heartbeats` service: every second it sends the worker's statistics and sampled
+/// tuples to its supervisor and learns whether the spouts should run and the topology's
+/// controls (log levels, event sampling), which it applies, and reverts when their time is up;
+/// it switches the spouts once every peer is connected (or after ``Worker/connectWait``). It
+/// ends the worker when the supervisor says the worker is no longer assigned, or when no
+/// heartbeat has been answered for the spec's orphan timeout (the supervisor is gone).
 final class WorkerHeartbeats: Sendable {
     private struct State {
         var wantActive: Bool
@@ -158,6 +161,19 @@ final class WorkerHeartbeats: Sendable {
         var nextBeat = ContinuousClock.now
         var supervisor: String
         var stopReason: String?
+        /// The controls of the last heartbeat reply.
+        var controls = TopologyControls()
+        /// What of them is applied.
+        var applied = AppliedControls()
+        /// Seconds since 1970 when an applied control expires next (`nil`: none does).
+        var nextExpiry: Double?
+        var controlsChanged = false
+    }
+
+    /// The log levels and sampling percents a worker applied.
+    struct AppliedControls: Equatable {
+        var logLevels = LogLevelOverrides()
+        var sampling: [String: Double] = [:]
     }
 
     let spec: WorkerLaunchSpec
@@ -176,6 +192,45 @@ final class WorkerHeartbeats: Sendable {
 
     /// Why the worker ends, once a pass has decided it.
     var stopReason: String? { state.withLock { $0.stopReason } }
+
+    /// Applies the controls of the last reply when they changed or one of them expired: the log
+    /// levels to every logger of the process, the sampling to the runtime.
+    private func applyControls() {
+        let now = Date().timeIntervalSince1970
+        let change = state.withLock { s -> (from: AppliedControls, to: AppliedControls)? in
+            guard s.controlsChanged || (s.nextExpiry.map { now >= $0 } ?? false) else { return nil }
+            s.controlsChanged = false
+            s.nextExpiry = s.controls.nextExpiry(after: now)
+            let next = AppliedControls(
+                logLevels: s.controls.logLevelOverrides(at: now),
+                sampling: s.controls.samplingPercents(at: now)
+            )
+            guard next != s.applied else { return nil }
+            defer { s.applied = next }
+            return (s.applied, next)
+        }
+        guard let change else { return }
+        if change.to.logLevels != change.from.logLevels {
+            ProcessLogging.setOverrides(change.to.logLevels)
+            logger.notice("log levels now \(Self.describe(change.to.logLevels))")
+        }
+        if change.to.sampling != change.from.sampling {
+            worker.setSampling(change.to.sampling)
+            logger.notice(
+                "event sampling now \(change.to.sampling.isEmpty ? "off" : change.to.sampling.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) %" }.joined(separator: ", "))"
+            )
+        }
+    }
+
+    static func describe(_ overrides: LogLevelOverrides) -> String {
+        guard !overrides.isEmpty else { return "the loggers' own (--log-level)" }
+        var parts: [String] = []
+        if let all = overrides.all { parts.append("every logger \(all)") }
+        for (component, level) in overrides.components.sorted(by: { $0.key < $1.key }) {
+            parts.append("component \(component) \(level)")
+        }
+        return parts.joined(separator: ", ")
+    }
 
     /// One 50 ms pass: the spouts' switch, and a heartbeat when one is due.
     func pass() async -> PeriodicService.Next {
@@ -196,8 +251,9 @@ final class WorkerHeartbeats: Sendable {
             worker.setActive(switchTo)
             logger.info("spouts \(switchTo ? "activated" : "deactivated")")
         }
+        applyControls()
         guard beatDue else { return .again }
-        let beat = WorkerHeartbeat(
+        var beat = WorkerHeartbeat(
             workerId: spec.workerId,
             topologyId: spec.topologyId,
             epoch: spec.epoch,
@@ -207,6 +263,8 @@ final class WorkerHeartbeats: Sendable {
             stats: worker.stats(),
             metrics: worker.metrics()
         )
+        let samples = worker.takeSamples()
+        if !samples.isEmpty { beat.samples = samples }
         do {
             let response = try await client.postJSON(
                 address: supervisor,
@@ -215,6 +273,7 @@ final class WorkerHeartbeats: Sendable {
                 headers: spec.heartbeatToken.map { [(name: "authorization", value: "Bearer \($0)")] } ?? []
             )
             let reply = try response.decodeJSON(WorkerHeartbeatReply.self)
+            logger.debug("heartbeat answered: active \(reply.active), \(samples.count) samples sent")
             return state.withLock { s in
                 s.lastAnswer = ContinuousClock.now
                 if reply.stop {
@@ -222,6 +281,11 @@ final class WorkerHeartbeats: Sendable {
                     return .finish
                 }
                 s.wantActive = reply.active
+                let controls = reply.controls ?? TopologyControls()
+                if controls != s.controls {
+                    s.controls = controls
+                    s.controlsChanged = true
+                }
                 return .again
             }
         } catch {

@@ -19,8 +19,8 @@ struct GaleCLI: AsyncParsableCommand {
             """,
         subcommands: [
             Submit.self, List.self, Status.self, Logs.self, Kill.self, Activate.self, Deactivate.self, Rebalance.self,
-            Supervisors.self, NimbusCommand.self, SupervisorCommand.self, ConfigCommand.self, TokenCommand.self,
-            ZooKeeperCommand.self,
+            Supervisors.self, Monitor.self, SetLogLevel.self, Debug.self, Version.self, NimbusCommand.self,
+            SupervisorCommand.self, ConfigCommand.self, TokenCommand.self, ZooKeeperCommand.self,
         ]
     )
 }

@@ -109,6 +109,19 @@ import Glibc
                 allowedStatus: 200
             ),
             Call(
+                route: .logLevel,
+                path: NimbusRoute.logLevel.path(name),
+                body: Array(#"{"level": "debug", "seconds": 5}"#.utf8),
+                allowedStatus: 200
+            ),
+            Call(
+                route: .debug,
+                path: NimbusRoute.debug.path(name),
+                body: Array(#"{"component": "split", "percent": 1, "seconds": 5}"#.utf8),
+                allowedStatus: 200
+            ),
+            Call(route: .samples, path: NimbusRoute.samples.path(name), allowedStatus: 200),
+            Call(
                 route: .kill,
                 path: NimbusRoute.kill.path(name),
                 body: Array(#"{"waitSeconds": 600}"#.utf8),
@@ -139,7 +152,8 @@ import Glibc
             let topologies = try JSONDecoder().decode([NimbusAPI.TopologySummary].self, from: Data(list.utf8))
                 .map { "\($0.id) \($0.status) \($0.requestedWorkers) \($0.epoch);" }.joined()
             let blobs = (try? FileManager.default.contentsOfDirectory(atPath: cluster.root + "/nimbus/blobs")) ?? []
-            return topologies + blobs.sorted().joined(separator: ",")
+            let controls = try cluster.cli(["debug", name, "--show", "--json"]).output
+            return topologies + blobs.sorted().joined(separator: ",") + controls
         }
         let before = try state()
         var seen: [String] = []

@@ -14,6 +14,8 @@ public enum ClusterPaths {
     public static let assignments = "/gale/assignments"
     /// Parent of the transactional layer's stores, one per topology name (created on first use).
     public static let transactional = "/gale/transactional"
+    /// Parent of the topologies' controls (log levels, event sampling).
+    public static let controls = "/gale/controls"
 
     /// The node of supervisor `id`.
     public static func supervisor(_ id: String) -> String { "\(supervisors)/\(id)" }
@@ -21,9 +23,11 @@ public enum ClusterPaths {
     public static func topology(_ id: String) -> String { "\(topologies)/\(id)" }
     /// The assignment of topology `id`.
     public static func assignment(_ id: String) -> String { "\(assignments)/\(id)" }
+    /// The controls of topology `id` (``ControlsRecord``; absent until an operator sets some).
+    public static func controls(_ id: String) -> String { "\(controls)/\(id)" }
     /// The root of the transactional store of the topology named `name`.
     public static func transactionalStore(_ name: String) -> String { "\(transactional)/\(name)" }
 
     /// The persistent parents nimbus and supervisors create at start.
-    public static let parents = [root, nimbus, supervisors, topologies, assignments]
+    public static let parents = [root, nimbus, supervisors, topologies, assignments, controls]
 }

@@ -272,6 +272,9 @@ public struct WorkerHeartbeat: Sendable, Codable, Equatable {
     public var stats: TopologyStats
     /// What the supervisor's `/metrics` shows of this worker (tasks, transport, user metrics).
     public var metrics: WorkerMetrics?
+    /// Tuples sampled since the last heartbeat (event sampling, ``TopologyControls``), oldest
+    /// first; absent when none.
+    public var samples: [TupleSample]?
 
     public init(
         workerId: String,
@@ -300,6 +303,9 @@ public struct WorkerHeartbeatReply: Sendable, Codable, Equatable {
     public var active: Bool
     /// `true` when this worker is no longer assigned (another epoch): it should stop.
     public var stop: Bool
+    /// The topology's controls (log levels, event sampling) as ZooKeeper holds them; absent
+    /// when none are set.
+    public var controls: TopologyControls?
 
     public init(active: Bool, stop: Bool) {
         self.active = active
@@ -326,6 +332,8 @@ public struct WorkerReport: Sendable, Codable, Equatable {
     /// The pid of the process that sent ``stats`` (after a restart, until the new process's
     /// first heartbeat, the previous process's).
     public var statsPid: Int32?
+    /// The tuples its heartbeats brought since the last report, oldest first; absent when none.
+    public var samples: [TupleSample]?
 
     public init(
         workerId: String,

@@ -236,6 +236,8 @@ public enum NimbusAPI {
         public var leaderIdentity: String?
         public var zookeeperConnected: Bool
         public var uptimeSeconds: Double
+        /// The Gale version of this nimbus (`Gale.version`); absent from older ones.
+        public var version: String?
     }
 
     /// One supervisor in `GET /api/v1/supervisors`.
@@ -245,6 +247,73 @@ public enum NimbusAPI {
         public var slots: [Int]
         public var usedSlots: [Int]
         public var lastReportAgeSeconds: Double?
+    }
+
+    /// A topology's log levels and event sampling (`POST .../log-level`, `POST .../debug`,
+    /// `GET .../samples`).
+    public typealias Controls = TopologyControls
+
+    /// `POST /api/v1/topologies/<name>/log-level`: the level of the topology's workers' loggers
+    /// (every logger, or `component`'s), for `seconds` (absent: until changed). `level` is a
+    /// swift-log level name, or `reset` for the loggers' own level again.
+    public struct LogLevelRequest: Sendable, Codable {
+        public var component: String?
+        public var level: String
+        public var seconds: Double?
+
+        public init(component: String?, level: String, seconds: Double?) {
+            self.component = component
+            self.level = level
+            self.seconds = seconds
+        }
+    }
+
+    /// `POST /api/v1/topologies/<name>/debug`: sample `percent` of `component`'s tuples for
+    /// `seconds` (absent: until changed); `percent` 0 stops.
+    public struct DebugRequest: Sendable, Codable {
+        public var component: String
+        public var percent: Double
+        public var seconds: Double?
+
+        public init(component: String, percent: Double, seconds: Double?) {
+            self.component = component
+            self.percent = percent
+            self.seconds = seconds
+        }
+    }
+
+    /// One sampled tuple with the worker that sampled it.
+    public struct Sample: Sendable, Codable, Equatable {
+        public var time: Double
+        public var component: String
+        public var task: Int
+        public var stream: String
+        /// The values, rendered and truncated (``TupleSample/maxValuesLength``).
+        public var values: String
+        public var host: String
+        public var port: Int
+
+        public init(_ sample: TupleSample, worker: Endpoint) {
+            self.time = sample.time
+            self.component = sample.component
+            self.task = sample.task
+            self.stream = sample.stream
+            self.values = sample.values
+            self.host = worker.host
+            self.port = worker.port
+        }
+    }
+
+    /// `GET /api/v1/topologies/<name>/samples[?component=C]`: the controls in force and the
+    /// samples nimbus holds (the newest per component), oldest first.
+    public struct SamplesResponse: Sendable, Codable {
+        public var controls: Controls
+        public var samples: [Sample]
+
+        public init(controls: Controls, samples: [Sample]) {
+            self.controls = controls
+            self.samples = samples
+        }
     }
 
     /// An error answer: `{"error": ..., "leader": ..., "notLeader": ...}`.

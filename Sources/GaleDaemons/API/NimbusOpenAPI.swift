@@ -6,13 +6,13 @@ import Foundation
 /// integration test runs schemathesis against a live nimbus with it, open and with tokens.
 public enum NimbusOpenAPI {
     /// The document of a nimbus whose API is open (no `auth.tokens`): no credentials asked.
-    public static let document = base
+    public static let document = merging(base, controls)
 
     /// The document of a nimbus that authenticates its callers: ``document`` with a bearer
     /// security scheme, required by every route but the open ones (``NimbusRoute/Access/open``),
     /// and, from the route table, each such route's 401 (missing or unknown token) and 403 (a
     /// role or owner that may not call it, naming who may).
-    public static let authenticatedDocument = secured(base)
+    public static let authenticatedDocument = secured(document)
 
     /// The document a nimbus with `authenticator` serves.
     public static func document(for authenticator: Authenticator) -> String {
@@ -130,6 +130,9 @@ public enum NimbusOpenAPI {
              },
              "uptimeSeconds": {
               "type": "number"
+             },
+             "version": {
+              "type": "string"
              },
              "zookeeperConnected": {
               "type": "boolean"

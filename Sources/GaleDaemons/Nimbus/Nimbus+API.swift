@@ -108,6 +108,18 @@ extension Nimbus {
             }
         } else if let c = match(.workerLog) {
             response = await workerLog(topology: c[0], worker: c[1], query: request.query)
+        } else if let c = match(.logLevel) {
+            response = respond { () throws(NimbusAPIError) in
+                try owned(c[0])
+                return try setLogLevel(c[0], try decode(NimbusAPI.LogLevelRequest.self, request))
+            }
+        } else if let c = match(.debug) {
+            response = respond { () throws(NimbusAPIError) in
+                try owned(c[0])
+                return try setSampling(c[0], try decode(NimbusAPI.DebugRequest.self, request))
+            }
+        } else if let c = match(.samples) {
+            response = respond { () throws(NimbusAPIError) in try samples(c[0], component: request.query["component"]) }
         } else if case let allowed = NimbusRoute.all.filter({ $0.match(method: $0.method, parts: parts) != nil }),
             !allowed.isEmpty
         {
@@ -480,7 +492,7 @@ extension Nimbus {
             nimbuses.append(NimbusAPI.NimbusRow(identity: identity, leader: isLeader))
         }
         return NimbusAPI.ClusterSummary(
-            version: GaleVersion.current,
+            version: Gale.version,
             nimbusTime: Date().timeIntervalSince1970,
             nimbuses: nimbuses,
             supervisors: try supervisorRows(),
@@ -518,7 +530,8 @@ extension Nimbus {
             leader: isLeader,
             leaderIdentity: leaderIdentity(),
             zookeeperConnected: zookeeperConnected,
-            uptimeSeconds: uptime
+            uptimeSeconds: uptime,
+            version: Gale.version
         )
     }
 

@@ -102,6 +102,8 @@ public final class Nimbus: Sendable {
     let throttle = AuthThrottle()
     /// All-time totals, windows and rates of each topology (``StatsHistory``).
     let statistics = StatsHistory()
+    /// The tuples workers sampled (``Nimbus/samples(_:component:)``).
+    let sampleRings = SampleRings()
 
     struct State {
         /// Latest report per supervisor id, with its arrival time.
@@ -317,11 +319,14 @@ public final class Nimbus: Sendable {
                 assignments[topology.id] = try assignment(topology.id)
             }
             let now = Date().timeIntervalSince1970
+            var live = Set(topologies.map(\.id))
             for topology in topologies where topology.status == .killed {
                 guard now >= topology.killAt ?? 0 else { continue }
                 try remove(topology, hasAssignment: assignments[topology.id] != nil)
                 assignments[topology.id] = nil
+                live.remove(topology.id)
             }
+            try removeControls(keeping: live)
             let dead = deadWorkers()
             for topology in topologies where topology.status != .killed || now < topology.killAt ?? 0 {
                 guard topology.status != .killed else { continue }
@@ -390,6 +395,10 @@ public final class Nimbus: Sendable {
     // MARK: - Reports
 
     func record(_ report: SupervisorReport) {
+        sampleRings.add(report)
+        var report = report
+        // Kept in their rings, not with the report.
+        for i in report.workers.indices { report.workers[i].samples = nil }
         let now = Date()
         state.withLock { $0.reports[report.supervisorId] = (report, now) }
         statistics.record(report, now: now.timeIntervalSince1970)

@@ -171,7 +171,16 @@ public final class SupervisorDaemon: Sendable {
         var reportFailures = 0
         /// Worker directories that could not be removed (logged once).
         var unremovable: Set<String> = []
+        /// The controls of each topology with workers here, as last read from ZooKeeper: what
+        /// heartbeat replies hand the workers.
+        var controls: [String: TopologyControls] = [:]
+        /// The tuples each worker sampled since the last report (``SupervisorDaemon/sampleCapacity``
+        /// newest kept), by worker id.
+        var samples: [String: SampleBuffer] = [:]
     }
+
+    /// Sampled tuples kept per worker between two reports.
+    static let sampleCapacity = 500
 
     /// Connects to ZooKeeper (authenticating with ``SupervisorOptions/zookeeperAuth``), creates
     /// the cluster's parent nodes and prepares the data directory.
@@ -396,11 +405,18 @@ public final class SupervisorDaemon: Sendable {
         guard processes.heartbeat(workerId: beat.workerId, epoch: beat.epoch, at: Date()) else {
             return .json(WorkerHeartbeatReply(active: false, stop: true))
         }
-        let active = state.withLock { s in
-            s.beats[beat.workerId] = beat
-            return s.active[beat.topologyId] ?? false
+        var reply = state.withLock { s in
+            var kept = beat
+            if let samples = kept.samples {
+                kept.samples = nil
+                s.samples[beat.workerId, default: SampleBuffer(capacity: Self.sampleCapacity)]
+                    .append(contentsOf: samples)
+            }
+            s.beats[beat.workerId] = kept
+            return WorkerHeartbeatReply(active: s.active[beat.topologyId] ?? false, stop: false)
         }
-        return .json(WorkerHeartbeatReply(active: active, stop: false))
+        reply.controls = state.withLock { $0.controls[beat.topologyId] }
+        return .json(reply)
     }
 
     // MARK: - Sync with ZooKeeper
@@ -426,11 +442,30 @@ public final class SupervisorDaemon: Sendable {
         }
     }
 
+    /// The controls of `topologyId` (``ControlsRecord``), with a watch on the node, or on its
+    /// creation while it is absent; `nil` when there are none.
+    private func readControls(_ topologyId: String) throws(ZooKeeperError) -> TopologyControls? {
+        let path = ClusterPaths.controls(topologyId)
+        if let record = try readJSON(ControlsRecord.self, path) { return record.controls }
+        let key = "exists:" + path
+        guard let watch = watched(key) else { return nil }
+        do {
+            // Created since the read: read it in the next pass.
+            if try zk.exists(path, watch: watch) != nil { wake() }
+        } catch {
+            disarm(key)
+            throw error
+        }
+        return nil
+    }
+
     /// Reads the assignments, writes worker files, hands the slots their assignments, downloads
     /// the binaries they ask for, and removes what is no longer used.
     func syncOnce() async {
         var desired: [Int: Desired] = [:]
         var active: [String: Bool] = [:]
+        var controls: [String: TopologyControls] = [:]
+        let previousControls = state.withLock { $0.controls }
         do {
             let key = "children:" + ClusterPaths.assignments
             let ids: [String]
@@ -450,6 +485,13 @@ public final class SupervisorDaemon: Sendable {
                 active[topologyId] = topology.status == .active
                 let mine = assignment.workers.filter { $0.supervisorId == id }
                 guard !mine.isEmpty else { continue }
+                do {
+                    controls[topologyId] = try readControls(topologyId)
+                } catch {
+                    // The workers keep the controls they have; the next pass reads them again.
+                    controls[topologyId] = previousControls[topologyId]
+                    logger.warning("cannot read the controls of \(topologyId): \(error)")
+                }
                 let prepared: PreparedTopology
                 do {
                     prepared = try prepareTopology(topologyId, topology, claimed: &claimed)
@@ -529,8 +571,10 @@ public final class SupervisorDaemon: Sendable {
             defer {
                 s.desired = desired
                 s.active = active
+                s.controls = controls
                 let ids = Set(desired.values.map(\.spec.workerId))
                 for id in s.beats.keys where !ids.contains(id) { s.beats[id] = nil }
+                for id in s.samples.keys where !ids.contains(id) { s.samples[id] = nil }
             }
             return s.desired
         }
@@ -814,7 +858,7 @@ public final class SupervisorDaemon: Sendable {
         let now = Date()
         return state.withLock { s in
             let assigned = s.desired.sorted { $0.value.spec.workerId < $1.value.spec.workerId }
-            let workers = assigned.map { (port, d) -> WorkerReport in
+            var workers = assigned.map { (port, d) -> WorkerReport in
                 let id = d.spec.workerId
                 // Not handed to its slot yet (the assignment was just read): nothing runs.
                 let slot = slots[port].flatMap { $0.assignment?.launch == d.launch ? $0 : nil }
@@ -835,6 +879,11 @@ public final class SupervisorDaemon: Sendable {
                     stats: beat?.stats,
                     statsPid: beat?.pid
                 )
+            }
+            // The samples go with this report only (a report that fails loses them).
+            for i in workers.indices {
+                let samples = s.samples.removeValue(forKey: workers[i].workerId)?.samples ?? []
+                if !samples.isEmpty { workers[i].samples = samples }
             }
             return SupervisorReport(
                 supervisorId: id,

@@ -152,6 +152,12 @@ public final class ClusterWorker: Sendable {
     /// Statistics of the local tasks.
     public func stats() -> TopologyStats { runtime.stats() }
 
+    /// Samples a share of each component's tuples (``TopologyRuntime/setSampling(_:)``).
+    public func setSampling(_ percents: [String: Double]) { runtime.setSampling(percents) }
+
+    /// The tuples sampled since the last call, oldest first.
+    public func takeSamples() -> [TupleSample] { runtime.takeSamples() }
+
     /// Counters of the transport.
     public func transportStats() -> TransportStats { transport.stats() }
 

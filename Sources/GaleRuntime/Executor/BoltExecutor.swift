@@ -58,6 +58,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         guard !stopped else { return }
         let start = monotonicNanos()
         var now = start
+        refreshSampling()
         // Keep draining while input is queued, up to a time slice (re-queueing after every batch
         // would hand the thread to another executor each time), and stop at once when a queue
         // this bolt feeds is overloaded: the rest of the taken input waits at `cursor`.
@@ -73,6 +74,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                     let envelope = batch[cursor.index]
                     cursor.index += 1
                     guard case .tuple(let tuple) = envelope else { continue }
+                    if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
                     local.sampleCounter &+= 1
                     if local.sampleCounter & Self.sampleMask == 0 {
                         let t0 = monotonicNanos()

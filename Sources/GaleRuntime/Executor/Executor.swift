@@ -13,6 +13,8 @@ package final class ExecutorEnvironment: Sendable {
     package let logger: Logger
     package let pool: DispatchQueue
     package let errorLogs: [String: ErrorLog]
+    /// Event sampling: each component's rate and the samples taken.
+    package let sampling: TupleSampling
 
     package init(
         topologyName: String,
@@ -22,7 +24,8 @@ package final class ExecutorEnvironment: Sendable {
         backpressure: Backpressure,
         logger: Logger,
         pool: DispatchQueue,
-        errorLogs: [String: ErrorLog]
+        errorLogs: [String: ErrorLog],
+        sampling: TupleSampling = TupleSampling()
     ) {
         self.topologyName = topologyName
         self.config = config
@@ -32,6 +35,7 @@ package final class ExecutorEnvironment: Sendable {
         self.logger = logger
         self.pool = pool
         self.errorLogs = errorLogs
+        self.sampling = sampling
     }
 }
 
@@ -71,6 +75,14 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     package let overloads = Atomic<UInt64>(0)
     /// Set on the queue once the component's close/cleanup ran.
     var stopped = false
+    /// The component's event-sampling rate (``TupleSampling``), read once per drain.
+    let samplingRate: SamplingRate
+    /// Which tuples to sample: checked per tuple (`countdown != 0`), refreshed per drain.
+    var sampleSchedule = SampleSchedule()
+
+    /// What each executor's queue holds (`DispatchQueue.setSpecific`): its component's id, so
+    /// that code can tell which component's task the current thread runs.
+    static let componentKey = DispatchSpecificKey<String>()
 
     init(taskId: Int, componentId: String, environment: ExecutorEnvironment, watchesWatermarks: Bool) {
         self.taskId = taskId
@@ -86,6 +98,8 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         self.lastPublish = now
         self.outbox = Outbox(table: environment.sinks, maxTaskId: environment.plan.maxTaskId)
         self.ackerTasks = environment.config.ackers > 0 ? environment.plan.ackerTasks : []
+        self.samplingRate = environment.sampling.rate(of: componentId)
+        queue.setSpecific(key: Self.componentKey, value: componentId)
     }
 
     // MARK: - Inbound
@@ -111,6 +125,30 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
 
     /// One drain; subclasses override.
     func run() {}
+
+    // MARK: - Event sampling
+
+    /// Takes the component's sampling rate; once per drain.
+    @inline(__always)
+    func refreshSampling() {
+        sampleSchedule.refresh(samplingRate.milliPercent.load(ordering: .relaxed))
+    }
+
+    /// Counts a tuple while sampling is on (callers check `sampleSchedule.countdown != 0`) and
+    /// records it when its turn has come.
+    @inline(never)
+    func sample(stream: String, values: [GaleValue]) {
+        guard sampleSchedule.tick() else { return }
+        environment.sampling.record(
+            TupleSample(
+                time: wallClockSeconds(),
+                component: componentId,
+                task: taskId,
+                stream: stream,
+                values: TupleSample.render(values)
+            )
+        )
+    }
 
     /// Ends a drain: publishes statistics and reschedules as `finish` decides.
     func finishRun(

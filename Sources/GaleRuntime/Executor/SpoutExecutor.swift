@@ -70,6 +70,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         guard !stopped else { return }
         let start = monotonicNanos()
         drainStart = start
+        refreshSampling()
         processInbox(now: start)
         var emittedAny = false
         if mayEmit {
@@ -153,6 +154,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     package func emit(_ values: [GaleValue], stream: String, messageId: (any Sendable)?) {
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
         local.counters.emitted &+= 1
+        if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
         if messageId == nil || !tracking {
             let source = route.source
             var sent = 0
@@ -175,6 +177,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             checkDirectTarget(route, task: task)
         else { return }
         local.counters.emitted &+= 1
+        if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
         if messageId == nil || !tracking {
             outbox.send(.tuple(Tuple(values: values, source: route.source, sourceTask: taskId)), to: task)
             local.counters.transferred &+= 1

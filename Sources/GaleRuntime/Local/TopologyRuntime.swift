@@ -58,7 +58,8 @@ public final class TopologyRuntime: Sendable {
             backpressure: backpressure,
             logger: logger,
             pool: pool,
-            errorLogs: errorLogs
+            errorLogs: errorLogs,
+            sampling: TupleSampling(components: topology.components.map(\.id))
         )
         self.environment = environment
 
@@ -188,6 +189,26 @@ public final class TopologyRuntime: Sendable {
     /// Activates (`true`) or deactivates the spouts.
     public func setActive(_ active: Bool) {
         for spout in spouts { spout.setActive(active) }
+    }
+
+    /// Samples `percents[c]` % of the tuples of each component `c` (those a spout emits, those a
+    /// bolt executes) from its tasks' next drain on, the other components' none; the samples
+    /// wait in a bounded buffer (the newest kept) until ``takeSamples()``.
+    public func setSampling(_ percents: [String: Double]) {
+        environment.sampling.set(percents)
+    }
+
+    /// The tuples sampled since the last call, oldest first.
+    public func takeSamples() -> [TupleSample] {
+        environment.sampling.take()
+    }
+
+    /// Tuples sampled since the runtime started (taken or not).
+    package var samplesRecorded: Int { environment.sampling.recorded }
+
+    /// The component whose task the calling thread runs (on its task's queue), or `nil`.
+    public static var currentComponent: String? {
+        DispatchQueue.getSpecific(key: Executor.componentKey)
     }
 
     /// `true` when no envelope is queued or being processed and no spout has pending trees.

@@ -13,6 +13,7 @@ import Gale
 import GaleKafka
 import GaleMain
 import GaleTrident
+import Logging
 import Synchronization
 
 enum ClusterInput {
@@ -117,7 +118,8 @@ final class SplitSentence: BasicBolt {
     }
 }
 
-/// Counts words and writes its counts to counts-<task>.json every second and at cleanup.
+/// Counts words and writes its counts to counts-<task>.json every second and at cleanup; logs
+/// `count tick` at debug on every tick (the log-level tests look for it).
 ///
 /// Its metrics (the supervisor's `/metrics` shows them): `test_words_total`, a counter of the
 /// Gale API (``ComponentMetrics``), and `test_direct_words_total`, a swift-metrics `Counter`
@@ -128,6 +130,9 @@ final class CountWords: BasicBolt {
     private var dirty = false
     private var words = MetricCounter.disabled
     private var direct: CoreMetrics.Counter?
+    /// Not labelled with the component's id: a component's log level reaches it because it logs
+    /// from the component's task.
+    private let logger = Logger(label: "gale.test.words")
 
     func prepare(context: TopologyContext) throws {
         let output = context.config.custom["test.output"] ?? FileManager.default.currentDirectoryPath
@@ -139,6 +144,7 @@ final class CountWords: BasicBolt {
 
     func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
         if tuple.isTick {
+            logger.debug("count tick: \(counts.count) words")
             save()
             return
         }
