@@ -87,46 +87,17 @@ struct Monitor: AsyncParsableCommand {
     }
 }
 
-/// What the monitor reads of `GET /api/v1/topologies/<name>`: the status every nimbus serves,
-/// and, when nimbus serves them, its clock, per-component rates and per-task rows.
-struct MonitorStatus: Decodable {
-    var id: String
-    var name: String
-    var status: TopologyStatus
-    var epoch: Int
-    var components: [ComponentStats]
-    var workers: [NimbusAPI.WorkerRow]
-    var nimbusTime: Double?
-    var windows: [Window]?
-    var tasks: [TaskRow]?
+/// What the monitor reads: `GET /api/v1/topologies/<name>`. Nimbus's clock, per-component
+/// rates and per-task rows are absent from older nimbus processes; the monitor then computes
+/// rates itself and shows components only.
+typealias MonitorStatus = NimbusAPI.TopologyStatusResponse
 
-    struct Window: Decodable {
-        var id: String
-        var rates: Rates?
-    }
-
-    struct Rates: Decodable, Equatable {
-        var emitted: Double
-        var executed: Double
-        var acked: Double
-        var failed: Double
-    }
-
-    struct TaskRow: Decodable {
-        var task: Int
-        var component: String
-        var host: String
-        var port: Int
-        var emitted: UInt64
-        var executed: UInt64
-        var acked: UInt64
-        var failed: UInt64
-        var completeLatencyMs: Double
-        var executeLatencyMs: Double
-        var capacity: Double
-        var pending: Int
-        var queued: Int
-    }
+/// Tuples per second of one row.
+struct MonitorRates: Equatable {
+    var emitted: Double
+    var executed: Double
+    var acked: Double
+    var failed: Double
 }
 
 /// All-time totals of one row (a component or a task).
@@ -178,7 +149,7 @@ struct MonitorHistory {
 
     /// Per-second rates of `key` between the oldest point of the window and the newest; `nil`
     /// before two points, or when a total went down (a worker's counters started again).
-    func rates(_ key: String) -> MonitorStatus.Rates? {
+    func rates(_ key: String) -> MonitorRates? {
         guard let last = points.last, let first = points.first, last.time > first.time,
             let now = last.rows[key], let then = first.rows[key]
         else { return nil }
@@ -186,7 +157,7 @@ struct MonitorHistory {
             now.failed >= then.failed
         else { return nil }
         let seconds = last.time - first.time
-        return MonitorStatus.Rates(
+        return MonitorRates(
             emitted: Double(now.emitted - then.emitted) / seconds,
             executed: Double(now.executed - then.executed) / seconds,
             acked: Double(now.acked - then.acked) / seconds,
@@ -202,7 +173,7 @@ enum MonitorView {
         var name: String
         /// `host:port` of a task's worker; tasks count of a component.
         var detail: String
-        var rates: MonitorStatus.Rates?
+        var rates: MonitorRates?
         var capacity: Double
         var latencyMs: Double
         var queued: Int
@@ -230,7 +201,19 @@ enum MonitorView {
                 )
             }
         }
-        let served = Dictionary((status.windows ?? []).compactMap { w in w.rates.map { (w.id, $0) } }) { a, _ in a }
+        let served = Dictionary(
+            (status.windows ?? []).map { w in
+                (
+                    w.id,
+                    MonitorRates(
+                        emitted: w.rates.emitted,
+                        executed: w.rates.executed,
+                        acked: w.rates.acked,
+                        failed: w.rates.failed
+                    )
+                )
+            }
+        ) { a, _ in a }
         return status.components.filter { component == nil || $0.id == component }.map { c in
             Row(
                 name: c.id,

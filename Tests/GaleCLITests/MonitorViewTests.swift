@@ -73,14 +73,14 @@ import Testing
             spout: (10, 10),
             split: (10, 0),
             extra:
-                #","nimbusTime":5,"windows":[{"id":"split","rates":{"emitted":1,"transferred":2,"executed":3,"acked":4,"failed":5}}]"#
+                #","nimbusTime":5,"windows":[{"id":"split","rates":{"emitted":1,"transferred":2,"executed":3,"acked":4,"failed":5},"windows":{}}]"#
         )
         var history = MonitorHistory()
         history.add(time: 5, status: status)
         let rows = MonitorView.rows(status, history: history, component: nil)
         #expect(rows.map(\.name) == ["sentences", "split"])
         #expect(rows[0].rates == nil)
-        #expect(rows[1].rates == MonitorStatus.Rates(emitted: 1, executed: 3, acked: 4, failed: 5))
+        #expect(rows[1].rates == MonitorRates(emitted: 1, executed: 3, acked: 4, failed: 5))
         #expect(rows[0].latencyMs == 12.5, "a spout shows its complete latency")
         #expect(rows[1].latencyMs == 0.125, "a bolt its execute latency")
     }

@@ -215,6 +215,26 @@ import Glibc
             #expect(text.contains { $0.contains("topology=\(cluster.name) row=\(row) emitted_per_s=") }, "\(row)")
         }
 
+        // With --component: one row per task of it, with its worker's pending trees.
+        let tasksLog = cluster.root + "/monitor-tasks.log"
+        let tasks = try ClusterHarness.spawn(
+            cluster.gale,
+            ["monitor", cluster.name, "--component", "split", "--interval", "0.5", "--nimbus", cluster.nimbus]
+                + cluster.configArguments,
+            log: tasksLog
+        )
+        cluster.extraPids.append(tasks)
+        let splitTasks = Set(try cluster.status().tasks?.filter { $0.component == "split" }.map(\.task) ?? [])
+        #expect(splitTasks.count == 3)
+        try await cluster.waitUntil("the monitor shows a row per split task", timeout: 60) {
+            let text = (try? String(contentsOfFile: tasksLog, encoding: .utf8)) ?? ""
+            return splitTasks.allSatisfy { text.contains("row=task-\($0) ") }
+        }
+        kill(tasks, SIGINT)
+        #expect(ClusterHarness.reap(tasks, grace: 10) != nil)
+        let taskText = (try? String(contentsOfFile: tasksLog, encoding: .utf8)) ?? ""
+        #expect(!taskText.contains("row=count") && !taskText.contains("row=sentences"), "only split's tasks")
+
         // On a terminal (tmux): one table, redrawn in place.
         let socket = cluster.root + "/tmux.sock"
         func tmux(_ arguments: [String]) throws -> (status: Int32, output: String) {
