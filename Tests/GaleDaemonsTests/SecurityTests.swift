@@ -98,7 +98,7 @@ import Testing
         #expect(NimbusRoute.health.access == .open)
         #expect(
             NimbusRoute.all.filter { $0.access == .open }.map(\.pattern).sorted() == [
-                "/api/v1/health", "/api/v1/openapi.json",
+                "/", "/api/v1/health", "/api/v1/openapi.json", "/ui/{asset}",
             ]
         )
     }

@@ -58,6 +58,8 @@ import Glibc
             let found = try await chunk(worker, "?grep=worker%20started")
             let matches = try #require(found.matches)
             #expect(!matches.isEmpty && found.text.isEmpty)
+            // As a browser's URLSearchParams writes it (the web UI's search).
+            #expect(try await chunk(worker, "?grep=worker+started").matches == matches)
             for match in matches {
                 #expect(match.line.contains("worker started"))
                 let line = try await chunk(worker, "?offset=\(match.offset)&length=\(match.line.utf8.count)")

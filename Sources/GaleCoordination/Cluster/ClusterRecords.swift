@@ -270,11 +270,11 @@ public struct WorkerHeartbeat: Sendable, Codable, Equatable {
     public var pid: Int32
     public var uptimeSeconds: Double
     public var stats: TopologyStats
+    /// What the supervisor's `/metrics` shows of this worker (tasks, transport, user metrics).
+    public var metrics: WorkerMetrics?
     /// Tuples sampled since the last heartbeat (event sampling, ``TopologyControls``), oldest
     /// first; absent when none.
     public var samples: [TupleSample]?
-    /// What the supervisor's `/metrics` shows of this worker (tasks, transport, user metrics).
-    public var metrics: WorkerMetrics?
 
     public init(
         workerId: String,
@@ -329,11 +329,11 @@ public struct WorkerReport: Sendable, Codable, Equatable {
     public var heartbeatAgeSeconds: Double?
     /// The statistics of its last heartbeat.
     public var stats: TopologyStats?
-    /// The tuples its heartbeats brought since the last report, oldest first; absent when none.
-    public var samples: [TupleSample]?
     /// The pid of the process that sent ``stats`` (after a restart, until the new process's
     /// first heartbeat, the previous process's).
     public var statsPid: Int32?
+    /// The tuples its heartbeats brought since the last report, oldest first; absent when none.
+    public var samples: [TupleSample]?
 
     public init(
         workerId: String,

@@ -199,13 +199,14 @@ extension HTTPServer {
 }
 
 /// A request target (`/path?query`) taken apart: the path percent-decoded, the query as a
-/// dictionary of percent-decoded names and values (the last of a repeated name wins; a name
-/// without `=` has the value "").
-struct HTTPTarget {
-    var path: String
-    var query: [String: String] = [:]
+/// dictionary of names and values decoded as a form (`+` is a space, then percent-decoding, as
+/// browsers' `URLSearchParams` write them; the last of a repeated name wins; a name without `=`
+/// has the value "").
+package struct HTTPTarget {
+    package var path: String
+    package var query: [String: String] = [:]
 
-    init(_ target: String) {
+    package init(_ target: String) {
         let rawPath = target.prefix { $0 != "?" && $0 != "#" }
         path = rawPath.removingPercentEncoding ?? String(rawPath)
         guard let mark = target.firstIndex(of: "?") else { return }
@@ -213,7 +214,11 @@ struct HTTPTarget {
         for item in rawQuery.split(separator: "&") {
             let name = item.prefix { $0 != "=" }
             let value = item.dropFirst(name.count + 1)
-            query[name.removingPercentEncoding ?? String(name)] = value.removingPercentEncoding ?? String(value)
+            func decoded(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            query[decoded(name)] = decoded(value)
         }
     }
 }

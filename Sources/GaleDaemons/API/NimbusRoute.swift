@@ -110,10 +110,10 @@ extension NimbusRoute {
     public static let activate = NimbusRoute("POST", "/api/v1/topologies/{name}/activate", .manage)
     public static let deactivate = NimbusRoute("POST", "/api/v1/topologies/{name}/deactivate", .manage)
     public static let rebalance = NimbusRoute("POST", "/api/v1/topologies/{name}/rebalance", .manage)
+    public static let workerLog = NimbusRoute("GET", "/api/v1/topologies/{name}/workers/{worker}/log", .read)
     public static let logLevel = NimbusRoute("POST", "/api/v1/topologies/{name}/log-level", .manage)
     public static let debug = NimbusRoute("POST", "/api/v1/topologies/{name}/debug", .manage)
     public static let samples = NimbusRoute("GET", "/api/v1/topologies/{name}/samples", .read)
-    public static let workerLog = NimbusRoute("GET", "/api/v1/topologies/{name}/workers/{worker}/log", .read)
     /// The web UI's page and its assets (docs/web-ui.md): open, since they hold no data.
     public static let webUI = NimbusRoute("GET", "/", .open)
     public static let webUIAsset = NimbusRoute("GET", "/ui/{asset}", .open)
@@ -121,7 +121,7 @@ extension NimbusRoute {
     /// Every route nimbus serves.
     public static let all: [NimbusRoute] = [
         health, openAPI, metrics, uploadBlob, blob, replicateBlob, report, supervisors, cluster, topologies, submit,
-        topology, component, kill, activate, deactivate, rebalance, logLevel, debug, samples, workerLog, webUI,
+        topology, component, kill, activate, deactivate, rebalance, workerLog, logLevel, debug, samples, webUI,
         webUIAsset,
     ]
 }

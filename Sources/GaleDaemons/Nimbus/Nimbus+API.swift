@@ -106,6 +106,8 @@ extension Nimbus {
                 try owned(c[0])
                 return try rebalance(c[0], try decode(NimbusAPI.RebalanceRequest.self, request))
             }
+        } else if let c = match(.workerLog) {
+            response = await workerLog(topology: c[0], worker: c[1], query: request.query)
         } else if let c = match(.logLevel) {
             response = respond { () throws(NimbusAPIError) in
                 try owned(c[0])
@@ -118,8 +120,6 @@ extension Nimbus {
             }
         } else if let c = match(.samples) {
             response = respond { () throws(NimbusAPIError) in try samples(c[0], component: request.query["component"]) }
-        } else if let c = match(.workerLog) {
-            response = await workerLog(topology: c[0], worker: c[1], query: request.query)
         } else if case let allowed = NimbusRoute.all.filter({ $0.match(method: $0.method, parts: parts) != nil }),
             !allowed.isEmpty
         {
@@ -492,7 +492,7 @@ extension Nimbus {
             nimbuses.append(NimbusAPI.NimbusRow(identity: identity, leader: isLeader))
         }
         return NimbusAPI.ClusterSummary(
-            version: GaleVersion.current,
+            version: Gale.version,
             nimbusTime: Date().timeIntervalSince1970,
             nimbuses: nimbuses,
             supervisors: try supervisorRows(),

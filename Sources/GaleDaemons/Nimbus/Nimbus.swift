@@ -100,10 +100,10 @@ public final class Nimbus: Sendable {
     /// Who did what from where: refusals, and every change a caller made.
     let audit: Logger
     let throttle = AuthThrottle()
-    /// The tuples workers sampled (``Nimbus/samples(_:component:)``).
-    let sampleRings = SampleRings()
     /// All-time totals, windows and rates of each topology (``StatsHistory``).
     let statistics = StatsHistory()
+    /// The tuples workers sampled (``Nimbus/samples(_:component:)``).
+    let sampleRings = SampleRings()
 
     struct State {
         /// Latest report per supervisor id, with its arrival time.

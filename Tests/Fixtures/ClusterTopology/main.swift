@@ -128,11 +128,11 @@ final class CountWords: BasicBolt {
     private var counts: [String: Int] = [:]
     private var path = ""
     private var dirty = false
+    private var words = MetricCounter.disabled
+    private var direct: CoreMetrics.Counter?
     /// Not labelled with the component's id: a component's log level reaches it because it logs
     /// from the component's task.
     private let logger = Logger(label: "gale.test.words")
-    private var words = MetricCounter.disabled
-    private var direct: CoreMetrics.Counter?
 
     func prepare(context: TopologyContext) throws {
         let output = context.config.custom["test.output"] ?? FileManager.default.currentDirectoryPath
