@@ -213,7 +213,7 @@ import Glibc
         defer { zk.close() }
         let before = try Self.acls(zk, ClusterPaths.root)
         let open = before.filter { $0.value == [.anyone] }
-        #expect(open.count == 10, "the old client's nodes: \(open.keys.sorted())")
+        #expect(open.count == 11, "the old client's nodes: \(open.keys.sorted())")
         #expect(before.count - open.count >= 1, "nimbus's election node is protected from the start")
 
         // Step 3.
