@@ -13,4 +13,15 @@ import Testing
         #expect(HTTPTarget("/a+b").path == "/a+b", "a plus in the path stays a plus")
         #expect(HTTPTarget("/p?bad=%zz").query == ["bad": "%zz"])
     }
+
+    /// A segment that starts with an emoji modifier or a combining mark joins the `/` before it
+    /// into one Swift character; the path still splits there (a blob named `🏻` was a 404
+    /// "no such endpoint" instead of a 400 for a bad digest).
+    @Test func aPathSplitsBeforeAModifierOrCombiningMark() {
+        let target = HTTPTarget("/api/v1/blobs/%F0%9F%8F%BB")
+        #expect(target.path.split(separator: "/").count == 3, "splitting on characters misses the last slash")
+        #expect(HTTPRequest(method: "PUT", path: target.path).segments == ["api", "v1", "blobs", "🏻"])
+        #expect("/a/\u{301}b//c/".pathSegments == ["a", "\u{301}b", "c"])
+        #expect("".pathSegments == [])
+    }
 }

@@ -153,9 +153,33 @@ import Testing
             name: "wc",
             uptimeSeconds: 12,
             components: [kafka],
-            edges: [EdgeCount(from: "words", stream: "default", to: "count", transferred: 9)]
+            edges: [EdgeCount(from: "words", stream: "default", to: "count", transferred: 9)],
+            streams: [
+                streamRow("words", "default", emitted: 9, transferred: 9, acked: 8, failed: 1),
+                streamRow("count", "default", from: "words", executed: 9, acked: 7, failed: 2),
+                streamRow("count", "totals", emitted: 5),
+            ]
         )
         return w
+    }
+
+    static func streamRow(
+        _ component: String,
+        _ stream: String,
+        from: String? = nil,
+        emitted: UInt64 = 0,
+        transferred: UInt64 = 0,
+        executed: UInt64 = 0,
+        acked: UInt64 = 0,
+        failed: UInt64 = 0
+    ) -> StreamStatsRow {
+        var row = StreamStatsRow(component: component, stream: stream, from: from)
+        row.emitted = emitted
+        row.transferred = transferred
+        row.executed = executed
+        row.acked = acked
+        row.failed = failed
+        return row
     }
 
     static let userText = """
@@ -229,6 +253,32 @@ import Testing
             Self.samples(text, "gale_stream_transferred_total").contains(
                 #"gale_stream_transferred_total{topology="wc-1",component="words",stream="default",to="count",worker="127.0.0.1:6700",pid="100"} 9"#
             )
+        )
+        // Per stream: a spout's output counts its trees; a bolt's input carries `from`; a bolt's
+        // output has no acked or failed series.
+        let worker0 = #"worker="127.0.0.1:6700",pid="100""#
+        #expect(
+            Self.samples(text, "gale_stream_emitted_total").filter { $0.contains(worker0) }.sorted() == [
+                #"gale_stream_emitted_total{topology="wc-1",component="count",stream="totals",worker="127.0.0.1:6700",pid="100"} 5"#,
+                #"gale_stream_emitted_total{topology="wc-1",component="words",stream="default",worker="127.0.0.1:6700",pid="100"} 9"#,
+            ]
+        )
+        #expect(
+            Self.samples(text, "gale_stream_acked_total").filter { $0.contains(worker0) }.sorted() == [
+                #"gale_stream_acked_total{topology="wc-1",component="count",stream="default",from="words",worker="127.0.0.1:6700",pid="100"} 7"#,
+                #"gale_stream_acked_total{topology="wc-1",component="words",stream="default",worker="127.0.0.1:6700",pid="100"} 8"#,
+            ]
+        )
+        #expect(
+            Self.samples(text, "gale_stream_failed_total").filter { $0.contains(worker0) }.sorted() == [
+                #"gale_stream_failed_total{topology="wc-1",component="count",stream="default",from="words",worker="127.0.0.1:6700",pid="100"} 2"#,
+                #"gale_stream_failed_total{topology="wc-1",component="words",stream="default",worker="127.0.0.1:6700",pid="100"} 1"#,
+            ]
+        )
+        #expect(
+            Self.samples(text, "gale_stream_executed_total").filter { $0.contains(worker0) } == [
+                #"gale_stream_executed_total{topology="wc-1",component="count",stream="default",from="words",worker="127.0.0.1:6700",pid="100"} 9"#
+            ]
         )
         #expect(Self.samples(text, "gale_supervisor_workers") == [#"gale_supervisor_workers{state="running"} 2.0"#])
     }

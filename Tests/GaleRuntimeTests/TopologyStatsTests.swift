@@ -107,6 +107,47 @@ import Testing
         }
     }
 
+    @Test func everyStreamIsCountedOnItsOwn() async throws {
+        let spouts = SpoutLog()
+        let bolts = BoltLog()
+        let builder = TopologyBuilder(name: "stream-stats")
+        builder.setSpout("s1") { SequenceSpout(spouts, .init(count: 100, stream: "a")) }
+        builder.setSpout("s2") { SequenceSpout(spouts, .init(count: 50, stream: "b")) }
+        builder.setBolt("x") {
+            TestBolt(bolts, .init(streams: [("out", ["n"])], recordValues: false, behaviour: Behaviour.forward(stream: "out")))
+        }
+        .shuffleGrouping("s1", stream: "a")
+        .shuffleGrouping("s2", stream: "b")
+        builder.setBolt("y") { TestBolt(bolts, .init(recordValues: false, behaviour: Behaviour.fail)) }
+            .shuffleGrouping("s2", stream: "b")
+
+        try await withRunningTopology(try builder.build()) { running in
+            try await running.require("the published statistics catch up") {
+                let stats = running.stats()
+                return stats.component("s1")?.acked == 100 && stats.component("s2")?.failed == 50
+                    && (stats.streams ?? []).first { $0.component == "x" && $0.from == "s2" }?.acked == 50
+                    && (stats.streams ?? []).first { $0.component == "y" }?.failed == 50
+            }
+            let streams = try #require(running.stats().streams)
+            func row(_ component: String, _ stream: String, from: String? = nil) -> StreamStatsRow? {
+                streams.first { $0.component == component && $0.stream == stream && $0.from == from }
+            }
+            func counts(_ r: StreamStatsRow?) -> [UInt64] {
+                guard let r else { return [] }
+                return [r.emitted, r.transferred, r.executed, r.acked, r.failed]
+            }
+            // Outputs: emitted, transferred; a spout's trees acked and failed on the stream they are rooted on.
+            #expect(counts(row("s1", "a")) == [100, 100, 0, 100, 0])
+            #expect(counts(row("s2", "b")) == [50, 100, 0, 0, 50])
+            #expect(counts(row("x", "out")) == [150, 0, 0, 0, 0])
+            // Inputs: per (component, stream) the bolt took.
+            #expect(counts(row("x", "a", from: "s1")) == [0, 0, 100, 100, 0])
+            #expect(counts(row("x", "b", from: "s2")) == [0, 0, 50, 50, 0])
+            #expect(counts(row("y", "b", from: "s2")) == [0, 0, 50, 0, 50])
+            #expect(streams.filter { $0.component == "y" }.count == 1)
+        }
+    }
+
     @Test func failedTreesAndTuplesAreCounted() async throws {
         let spouts = SpoutLog()
         let bolts = BoltLog()

@@ -146,6 +146,46 @@ public struct EdgeCount: Sendable, Equatable, Hashable, Codable {
     }
 }
 
+/// The tuples of one stream of a component, counted by the tasks of one process since it
+/// started (Storm's "output stats" and "input stats").
+///
+/// An output row (`from == nil`) counts what `component` emitted on `stream`: emitted,
+/// transferred, and for a spout the trees rooted on that stream that were acked or failed. An
+/// input row counts what bolt `component` took from stream `stream` of component `from`:
+/// executed, acked and failed.
+public struct StreamStatsRow: Sendable, Equatable, Codable {
+    public var component: String
+    public var stream: String
+    /// The emitting component of an input row; `nil` for an output row.
+    public var from: String?
+    public var emitted: UInt64
+    public var transferred: UInt64
+    public var executed: UInt64
+    public var acked: UInt64
+    public var failed: UInt64
+
+    /// A row with every count zero.
+    public init(component: String, stream: String, from: String? = nil) {
+        self.component = component
+        self.stream = stream
+        self.from = from
+        emitted = 0
+        transferred = 0
+        executed = 0
+        acked = 0
+        failed = 0
+    }
+
+    /// Adds the counts of `other`.
+    public mutating func add(_ other: StreamStatsRow) {
+        emitted &+= other.emitted
+        transferred &+= other.transferred
+        executed &+= other.executed
+        acked &+= other.acked
+        failed &+= other.failed
+    }
+}
+
 /// Statistics of a running topology.
 public struct TopologyStats: Sendable, Equatable, Codable {
     /// The topology's name.
@@ -158,6 +198,9 @@ public struct TopologyStats: Sendable, Equatable, Codable {
     public var tasks: [TaskStatsRow]?
     /// Per edge (stream and subscriber); `nil` from a process that does not report edges.
     public var edges: [EdgeCount]?
+    /// Per component and stream, outputs and inputs; `nil` from a process that does not report
+    /// streams.
+    public var streams: [StreamStatsRow]?
 
     /// Statistics of topology `name`.
     public init(
@@ -165,13 +208,15 @@ public struct TopologyStats: Sendable, Equatable, Codable {
         uptimeSeconds: Double,
         components: [ComponentStats],
         tasks: [TaskStatsRow]? = nil,
-        edges: [EdgeCount]? = nil
+        edges: [EdgeCount]? = nil,
+        streams: [StreamStatsRow]? = nil
     ) {
         self.name = name
         self.uptimeSeconds = uptimeSeconds
         self.components = components
         self.tasks = tasks
         self.edges = edges
+        self.streams = streams
     }
 
     /// The component `id`, if any.

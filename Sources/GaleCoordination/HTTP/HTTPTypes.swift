@@ -30,6 +30,9 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
+    /// The path's non-empty segments (``Swift/String/pathSegments``).
+    public var segments: [String] { path.pathSegments }
+
     /// The first header named `name` (case-insensitive).
     public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
@@ -148,5 +151,14 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .status(let status, let message): "HTTP \(status): \(message)"
         case .badResponse(let message): "bad response: \(message)"
         }
+    }
+}
+
+extension String {
+    /// The non-empty segments of this `/`-separated path. Split on the `/` scalar, not on
+    /// characters: a segment that starts with a combining mark or an emoji modifier joins the `/`
+    /// before it into one character, and `split(separator: "/")` would not split there.
+    public var pathSegments: [String] {
+        unicodeScalars.split(separator: "/").map { String(String.UnicodeScalarView($0)) }
     }
 }

@@ -43,6 +43,13 @@ extension NimbusOpenAPI {
             "from": string, "to": string, "stream": string, "grouping": string, "transferred": integer,
             "perSecond": number,
         ])
+        schemas["StreamStats"] = object(
+            [
+                "stream": string, "from": string, "emitted": integer, "transferred": integer, "executed": integer,
+                "acked": integer, "failed": integer,
+            ],
+            required: ["stream", "emitted", "transferred", "executed", "acked", "failed"]
+        )
         var taskFields = windowFields
         taskFields["task"] = signed
         taskFields["component"] = string
@@ -65,8 +72,8 @@ extension NimbusOpenAPI {
             "topology": string, "nimbusTime": number, "component": ["type": "object"],
             "window": ref("ComponentWindows"),
             "tasks": array(ref("TaskRow")), "errors": array(ref("ErrorRow")), "inputs": array(ref("EdgeStats")),
-            "outputs": array(ref("EdgeStats")),
-        ])
+            "outputs": array(ref("EdgeStats")), "streams": array(ref("StreamStats")),
+        ], required: ["topology", "nimbusTime", "component", "window", "tasks", "errors", "inputs", "outputs"])
         properties["nimbusTime"] = number
         properties["windows"] = array(ref("ComponentWindows"))
         properties["edges"] = array(ref("EdgeStats"))

@@ -1,4 +1,5 @@
 import Foundation
+import GaleCoordination
 
 /// A daemon's data directory, created with its parents, with errors that name the path and the
 /// system's reason (`mkdir`'s errno) instead of a Foundation error code.
@@ -9,7 +10,7 @@ enum DataDirectory {
     static func create(_ path: String) throws(DataDirectoryError) {
         guard !path.isEmpty else { throw .cannotCreate(path: path, reason: "the path is empty") }
         var prefix = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
+        for part in path.pathSegments {
             prefix += "/" + part
             if mkdir(prefix, 0o755) != 0, errno != EEXIST {
                 throw .cannotCreate(path: prefix, reason: String(cString: strerror(errno)))

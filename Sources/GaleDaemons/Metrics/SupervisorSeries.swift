@@ -156,6 +156,7 @@ package enum SupervisorSeries {
         for task in m.tasks { taskSeries(task, worker: labels, into: &f) }
         if let stats = worker.stats {
             edgeSeries(stats, worker: labels, into: &f)
+            streamSeries(stats, worker: labels, into: &f)
             kafkaSeries(stats, worker: labels, into: &f)
         }
         if let text = m.user { userSeries(text, worker: labels, into: &f) }
@@ -247,6 +248,47 @@ package enum SupervisorSeries {
                 [worker[0], ("component", edge.from), ("stream", edge.stream), ("to", edge.to)] + worker.dropFirst(),
                 edge.transferred
             )
+        }
+    }
+
+    /// The tuples of each stream of a component: output streams (emitted; acked and failed
+    /// trees for spouts) and, with a `from` label, the input streams of bolts (executed, acked,
+    /// failed).
+    static func streamSeries(_ stats: TopologyStats, worker: [(String, String)], into f: inout MetricFamilies) {
+        let spouts = Set(stats.components.filter { $0.kind == "spout" }.map(\.id))
+        for row in stats.streams ?? [] {
+            var labels = [worker[0], ("component", row.component), ("stream", row.stream)]
+            if let from = row.from { labels.append(("from", from)) }
+            labels += worker.dropFirst()
+            if row.from == nil {
+                f.counter(
+                    "gale_stream_emitted_total",
+                    "Tuples the worker's tasks of a component emitted on a stream (once per emit call).",
+                    labels,
+                    row.emitted
+                )
+            } else {
+                f.counter(
+                    "gale_stream_executed_total",
+                    "Tuples of an input stream (from component, stream) the worker's tasks of a bolt executed.",
+                    labels,
+                    row.executed
+                )
+            }
+            if row.from != nil || spouts.contains(row.component) {
+                f.counter(
+                    "gale_stream_acked_total",
+                    "Trees rooted on a spout's output stream that completed, or tuples of a bolt's input stream it acked.",
+                    labels,
+                    row.acked
+                )
+                f.counter(
+                    "gale_stream_failed_total",
+                    "Trees rooted on a spout's output stream that failed or timed out, or tuples of a bolt's input stream it failed.",
+                    labels,
+                    row.failed
+                )
+            }
         }
     }
 

@@ -6,7 +6,7 @@ import Logging
 extension Nimbus {
     /// Routes one API request.
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let parts = request.segments
         func match(_ route: NimbusRoute) -> [String]? { route.match(method: request.method, parts: parts) }
         let principal: Principal
         switch await authorize(request, route: NimbusRoute.all.first { match($0) != nil }) {
@@ -457,6 +457,13 @@ extension Nimbus {
     }
 
     func status(of name: String) throws(NimbusAPIError) -> NimbusAPI.TopologyStatusResponse {
+        try statusAndHistory(of: name).status
+    }
+
+    /// The status of topology `name` and the statistics it was built from.
+    private func statusAndHistory(
+        of name: String
+    ) throws(NimbusAPIError) -> (status: NimbusAPI.TopologyStatusResponse, history: StatsHistory.View) {
         let record = try topology(named: name)
         let assignment = try zookeeper { () throws(ZooKeeperError) -> AssignmentRecord? in
             try self.assignment(record.id)
@@ -464,20 +471,22 @@ extension Nimbus {
         let workerReports = workerReports(for: record.id)
         let now = Date().timeIntervalSince1970
         let order = record.description.components.map(\.id) + [Topology.ackerComponentId]
-        return TopologyView.status(
+        let history = statistics.view(of: record.id, components: order, now: now, submittedAt: record.submittedAt)
+        let status = TopologyView.status(
             record: record,
             assignment: assignment,
             reports: workerReports,
-            history: statistics.view(of: record.id, components: order, now: now, submittedAt: record.submittedAt),
+            history: history,
             supervisorErrors: reports().values.flatMap { $0.report.errors }.filter { $0.contains(record.id) },
             problems: problems(record, reports: workerReports),
             now: now
         )
+        return (status, history)
     }
 
     private func componentPage(_ name: String, _ component: String) throws(NimbusAPIError) -> NimbusAPI.ComponentPage {
-        let status = try status(of: name)
-        guard let page = TopologyView.component(component, of: status) else {
+        let (status, history) = try statusAndHistory(of: name)
+        guard let page = TopologyView.component(component, of: status, history: history) else {
             throw .notFound("topology \(status.name) has no component \(component)")
         }
         return page

@@ -42,7 +42,7 @@ extension Nimbus {
     /// The server's check before it reads a request's body: the 401 or 403 that refuses the
     /// caller, or `nil`.
     func admission(_ request: HTTPRequest) async -> HTTPResponse? {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let parts = request.segments
         let route = NimbusRoute.all.first { $0.match(method: request.method, parts: parts) != nil }
         guard case .refused(let refusal) = await authorize(request, route: route) else { return nil }
         count { $0.apiErrors += 1 }

@@ -173,7 +173,7 @@ public final class Nimbus: Sendable {
                 logger: logger,
                 spool: { [incoming = blobs.incomingDirectory] method, path in
                     // Binaries go to disk as they arrive, never into memory.
-                    let parts = path.split(separator: "/").map(String.init)
+                    let parts = path.pathSegments
                     return NimbusRoute.uploadBlob.match(method: method, parts: parts) != nil
                         || NimbusRoute.replicateBlob.match(method: method, parts: parts) != nil ? incoming : nil
                 },

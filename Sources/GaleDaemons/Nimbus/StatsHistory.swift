@@ -93,6 +93,18 @@ public final class StatsHistory: Sendable {
             )
         }
 
+        init(_ r: StreamStatsRow) {
+            self.init(
+                emitted: r.emitted,
+                transferred: r.transferred,
+                executed: r.executed,
+                acked: r.acked,
+                failed: r.failed,
+                completeMs: 0,
+                executeMs: 0
+            )
+        }
+
         mutating func add(_ o: Counts) {
             emitted &+= o.emitted
             transferred &+= o.transferred
@@ -147,11 +159,20 @@ public final class StatsHistory: Sendable {
         public var to: String
     }
 
+    /// A stream of a component: its output `stream` (`from` nil), or its input `stream` of
+    /// component `from`.
+    public struct StreamKey: Sendable, Hashable {
+        public var component: String
+        public var stream: String
+        public var from: String?
+    }
+
     /// The counts of one process (or the sum of several).
     public struct Share: Sendable, Equatable {
         public var components: [String: Counts] = [:]
         public var tasks: [Int: Counts] = [:]
         public var edges: [Edge: UInt64] = [:]
+        public var streams: [StreamKey: Counts] = [:]
 
         public init() {}
 
@@ -161,12 +182,17 @@ public final class StatsHistory: Sendable {
             for e in stats.edges ?? [] {
                 edges[Edge(from: e.from, stream: e.stream, to: e.to), default: 0] &+= e.transferred
             }
+            for r in stats.streams ?? [] {
+                streams[StreamKey(component: r.component, stream: r.stream, from: r.from), default: Counts()]
+                    .add(Counts(r))
+            }
         }
 
         mutating func add(_ o: Share) {
             for (k, v) in o.components { components[k, default: Counts()].add(v) }
             for (k, v) in o.tasks { tasks[k, default: Counts()].add(v) }
             for (k, v) in o.edges { edges[k, default: 0] &+= v }
+            for (k, v) in o.streams { streams[k, default: Counts()].add(v) }
         }
     }
 
@@ -262,6 +288,8 @@ public final class StatsHistory: Sendable {
         public var tasks: [Int: Counts] = [:]
         /// All-time tuples per edge.
         public var edges: [Edge: UInt64] = [:]
+        /// All-time counts per stream of a component, outputs and inputs.
+        public var streams: [StreamKey: Counts] = [:]
         /// Per window name (``windows``), the counts per component within it.
         public var windows: [String: [String: Counts]] = [:]
         /// Per component, per second over about ``rateSeconds``.
@@ -346,6 +374,7 @@ extension StatsHistory.Series {
         let total = allTime()
         view.tasks = total.tasks
         view.edges = total.edges
+        view.streams = total.streams
         for id in order { view.totals[id] = total.components[id] ?? StatsHistory.Counts() }
         for (id, c) in total.components where view.totals[id] == nil { view.totals[id] = c }
         let index = Dictionary(components.enumerated().map { ($1, $0) }) { first, _ in first }

@@ -144,7 +144,8 @@ package enum TopologyView {
     /// `GET /api/v1/topologies/<name>/components/<component>`, from the topology's status.
     package static func component(
         _ id: String,
-        of status: NimbusAPI.TopologyStatusResponse
+        of status: NimbusAPI.TopologyStatusResponse,
+        history: StatsHistory.View? = nil
     ) -> NimbusAPI.ComponentPage? {
         guard let component = status.components.first(where: { $0.id == id }) else { return nil }
         let window =
@@ -158,8 +159,30 @@ package enum TopologyView {
             tasks: (status.tasks ?? []).filter { $0.component == id },
             errors: (status.recentErrors ?? []).filter { $0.component == id },
             inputs: (status.edges ?? []).filter { $0.to == id },
-            outputs: (status.edges ?? []).filter { $0.from == id }
+            outputs: (status.edges ?? []).filter { $0.from == id },
+            streams: history.map { streams(of: id, $0) }
         )
+    }
+
+    /// The streams of component `id`: outputs by stream, then inputs by component and stream.
+    private static func streams(of id: String, _ history: StatsHistory.View) -> [NimbusAPI.StreamStats] {
+        history.streams.filter { $0.key.component == id }
+            .sorted { a, b in
+                let ka = (a.key.from == nil ? 0 : 1, a.key.from ?? "", a.key.stream)
+                let kb = (b.key.from == nil ? 0 : 1, b.key.from ?? "", b.key.stream)
+                return ka < kb
+            }
+            .map { key, c in
+                NimbusAPI.StreamStats(
+                    stream: key.stream,
+                    from: key.from,
+                    emitted: c.emitted,
+                    transferred: c.transferred,
+                    executed: c.executed,
+                    acked: c.acked,
+                    failed: c.failed
+                )
+            }
     }
 
     private static func taskRow(

@@ -38,7 +38,7 @@ extension SupervisorDaemon {
     }
 
     func handleHTTP(_ request: HTTPRequest) async -> HTTPResponse {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let parts = request.segments
         if parts == ["metrics"] {
             guard request.method == "GET" else { return Self.notAllowed(request) }
             return HTTPResponse(

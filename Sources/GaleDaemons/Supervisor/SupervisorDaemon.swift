@@ -696,7 +696,7 @@ public final class SupervisorDaemon: Sendable {
         for launch in desired.values.map(\.launch) + running {
             let path = launch.directory ?? launch.workingDirectory
             guard path.hasPrefix(files.root + "/") else { continue }
-            let parts = path.dropFirst(files.root.count + 1).split(separator: "/").map(String.init)
+            let parts = String(path.dropFirst(files.root.count + 1)).pathSegments
             guard let topology = parts.first else { continue }
             keep[topology, default: []].formUnion(parts.dropFirst().prefix(1))
         }

@@ -1,5 +1,6 @@
 import CGaleProcess
 import Foundation
+import GaleCoordination
 
 #if canImport(Glibc)
 import Glibc
@@ -160,7 +161,7 @@ package struct WorkerFiles: Sendable {
     package static func checkReachable(_ path: String, by user: WorkerUser) throws(WorkerFilesError) {
         // Links resolved: every prefix is a directory whose own mode counts.
         var prefixes = ["/"]
-        for part in URL(fileURLWithPath: path).resolvingSymlinksInPath().path.split(separator: "/") {
+        for part in URL(fileURLWithPath: path).resolvingSymlinksInPath().path.pathSegments {
             prefixes.append((prefixes.count == 1 ? "" : prefixes[prefixes.count - 1]) + "/" + part)
         }
         for prefix in prefixes {

@@ -25,6 +25,12 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     var cachedValue: UInt64 = 0
     /// Where the drain stopped in `taken` when it paused: (batch, index).
     var cursor = (batch: 0, index: 0)
+    /// Counts per input stream, with the streams' identities and sources in the same order.
+    var inputs: [InputCounts] = []
+    var inputIds: [ObjectIdentifier] = []
+    var inputSources: [TupleSource] = []
+    /// The input stream of the last tuple looked up.
+    var lastInput = 0
 
     /// Keeps this object's hot fields off the cache lines of whatever is allocated after it.
     private let tailPadding = CacheLinePadding()
@@ -74,6 +80,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                     let envelope = batch[cursor.index]
                     cursor.index += 1
                     guard case .tuple(let tuple) = envelope else { continue }
+                    let input = inputSlot(tuple.source)
                     if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
                     local.sampleCounter &+= 1
                     if local.sampleCounter & Self.sampleMask == 0 {
@@ -84,6 +91,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                         execute(tuple)
                     }
                     local.counters.executed &+= 1
+                    inputs[input].executed &+= 1
                     if isThrottled {
                         now = monotonicNanos()
                         break draining
@@ -122,6 +130,49 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         }
     }
 
+    // MARK: - Input streams
+
+    /// The counts of one input stream.
+    struct InputCounts {
+        var executed: UInt64 = 0
+        var acked: UInt64 = 0
+        var failed: UInt64 = 0
+    }
+
+    /// The index in ``inputs`` of the stream `source`: one identity compare when it is the same
+    /// stream as the last tuple's.
+    @inline(__always)
+    private func inputSlot(_ source: TupleSource) -> Int {
+        let id = ObjectIdentifier(source)
+        if lastInput < inputIds.count && inputIds[lastInput] == id { return lastInput }
+        return findInput(source, id)
+    }
+
+    @inline(never)
+    private func findInput(_ source: TupleSource, _ id: ObjectIdentifier) -> Int {
+        if let i = inputIds.firstIndex(of: id) {
+            lastInput = i
+            return i
+        }
+        inputIds.append(id)
+        inputSources.append(source)
+        inputs.append(InputCounts())
+        lastInput = inputs.count - 1
+        return lastInput
+    }
+
+    override func streamRows() -> [StreamStatsRow] {
+        var rows = routes.outputRows(of: componentId)
+        for (source, counts) in zip(inputSources, inputs) {
+            var row = StreamStatsRow(component: componentId, stream: source.streamId, from: source.componentId)
+            row.executed = counts.executed
+            row.acked = counts.acked
+            row.failed = counts.failed
+            rows.append(row)
+        }
+        return rows
+    }
+
     // MARK: - Ack values
 
     @inline(__always)
@@ -152,6 +203,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     package func emit(_ values: [GaleValue], stream: String, anchor: Tuple?) {
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
         local.counters.emitted &+= 1
+        route.emitted &+= 1
         var sent = 0
         let source = route.source
         if tracking, let anchor, anchor.root != 0 {
@@ -183,6 +235,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         }
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
         local.counters.emitted &+= 1
+        route.emitted &+= 1
         var sent = 0
         for target in route.targets {
             target.forEachTarget(sourceTask: taskId, values: values) { task in
@@ -199,6 +252,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             checkDirectTarget(route, task: task)
         else { return }
         local.counters.emitted &+= 1
+        route.emitted &+= 1
         local.counters.transferred &+= 1
         outbox.send(.tuple(multiAnchored(values, source: route.source, to: anchors)), to: task)
         if debug { logEmit(stream: stream, values: values, tasks: 1) }
@@ -259,6 +313,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     package func ack(_ tuple: Tuple) {
         local.counters.acked &+= 1
+        inputs[inputSlot(tuple.source)].acked &+= 1
         guard tracking, tuple.root != 0 else { return }
         let value = takeAckValue(tuple.edge)
         tuple.forEachAnchor { root, edge in
@@ -268,6 +323,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     package func fail(_ tuple: Tuple) {
         local.counters.failed &+= 1
+        inputs[inputSlot(tuple.source)].failed &+= 1
         guard tracking, tuple.root != 0 else { return }
         _ = takeAckValue(tuple.edge)
         tuple.forEachAnchor { root, _ in

@@ -186,11 +186,16 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         if let reporter = statusReporter {
             stats.setDetails(reporter.statusLines(), table: reporter.statusTable())
         }
-        if let routeTable { stats.setEdges(routeTable.edgeCounts(from: componentId)) }
+        if let routeTable { stats.setFlows(edges: routeTable.edgeCounts(from: componentId), streams: streamRows()) }
     }
 
     /// The task's output routes (spouts and bolts); subclasses override.
     var routeTable: RoutingTable? { nil }
+
+    /// The task's per-stream counts so far (call on the queue); subclasses add theirs.
+    func streamRows() -> [StreamStatsRow] {
+        routeTable?.outputRows(of: componentId) ?? []
+    }
 
     /// Minimum time between two refreshes of a component's status lines.
     static let detailsIntervalNanos: UInt64 = 1_000_000_000

@@ -16,6 +16,8 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     struct PendingTree {
         var messageId: any Sendable
         var emittedAt: UInt64
+        /// The index of the tree's stream in ``RoutingTable/ordered``.
+        var stream: Int
     }
 
     let spout: any Spout
@@ -31,6 +33,9 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     let tracking: Bool
     let debug: Bool
     var pending: [UInt64: PendingTree] = [:]
+    /// Trees acked and failed per stream (indexed like ``RoutingTable/ordered``).
+    var streamAcked: [UInt64]
+    var streamFailed: [UInt64]
     var immediateAcks: [any Sendable] = []
     var active = false
     var idleRuns = 0
@@ -45,6 +50,8 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     init(taskId: Int, spec: ComponentSpec, spout: any Spout, routes: RoutingTable, environment: ExecutorEnvironment) {
         self.spout = spout
         self.routes = routes
+        self.streamAcked = Array(repeating: 0, count: routes.ordered.count)
+        self.streamFailed = Array(repeating: 0, count: routes.ordered.count)
         let config = environment.config
         self.maxPending = spec.maxSpoutPending ?? config.maxSpoutPending ?? Int.max
         self.timeoutNanos = nanoseconds(fromSeconds: config.messageTimeoutSeconds)
@@ -57,6 +64,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     }
 
     override package var pendingCount: Int { pending.count }
+
+    override func streamRows() -> [StreamStatsRow] {
+        routes.outputRows(of: componentId, acked: streamAcked, failed: streamFailed)
+    }
 
     /// `true` when `nextTuple` may be called now.
     @inline(__always)
@@ -108,11 +119,13 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
                 case .treeCompleted(let root):
                     guard let tree = pending.removeValue(forKey: root) else { continue }
                     local.counters.acked &+= 1
+                    streamAcked[tree.stream] &+= 1
                     local.counters.completeLatency.record(now &- tree.emittedAt)
                     spout.ack(tree.messageId)
                 case .treeFailed(let root):
                     guard let tree = pending.removeValue(forKey: root) else { continue }
                     local.counters.failed &+= 1
+                    streamFailed[tree.stream] &+= 1
                     spout.fail(tree.messageId)
                 case .sweep:
                     expire(now: now)
@@ -134,6 +147,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         for root in expired {
             guard let tree = pending.removeValue(forKey: root) else { continue }
             local.counters.failed &+= 1
+            streamFailed[tree.stream] &+= 1
             spout.fail(tree.messageId)
         }
     }
@@ -154,6 +168,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     package func emit(_ values: [GaleValue], stream: String, messageId: (any Sendable)?) {
         guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
         local.counters.emitted &+= 1
+        route.emitted &+= 1
         if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
         if messageId == nil || !tracking {
             let source = route.source
@@ -166,7 +181,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             }
             local.counters.transferred &+= UInt64(sent)
             if debug { logEmit(stream: stream, values: values, tasks: sent) }
-            if let messageId { immediateAcks.append(messageId) }
+            if let messageId {
+                immediateAcks.append(messageId)
+                streamAcked[route.index] &+= 1
+            }
             return
         }
         emitTracked(route, values: values, messageId: messageId, directTask: nil)
@@ -177,12 +195,16 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             checkDirectTarget(route, task: task)
         else { return }
         local.counters.emitted &+= 1
+        route.emitted &+= 1
         if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
         if messageId == nil || !tracking {
             outbox.send(.tuple(Tuple(values: values, source: route.source, sourceTask: taskId)), to: task)
             local.counters.transferred &+= 1
             if debug { logEmit(stream: stream, values: values, tasks: 1) }
-            if let messageId { immediateAcks.append(messageId) }
+            if let messageId {
+                immediateAcks.append(messageId)
+                streamAcked[route.index] &+= 1
+            }
             return
         }
         emitTracked(route, values: values, messageId: messageId, directTask: task)
@@ -214,10 +236,17 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         if debug { logEmit(stream: route.source.streamId, values: values, tasks: sent) }
         guard sent > 0, let messageId else {
             // No subscriber: the tree is complete at once (as in Storm).
-            if let messageId { immediateAcks.append(messageId) }
+            if let messageId {
+                immediateAcks.append(messageId)
+                streamAcked[route.index] &+= 1
+            }
             return
         }
-        pending[root] = PendingTree(messageId: messageId, emittedAt: drainStart != 0 ? drainStart : monotonicNanos())
+        pending[root] = PendingTree(
+            messageId: messageId,
+            emittedAt: drainStart != 0 ? drainStart : monotonicNanos(),
+            stream: route.index
+        )
         outbox.send(
             .ackInit(root: root, xor: xor, spoutTask: Int32(truncatingIfNeeded: taskId)),
             to: ackerTask(for: root)

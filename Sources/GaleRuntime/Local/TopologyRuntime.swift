@@ -254,6 +254,7 @@ public final class TopologyRuntime: Sendable {
         var components: [ComponentStats] = []
         var tasks: [TaskStatsRow] = []
         var edges: [EdgeCount] = []
+        var streams: [StreamStatsRow] = []
         let ids = plan.topology.components.map(\.id) + (ackers.isEmpty ? [] : [Topology.ackerComponentId])
         for id in ids {
             let mine = snapshots.filter { $0.0.componentId == id }
@@ -267,6 +268,7 @@ public final class TopologyRuntime: Sendable {
             )
             var overloaded = false
             var edgeTotals: [EdgeCount] = []
+            var streamTotals: [StreamStatsRow] = []
             for (executor, s) in mine {
                 if let lines = executor.stats.details {
                     c.details = (c.details ?? []) + lines.map { "task \(executor.taskId): \($0)" }
@@ -285,6 +287,13 @@ public final class TopologyRuntime: Sendable {
                         edgeTotals[i].transferred &+= edge.transferred
                     } else {
                         edgeTotals.append(edge)
+                    }
+                }
+                for row in executor.stats.streams {
+                    if let i = streamTotals.firstIndex(where: { $0.stream == row.stream && $0.from == row.from }) {
+                        streamTotals[i].add(row)
+                    } else {
+                        streamTotals.append(row)
                     }
                 }
                 total.add(s.counters)
@@ -311,6 +320,7 @@ public final class TopologyRuntime: Sendable {
             }
             c.overloaded = overloaded
             edges += edgeTotals
+            streams += streamTotals
             c.emitted = total.emitted
             c.transferred = total.transferred
             c.executed = total.executed
@@ -331,7 +341,8 @@ public final class TopologyRuntime: Sendable {
             uptimeSeconds: Double(monotonicNanos() - startedAt) / 1e9,
             components: components,
             tasks: tasks.sorted { $0.task < $1.task },
-            edges: edges
+            edges: edges,
+            streams: streams
         )
     }
 

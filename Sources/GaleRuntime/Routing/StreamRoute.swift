@@ -89,11 +89,18 @@ package final class TargetRoute {
 
 /// One output stream of an emitting task: its source and its subscribers.
 package final class StreamRoute {
+    /// `emitted` changes per tuple: keep it off other objects' cache lines.
+    private let headPadding = CacheLinePadding()
     package let source: TupleSource
     package let isDirect: Bool
     package let targets: [TargetRoute]
     /// Every task of every subscriber using direct grouping (valid `emitDirect` targets).
     package let directTasks: Set<Int>
+    /// Tuples the owning task emitted on this stream so far.
+    package var emitted: UInt64 = 0
+    /// The route's position in its ``RoutingTable/ordered``.
+    package fileprivate(set) var index = 0
+    private let tailPadding = CacheLinePadding()
 
     package init(source: TupleSource, isDirect: Bool, targets: [TargetRoute]) {
         self.source = source
@@ -123,15 +130,33 @@ package struct RoutingTable {
     /// The default stream's route, looked up without hashing.
     package let defaultRoute: StreamRoute?
 
+    /// The routes in stream id order; each route's ``StreamRoute/index`` is its position here.
+    package let ordered: [StreamRoute]
+
     package init(routes: [String: StreamRoute]) {
         self.routes = routes
         self.defaultRoute = routes[Topology.defaultStreamId]
+        self.ordered = routes.keys.sorted().compactMap { routes[$0] }
+        for (i, route) in ordered.enumerated() { route.index = i }
     }
 
     @inline(__always)
     package func route(_ stream: String) -> StreamRoute? {
         if stream == Topology.defaultStreamId { return defaultRoute }
         return routes[stream]
+    }
+
+    /// What the task owning this table emitted and transferred per stream so far, with the
+    /// trees `acked` and `failed` per stream (spouts; indexed like ``ordered``). Call on its queue.
+    package func outputRows(of component: String, acked: [UInt64] = [], failed: [UInt64] = []) -> [StreamStatsRow] {
+        ordered.map { route in
+            var row = StreamStatsRow(component: component, stream: route.source.streamId)
+            row.emitted = route.emitted
+            row.transferred = route.targets.reduce(0) { $0 &+ $1.sent }
+            if route.index < acked.count { row.acked = acked[route.index] }
+            if route.index < failed.count { row.failed = failed[route.index] }
+            return row
+        }
     }
 
     /// Tuples sent along each edge so far by the task owning this table (call on its queue).

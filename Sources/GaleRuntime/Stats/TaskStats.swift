@@ -62,7 +62,9 @@ package final class TaskStats: Sendable {
     private let state: Mutex<Snapshot>
     /// What the task says of itself (``StatusReporting``) and its edge counts, each replaced as
     /// a whole.
-    private let reported = Mutex<(lines: [String]?, table: StatusTable?, edges: [EdgeCount])>((nil, nil, []))
+    private let reported = Mutex<(lines: [String]?, table: StatusTable?, edges: [EdgeCount], streams: [StreamStatsRow])>(
+        (nil, nil, [], [])
+    )
 
     /// Sets the task's status lines and table.
     package func setDetails(_ details: [String], table: StatusTable? = nil) {
@@ -72,9 +74,12 @@ package final class TaskStats: Sendable {
         }
     }
 
-    /// Sets the tuples the task sent along each edge so far.
-    package func setEdges(_ edges: [EdgeCount]) {
-        reported.withLock { $0.edges = edges }
+    /// Sets the tuples the task sent along each edge, and its per-stream counts, so far.
+    package func setFlows(edges: [EdgeCount], streams: [StreamStatsRow]) {
+        reported.withLock {
+            $0.edges = edges
+            $0.streams = streams
+        }
     }
 
     /// The task's status lines, if it reports any.
@@ -85,6 +90,9 @@ package final class TaskStats: Sendable {
 
     /// The tuples the task sent along each edge, as last published.
     package var edges: [EdgeCount] { reported.withLock { $0.edges } }
+
+    /// The task's per-stream counts (outputs, then inputs), as last published.
+    package var streams: [StreamStatsRow] { reported.withLock { $0.streams } }
 
     package init(now: UInt64) {
         var snapshot = Snapshot()
