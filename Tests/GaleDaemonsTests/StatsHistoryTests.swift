@@ -20,12 +20,17 @@ import Testing
         t1.emitted = acked
         var t2 = TaskStatsRow(task: 2, component: "bolt")
         t2.executed = executed
+        var output = StreamStatsRow(component: "spout", stream: "default")
+        output.acked = acked
+        var input = StreamStatsRow(component: "bolt", stream: "default", from: "spout")
+        input.executed = executed
         return TopologyStats(
             name: "t",
             uptimeSeconds: uptime,
             components: [spout, bolt],
             tasks: [t1, t2],
-            edges: [EdgeCount(from: "spout", stream: "default", to: "bolt", transferred: acked)]
+            edges: [EdgeCount(from: "spout", stream: "default", to: "bolt", transferred: acked)],
+            streams: [output, input]
         )
     }
 
@@ -78,6 +83,11 @@ import Testing
         let view = history.view(of: "t-1", components: ["spout", "bolt"], now: 1_003, submittedAt: 0)
         #expect(view.totals["spout"]?.acked == 1_000 + 10 + 600)
         #expect(view.tasks[1]?.acked == 1_000 + 10 + 600)
+        #expect(view.streams[StatsHistory.StreamKey(component: "spout", stream: "default")]?.acked == 1_000 + 10 + 600)
+        #expect(
+            view.streams[StatsHistory.StreamKey(component: "bolt", stream: "default", from: "spout")]?.executed
+                == 900 + 5 + 500
+        )
         #expect(view.tasks[2]?.executed == 900 + 5 + 500)
         #expect(view.edges[StatsHistory.Edge(from: "spout", stream: "default", to: "bolt")] == 1_610)
         // The new process's later reports replace its own share (w2, gone from the report, is

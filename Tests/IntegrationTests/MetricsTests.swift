@@ -138,6 +138,20 @@ import Glibc
         }
         #expect(!Self.samples(page.families, "test_direct_words_total").isEmpty, "\(page.text)")
 
+        // Per stream: the spout's trees by the stream they are rooted on; the bolts' inputs.
+        let streamAcked = Self.samples(page.families, "gale_stream_acked_total")
+        #expect(
+            streamAcked.contains {
+                $0.labels["component"] == "sentences" && $0.labels["stream"] == "default" && $0.labels["from"] == nil
+            },
+            "\(streamAcked)"
+        )
+        #expect(
+            Self.samples(page.families, "gale_stream_executed_total").contains {
+                $0.labels["component"] == "split" && $0.labels["from"] == "sentences" && $0.value > 0
+            }
+        )
+
         // The acked counter of the running topology goes up between two scrapes.
         let before = acked(page.families)
         var after = before

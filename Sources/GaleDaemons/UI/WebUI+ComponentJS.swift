@@ -2,7 +2,7 @@ extension WebUI {
     /// `component.js`: A component's page.
     static let componentJS = #"""
         // Gale web UI: a component's page (GET /api/v1/topologies/{name}/components/{component}): its
-        // numbers over every window, its tasks, input and output edges, last errors, status tables, and
+        // numbers over every window, its tasks, input and output edges and streams, last errors, status tables, and
         // the event samples of `gale debug` (GET .../samples?component=).
         'use strict';
         (function () {
@@ -49,8 +49,32 @@ extension WebUI {
             const inputs = new G.Table(edgeColumns('from'), edgeKey, { empty: 'no inputs (a spout)', cls: 'inputs' });
             const outputs = new G.Table(edgeColumns('to'), edgeKey, { empty: 'no outputs', cls: 'outputs' });
             const tasks = G.taskTable(topology);
-            let streams = null;
+            const countColumn = (title, key) => ({
+              title: title, value: (r) => (r[key] === null ? '' : f.count(r[key])), num: true, sort: (r) => r[key],
+            });
+            // Storm's output and input stats: what the component emitted per stream (a spout's
+            // trees acked and failed by the stream they are rooted on), what it took per input.
+            const outputStreams = new G.Table(
+              [{ title: 'Stream', value: (r) => r.stream }, countColumn('Emitted', 'emitted'),
+                countColumn('Transferred', 'transferred'), countColumn('Acked', 'acked'), countColumn('Failed', 'failed')],
+              (r) => r.stream,
+              { empty: 'no output streams', cls: 'output-streams' }
+            );
+            const inputStreams = new G.Table(
+              [
+                {
+                  title: 'From', value: (r) => r.from,
+                  href: (r) => G.href('topology', topology, 'component', r.from),
+                },
+                { title: 'Stream', value: (r) => r.stream }, countColumn('Executed', 'executed'),
+                countColumn('Acked', 'acked'), countColumn('Failed', 'failed'),
+              ],
+              (r) => r.from + '>' + r.stream,
+              { empty: 'no input streams', cls: 'input-streams' }
+            );
             const streamBox = G.el('div');
+            streamBox.append(G.el('h3', {}, 'Output streams'), outputStreams.element,
+              G.el('h3', {}, 'Input streams'), inputStreams.element);
             const errors = G.errorTable(topology);
             const details = G.el('pre', { class: 'details', hidden: true, id: 'component-details' });
             const statusTables = new G.StatusTables();
@@ -81,27 +105,13 @@ extension WebUI {
             add('Status', 'status', details, statusTables.element);
             add('Last errors', 'errors', errors.element);
             add('Event samples', 'samples', samplingState, samples.element);
-            const streamSection = element.querySelector('#streams');
-            streamSection.hidden = true;
 
-            function updateStreams(rows) {
-              // Per-stream numbers when nimbus gives them: one column per field.
-              streamSection.hidden = !rows || rows.length === 0;
-              if (streamSection.hidden) return;
-              const fields = Object.keys(rows[0]);
-              if (!streams || streams.fields !== fields.join()) {
-                streams = new G.Table(
-                  fields.map((k) => ({
-                    title: k, num: typeof rows[0][k] === 'number',
-                    value: (r) => (typeof r[k] === 'number' ? f.count(r[k]) : r[k]), sort: (r) => r[k],
-                  })),
-                  (r) => r.stream || JSON.stringify(r),
-                  { cls: 'streams' }
-                );
-                streams.fields = fields.join();
-                streamBox.replaceChildren(streams.element);
-              }
-              streams.update(rows);
+            function updateStreams(rows, kind) {
+              // A bolt's output stream roots no trees: its acked and failed stay blank.
+              const spout = kind === 'spout';
+              outputStreams.update(rows.filter((r) => r.from === undefined || r.from === null)
+                .map((r) => (spout ? r : Object.assign({}, r, { acked: null, failed: null }))));
+              inputStreams.update(rows.filter((r) => r.from !== undefined && r.from !== null));
             }
 
             /** The samples' answer, or the error that kept nimbus from giving them. */
@@ -169,7 +179,7 @@ extension WebUI {
                 inputs.update(data.inputs || []);
                 outputs.update(data.outputs || []);
                 tasks.update(data.tasks || []);
-                updateStreams(data.streams || c.streams);
+                updateStreams(data.streams || [], c.kind);
                 errors.update((data.errors || []).slice().reverse());
                 const lines = (c.details || []).join('\n');
                 G.setText(details, lines);

@@ -272,6 +272,16 @@ def run_cluster(args, browser):
     check(browser.js("return Array.from(document.querySelectorAll('table.outputs tbody tr td:first-child'))"
                      ".map((t) => t.textContent).includes('count')"), "split's page shows its output to count")
     wait_for("split's page lists its tasks", lambda: len(browser.css("table.tasks tbody tr")) == 3)
+    # Per stream: split's input from sentences (executed) and its output stream (emitted).
+    stream_rows = lambda table: browser.js(
+        "return Array.from(document.querySelectorAll('table.%s tbody tr')).map("
+        "(tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent))" % table)
+    inputs = wait_for("split's input streams show what it executed of sentences' stream", lambda: [
+        r for r in stream_rows("input-streams") if r[:2] == ["sentences", "default"] and r[2] not in ("", "0")])
+    check(len(inputs) == 1, "split has one input stream (%s)" % inputs)
+    outputs = wait_for("split's output streams show what it emitted", lambda: [
+        r for r in stream_rows("output-streams") if r[0] == "default" and r[1] not in ("", "0")])
+    check(len(outputs) == 1, "split has one output stream (%s)" % outputs)
     state = wait_for("the sampling state is shown", lambda: browser.text("#sampling-state"))
     check("ampling" in state, "the component page says whether sampling is on (%s)" % state)
     browser.screenshot("component")
