@@ -113,7 +113,10 @@ func workerStats(_ worker: WorkerAssignment, seconds: Double) -> TopologyStats {
                     var row = StreamStatsRow(component: id, stream: input.stream, from: input.component)
                     row.executed = n
                     row.acked = n
-                    streams["\(id)<\(input.component)>\(input.stream)", default: StreamStatsRow(component: id, stream: input.stream, from: input.component)].add(row)
+                    streams[
+                        "\(id)<\(input.component)>\(input.stream)",
+                        default: StreamStatsRow(component: id, stream: input.stream, from: input.component)
+                    ].add(row)
                 }
             }
         }

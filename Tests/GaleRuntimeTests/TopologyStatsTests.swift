@@ -114,7 +114,10 @@ import Testing
         builder.setSpout("s1") { SequenceSpout(spouts, .init(count: 100, stream: "a")) }
         builder.setSpout("s2") { SequenceSpout(spouts, .init(count: 50, stream: "b")) }
         builder.setBolt("x") {
-            TestBolt(bolts, .init(streams: [("out", ["n"])], recordValues: false, behaviour: Behaviour.forward(stream: "out")))
+            TestBolt(
+                bolts,
+                .init(streams: [("out", ["n"])], recordValues: false, behaviour: Behaviour.forward(stream: "out"))
+            )
         }
         .shuffleGrouping("s1", stream: "a")
         .shuffleGrouping("s2", stream: "b")

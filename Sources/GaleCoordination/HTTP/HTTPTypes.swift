@@ -64,17 +64,15 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// `value` as JSON with sorted keys.
+    /// `value` as JSON (``StreamingJSONEncoder``: keys in the order the value encodes them).
     public static func json<T: Encodable>(_ value: T, status: Int = 200) -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(value) else {
+        guard let body = try? StreamingJSONEncoder().encode(value) else {
             return .error(500, "cannot encode the response")
         }
         return HTTPResponse(
             status: status,
             headers: [(name: "content-type", value: "application/json")],
-            body: Array(data)
+            body: body
         )
     }
 

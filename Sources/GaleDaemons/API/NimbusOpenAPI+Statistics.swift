@@ -68,12 +68,15 @@ extension NimbusOpenAPI {
             "version": string, "nimbusTime": number, "nimbuses": array(ref("NimbusRow")),
             "supervisors": array(ref("SupervisorRow")), "topologies": array(ref("TopologySummary")),
         ])
-        schemas["ComponentPage"] = object([
-            "topology": string, "nimbusTime": number, "component": ["type": "object"],
-            "window": ref("ComponentWindows"),
-            "tasks": array(ref("TaskRow")), "errors": array(ref("ErrorRow")), "inputs": array(ref("EdgeStats")),
-            "outputs": array(ref("EdgeStats")), "streams": array(ref("StreamStats")),
-        ], required: ["topology", "nimbusTime", "component", "window", "tasks", "errors", "inputs", "outputs"])
+        schemas["ComponentPage"] = object(
+            [
+                "topology": string, "nimbusTime": number, "component": ["type": "object"],
+                "window": ref("ComponentWindows"),
+                "tasks": array(ref("TaskRow")), "errors": array(ref("ErrorRow")), "inputs": array(ref("EdgeStats")),
+                "outputs": array(ref("EdgeStats")), "streams": array(ref("StreamStats")),
+            ],
+            required: ["topology", "nimbusTime", "component", "window", "tasks", "errors", "inputs", "outputs"]
+        )
         properties["nimbusTime"] = number
         properties["windows"] = array(ref("ComponentWindows"))
         properties["edges"] = array(ref("EdgeStats"))

@@ -62,7 +62,9 @@ package final class TaskStats: Sendable {
     private let state: Mutex<Snapshot>
     /// What the task says of itself (``StatusReporting``) and its edge counts, each replaced as
     /// a whole.
-    private let reported = Mutex<(lines: [String]?, table: StatusTable?, edges: [EdgeCount], streams: [StreamStatsRow])>(
+    private let reported = Mutex<
+        (lines: [String]?, table: StatusTable?, edges: [EdgeCount], streams: [StreamStatsRow])
+    >(
         (nil, nil, [], [])
     )
 
