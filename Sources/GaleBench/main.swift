@@ -31,6 +31,9 @@ struct Scenario {
     var workers = 0
     /// Mutual TLS between the workers, with certificates of a CA made at the scenario's start.
     var tls = false
+    /// The README's word count (``makeUserWordCount``) with this many split and count tasks;
+    /// `nil`: the benchmark's own components.
+    var userParallelism: Int?
 }
 
 let scenarios = [
@@ -40,6 +43,10 @@ let scenarios = [
     Scenario(name: "wordcount-ack", track: true, wordcount: true),
     Scenario(name: "wordcount-2workers-ack", track: true, wordcount: true, workers: 2),
     Scenario(name: "wordcount-2workers-ack-mtls", track: true, wordcount: true, workers: 2, tls: true),
+    Scenario(name: "user-wordcount-noack-p1", track: false, wordcount: true, userParallelism: 1),
+    Scenario(name: "user-wordcount-ack-p1", track: true, wordcount: true, userParallelism: 1),
+    Scenario(name: "user-wordcount-noack-p2", track: false, wordcount: true, userParallelism: 2),
+    Scenario(name: "user-wordcount-ack-p2", track: true, wordcount: true, userParallelism: 2),
 ]
 
 /// What a scenario runs on: one in-process runtime, or cluster workers talking over loopback.
@@ -216,7 +223,10 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     let control = BenchControl()
     var logger = Logger(label: "gale.bench")
     logger.logLevel = .error
-    let topology = try makeTopology(scenario, control: control)
+    let topology =
+        try scenario.userParallelism.map {
+            try makeUserWordCount(name: scenario.name, tracked: scenario.track, parallelism: $0)
+        } ?? makeTopology(scenario, control: control)
     let target =
         scenario.workers > 0
         ? try await BenchTarget(
@@ -263,6 +273,20 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
                 )
             )
         }
+    }
+
+    if scenario.userParallelism != nil {
+        // The README's spout has no rate limit: the runtime's complete latency over the run.
+        let spout = components().first { $0.id == "sentences" }
+        await target.shutdown()
+        return String(
+            format: "scenario=%@ tuples_per_sec=%d complete_mean_ms=%.3f complete_p99_ms=%.3f rss_mb=%.1f",
+            scenario.name,
+            Int(peak),
+            spout?.completeLatencyMs ?? 0,
+            spout?.completeLatencyP99Ms ?? 0,
+            peakRSSMegabytes()
+        )
     }
 
     // Phase 2: latency at half the peak rate (in spout tuples: words / 8 for word count).
