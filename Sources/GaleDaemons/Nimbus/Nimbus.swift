@@ -102,6 +102,9 @@ public final class Nimbus: Sendable {
     let throttle = AuthThrottle()
     /// All-time totals, windows and rates of each topology (``StatsHistory``).
     let statistics = StatsHistory()
+    /// The topology and assignment records last decoded (``DecodedRecords``).
+    let topologyRecords = DecodedRecords<TopologyRecord>()
+    let assignmentRecords = DecodedRecords<AssignmentRecord>()
     /// The tuples workers sampled (``Nimbus/samples(_:component:)``).
     let sampleRings = SampleRings()
 
@@ -290,20 +293,25 @@ public final class Nimbus: Sendable {
 
     func topologies() throws(ZooKeeperError) -> [TopologyRecord] {
         var result: [TopologyRecord] = []
-        for id in try list(ClusterPaths.topologies) {
-            guard let bytes = try read(ClusterPaths.topology(id)) else { continue }
+        let ids = try list(ClusterPaths.topologies)
+        for id in ids {
+            let path = ClusterPaths.topology(id)
+            guard let bytes = try read(path) else { continue }
             do {
-                result.append(try ClusterJSON.decode(TopologyRecord.self, from: bytes))
+                result.append(try topologyRecords.record(at: path, from: bytes))
             } catch {
                 logger.error("unreadable topology record \(id): \(error)")
             }
         }
+        topologyRecords.keep(only: Set(ids.map(ClusterPaths.topology)))
+        assignmentRecords.keep(only: Set(ids.map(ClusterPaths.assignment)))
         return result
     }
 
     func assignment(_ id: String) throws(ZooKeeperError) -> AssignmentRecord? {
-        guard let bytes = try read(ClusterPaths.assignment(id)) else { return nil }
-        return try? ClusterJSON.decode(AssignmentRecord.self, from: bytes)
+        let path = ClusterPaths.assignment(id)
+        guard let bytes = try read(path) else { return nil }
+        return try? assignmentRecords.record(at: path, from: bytes)
     }
 
     // MARK: - Scheduling
