@@ -153,19 +153,6 @@ public enum NimbusAPI {
         public var perSecond: Double
     }
 
-    /// One stream of a component, all time: an output (`from` absent: what the component
-    /// emitted on `stream`, and for a spout the trees rooted on it that were acked or failed) or
-    /// an input (what the component executed, acked and failed of `stream` of `from`).
-    public struct StreamStats: Sendable, Codable, Equatable {
-        public var stream: String
-        public var from: String?
-        public var emitted: UInt64
-        public var transferred: UInt64
-        public var executed: UInt64
-        public var acked: UInt64
-        public var failed: UInt64
-    }
-
     /// One task.
     public struct TaskRow: Sendable, Codable {
         public var task: Int
@@ -207,7 +194,7 @@ public enum NimbusAPI {
         public var inputs: [EdgeStats]
         public var outputs: [EdgeStats]
         /// The component's output streams, then its input streams, all time.
-        public var streams: [StreamStats]?
+        public var streams: [StreamStatsRow]?
     }
 
     /// One nimbus process of the cluster.

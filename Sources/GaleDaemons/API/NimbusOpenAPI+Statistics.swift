@@ -45,10 +45,10 @@ extension NimbusOpenAPI {
         ])
         schemas["StreamStats"] = object(
             [
-                "stream": string, "from": string, "emitted": integer, "transferred": integer, "executed": integer,
-                "acked": integer, "failed": integer,
+                "component": string, "stream": string, "from": string, "emitted": integer, "transferred": integer,
+                "executed": integer, "acked": integer, "failed": integer,
             ],
-            required: ["stream", "emitted", "transferred", "executed", "acked", "failed"]
+            required: ["component", "stream", "emitted", "transferred", "executed", "acked", "failed"]
         )
         var taskFields = windowFields
         taskFields["task"] = signed

@@ -165,7 +165,7 @@ package enum TopologyView {
     }
 
     /// The streams of component `id`: outputs by stream, then inputs by component and stream.
-    private static func streams(of id: String, _ history: StatsHistory.View) -> [NimbusAPI.StreamStats] {
+    private static func streams(of id: String, _ history: StatsHistory.View) -> [StreamStatsRow] {
         history.streams.filter { $0.key.component == id }
             .sorted { a, b in
                 let ka = (a.key.from == nil ? 0 : 1, a.key.from ?? "", a.key.stream)
@@ -173,15 +173,13 @@ package enum TopologyView {
                 return ka < kb
             }
             .map { key, c in
-                NimbusAPI.StreamStats(
-                    stream: key.stream,
-                    from: key.from,
-                    emitted: c.emitted,
-                    transferred: c.transferred,
-                    executed: c.executed,
-                    acked: c.acked,
-                    failed: c.failed
-                )
+                var row = StreamStatsRow(component: id, stream: key.stream, from: key.from)
+                row.emitted = c.emitted
+                row.transferred = c.transferred
+                row.executed = c.executed
+                row.acked = c.acked
+                row.failed = c.failed
+                return row
             }
     }
 
