@@ -10,11 +10,16 @@ public final class TupleSource: Sendable {
     public let streamId: String
     /// The stream's declared fields.
     public let fields: Fields
+    /// A number no other source of this process has (from 0 in the order sources are made): the
+    /// runtime counts per input stream by it, comparing integers, where comparing references
+    /// would retain and release the shared source per tuple.
+    package let serial: Int
 
-    private init(componentId: String, streamId: String, fields: Fields) {
+    private init(componentId: String, streamId: String, fields: Fields, serial: Int) {
         self.componentId = componentId
         self.streamId = streamId
         self.fields = fields
+        self.serial = serial
     }
 
     private static let registry = Registry()
@@ -23,8 +28,8 @@ public final class TupleSource: Sendable {
     ///
     /// Sources are never freed: a process holds a handful per topology it has run.
     package static func intern(component: String, stream: String, fields: Fields) -> TupleSource {
-        registry.intern(component: component, stream: stream, fields: fields) {
-            TupleSource(componentId: component, streamId: stream, fields: fields)
+        registry.intern(component: component, stream: stream, fields: fields) { serial in
+            TupleSource(componentId: component, streamId: stream, fields: fields, serial: serial)
         }
     }
 
@@ -43,11 +48,11 @@ private final class Registry: @unchecked Sendable {
     private var sources: [Key: TupleSource] = [:]
     private let lock = PlainLock()
 
-    func intern(component: String, stream: String, fields: Fields, make: () -> TupleSource) -> TupleSource {
+    func intern(component: String, stream: String, fields: Fields, make: (Int) -> TupleSource) -> TupleSource {
         let key = Key(component: component, stream: stream, fields: fields)
         return lock.withLock {
             if let existing = sources[key] { return existing }
-            let source = make()
+            let source = make(sources.count)
             sources[key] = source
             return source
         }

@@ -25,12 +25,16 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     var cachedValue: UInt64 = 0
     /// Where the drain stopped in `taken` when it paused: (batch, index).
     var cursor = (batch: 0, index: 0)
-    /// Counts per input stream, with the streams' identities and sources in the same order.
-    var inputs: [InputCounts] = []
-    var inputIds: [ObjectIdentifier] = []
+    /// Counts per input stream (`inputCapacity` slots, `inputSources.count` used), owned by
+    /// this executor: written per tuple without the uniqueness check of an array.
+    var inputs: UnsafeMutablePointer<InputCounts>
+    var inputCapacity = 4
+    /// The sources of the input streams counted, in slot order, and their serial numbers.
     var inputSources: [TupleSource] = []
-    /// The input stream of the last tuple looked up.
+    var inputSerials: [Int] = []
+    /// The slot of the last tuple's input stream, and that stream's serial number.
     var lastInput = 0
+    var lastSerial = -1
 
     /// Keeps this object's hot fields off the cache lines of whatever is allocated after it.
     private let tailPadding = CacheLinePadding()
@@ -54,8 +58,13 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             preconditionFailure("BoltExecutor for spout [\(spec.id)]")
         }
         self.basicCollector = BasicCollector()
+        self.inputs = .allocate(capacity: inputCapacity)
         super.init(taskId: taskId, componentId: spec.id, environment: environment, watchesWatermarks: true)
         basicCollector.executor = self
+    }
+
+    deinit {
+        inputs.deallocate()
     }
 
     // MARK: - Drain
@@ -80,7 +89,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                     let envelope = batch[cursor.index]
                     cursor.index += 1
                     guard case .tuple(let tuple) = envelope else { continue }
-                    let input = inputSlot(tuple.source)
+                    let input = inputSlot(tuple)
                     if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
                     local.sampleCounter &+= 1
                     if local.sampleCounter & Self.sampleMask == 0 {
@@ -139,31 +148,41 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         var failed: UInt64 = 0
     }
 
-    /// The index in ``inputs`` of the stream `source`: one identity compare when it is the same
-    /// stream as the last tuple's.
+    /// The slot in ``inputs`` of `tuple`'s stream: one integer compare when it is the last
+    /// tuple's stream (the source's serial number is read through the tuple's unowned
+    /// reference; the source itself is neither retained nor released).
     @inline(__always)
-    private func inputSlot(_ source: TupleSource) -> Int {
-        let id = ObjectIdentifier(source)
-        if lastInput < inputIds.count && inputIds[lastInput] == id { return lastInput }
-        return findInput(source, id)
+    private func inputSlot(_ tuple: Tuple) -> Int {
+        if tuple.source.serial == lastSerial { return lastInput }
+        return findInput(tuple)
     }
 
     @inline(never)
-    private func findInput(_ source: TupleSource, _ id: ObjectIdentifier) -> Int {
-        if let i = inputIds.firstIndex(of: id) {
+    private func findInput(_ tuple: Tuple) -> Int {
+        let source = tuple.source
+        lastSerial = source.serial
+        if let i = inputSerials.firstIndex(of: source.serial) {
             lastInput = i
             return i
         }
-        inputIds.append(id)
+        if inputSources.count == inputCapacity {
+            let grown = UnsafeMutablePointer<InputCounts>.allocate(capacity: inputCapacity * 2)
+            grown.moveInitialize(from: inputs, count: inputCapacity)
+            inputs.deallocate()
+            inputs = grown
+            inputCapacity *= 2
+        }
+        (inputs + inputSources.count).initialize(to: InputCounts())
         inputSources.append(source)
-        inputs.append(InputCounts())
-        lastInput = inputs.count - 1
+        inputSerials.append(source.serial)
+        lastInput = inputSources.count - 1
         return lastInput
     }
 
     override func streamRows() -> [StreamStatsRow] {
         var rows = routes.outputRows(of: componentId)
-        for (source, counts) in zip(inputSources, inputs) {
+        for (slot, source) in inputSources.enumerated() {
+            let counts = inputs[slot]
             var row = StreamStatsRow(component: componentId, stream: source.streamId, from: source.componentId)
             row.executed = counts.executed
             row.acked = counts.acked
@@ -313,7 +332,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     package func ack(_ tuple: Tuple) {
         local.counters.acked &+= 1
-        inputs[inputSlot(tuple.source)].acked &+= 1
+        inputs[inputSlot(tuple)].acked &+= 1
         guard tracking, tuple.root != 0 else { return }
         let value = takeAckValue(tuple.edge)
         tuple.forEachAnchor { root, edge in
@@ -323,7 +342,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     package func fail(_ tuple: Tuple) {
         local.counters.failed &+= 1
-        inputs[inputSlot(tuple.source)].failed &+= 1
+        inputs[inputSlot(tuple)].failed &+= 1
         guard tracking, tuple.root != 0 else { return }
         _ = takeAckValue(tuple.edge)
         tuple.forEachAnchor { root, _ in

@@ -33,9 +33,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     let tracking: Bool
     let debug: Bool
     var pending: [UInt64: PendingTree] = [:]
-    /// Trees acked and failed per stream (indexed like ``RoutingTable/ordered``).
-    var streamAcked: [UInt64]
-    var streamFailed: [UInt64]
+    /// Trees acked and failed per stream (indexed like ``RoutingTable/ordered``), owned by this
+    /// executor: written per tree without the uniqueness check of an array.
+    let streamAcked: UnsafeMutableBufferPointer<UInt64>
+    let streamFailed: UnsafeMutableBufferPointer<UInt64>
     var immediateAcks: [any Sendable] = []
     var active = false
     var idleRuns = 0
@@ -50,8 +51,10 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     init(taskId: Int, spec: ComponentSpec, spout: any Spout, routes: RoutingTable, environment: ExecutorEnvironment) {
         self.spout = spout
         self.routes = routes
-        self.streamAcked = Array(repeating: 0, count: routes.ordered.count)
-        self.streamFailed = Array(repeating: 0, count: routes.ordered.count)
+        self.streamAcked = .allocate(capacity: routes.ordered.count)
+        self.streamFailed = .allocate(capacity: routes.ordered.count)
+        streamAcked.initialize(repeating: 0)
+        streamFailed.initialize(repeating: 0)
         let config = environment.config
         self.maxPending = spec.maxSpoutPending ?? config.maxSpoutPending ?? Int.max
         self.timeoutNanos = nanoseconds(fromSeconds: config.messageTimeoutSeconds)
@@ -65,8 +68,13 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
 
     override package var pendingCount: Int { pending.count }
 
+    deinit {
+        streamAcked.deallocate()
+        streamFailed.deallocate()
+    }
+
     override func streamRows() -> [StreamStatsRow] {
-        routes.outputRows(of: componentId, acked: streamAcked, failed: streamFailed)
+        routes.outputRows(of: componentId, acked: Array(streamAcked), failed: Array(streamFailed))
     }
 
     /// `true` when `nextTuple` may be called now.
