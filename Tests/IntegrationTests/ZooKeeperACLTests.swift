@@ -43,13 +43,24 @@ import Glibc
         result.status != 0 && result.output.contains("Insufficient permission : \(path)")
     }
 
-    /// Every node of the tree at `root` with its ACL, read with `zk`.
+    /// Every node of the tree at `root` with its ACL, read with `zk`. The tree changes while it
+    /// is read (a Trident coordinator deletes the nodes of committed batches): a node deleted
+    /// between its parent's listing and its own read is gone, and left out.
     static func acls(_ zk: ZooKeeperClient, _ root: String) throws -> [String: [ZooKeeperACL]] {
         var result: [String: [ZooKeeperACL]] = [:]
         var pending = [root]
         while let path = pending.popLast() {
-            result[path] = try zk.getACL(path).acl
-            pending += try zk.children(path).map { "\(path)/\($0)" }
+            let acl: [ZooKeeperACL]
+            let children: [String]
+            do {
+                acl = try zk.getACL(path).acl
+                children = try zk.children(path)
+            } catch {
+                if path != root, (error as? ZooKeeperError) == .noNode(path) { continue }
+                throw error
+            }
+            result[path] = acl
+            pending += children.map { "\(path)/\($0)" }
         }
         return result
     }
