@@ -17,7 +17,7 @@ final class UserSentenceSpout: Spout {
     private let tracked: Bool
     private var collector: (any SpoutOutputCollector)?
     private var next = 0
-    private var rng = SystemRandomNumberGenerator()
+    private var random = FastRandom()
 
     init(tracked: Bool) {
         self.tracked = tracked
@@ -33,7 +33,7 @@ final class UserSentenceSpout: Spout {
     }
 
     func nextTuple() {
-        let sentence = Self.sentences[Int(rng.next() % UInt64(Self.sentences.count))]
+        let sentence = Self.sentences[Int(random.next() % UInt64(Self.sentences.count))]
         next += 1
         if tracked {
             collector?.emit([sentence], messageId: next)
@@ -50,9 +50,8 @@ final class UserSplitSentence: BasicBolt {
     }
 
     func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
-        guard let sentence = tuple.string(at: 0) else { return }
-        for word in sentence.split(separator: " ") {
-            collector.emit([.string(String(word))])
+        for word in tuple.words(at: 0) {
+            collector.emit([.string(word)])
         }
     }
 }

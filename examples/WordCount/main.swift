@@ -11,7 +11,7 @@ final class RandomSentenceSpout: Spout {
 
     private var collector: (any SpoutOutputCollector)?
     private var next = 0
-    private var rng = SystemRandomNumberGenerator()
+    private var random = FastRandom()
 
     func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {
         declarer.declare(["sentence"])
@@ -23,7 +23,7 @@ final class RandomSentenceSpout: Spout {
     }
 
     func nextTuple() {
-        let sentence = Self.sentences[Int(rng.next() % UInt64(Self.sentences.count))]
+        let sentence = Self.sentences[Int(random.next() % UInt64(Self.sentences.count))]
         next += 1
         collector?.emit([sentence], messageId: next)
     }
@@ -36,9 +36,8 @@ final class SplitSentence: BasicBolt {
     }
 
     func execute(_ tuple: Tuple, collector: any BasicOutputCollector) throws {
-        guard let sentence = tuple.string(at: 0) else { return }
-        for word in sentence.split(separator: " ") {
-            collector.emit([.string(String(word))])
+        for word in tuple.words(at: 0) {
+            collector.emit([.string(word)])
         }
     }
 }

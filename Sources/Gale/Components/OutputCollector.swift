@@ -4,10 +4,10 @@
 public protocol SpoutOutputCollector: AnyObject {
     /// Emits `values` on `stream`. With a `messageId` (and ackers enabled) the tuple's tree is
     /// tracked and the spout later gets ``Spout/ack(_:)`` or ``Spout/fail(_:)`` with that id.
-    func emit(_ values: [GaleValue], stream: String, messageId: (any Sendable)?)
+    func emit(_ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?)
 
     /// Emits `values` on the direct `stream` to the task `task` of a subscribing component.
-    func emitDirect(task: Int, _ values: [GaleValue], stream: String, messageId: (any Sendable)?)
+    func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?)
 
     /// Records an error for this component; it shows in statistics and status.
     func reportError(_ error: any Error)
@@ -18,17 +18,17 @@ public protocol SpoutOutputCollector: AnyObject {
 
 extension SpoutOutputCollector {
     /// Emits `values` on the default stream, untracked.
-    @inlinable public func emit(_ values: [GaleValue]) {
+    @inlinable public func emit(_ values: consuming [GaleValue]) {
         emit(values, stream: Topology.defaultStreamId, messageId: nil)
     }
 
     /// Emits `values` on the default stream with a message id, so the tuple tree is tracked.
-    @inlinable public func emit(_ values: [GaleValue], messageId: (any Sendable)?) {
+    @inlinable public func emit(_ values: consuming [GaleValue], messageId: (any Sendable)?) {
         emit(values, stream: Topology.defaultStreamId, messageId: messageId)
     }
 
     /// Emits `values` on `stream`, untracked.
-    @inlinable public func emit(_ values: [GaleValue], stream: String) {
+    @inlinable public func emit(_ values: consuming [GaleValue], stream: String) {
         emit(values, stream: stream, messageId: nil)
     }
 }
@@ -38,13 +38,13 @@ extension SpoutOutputCollector {
 /// Threading: call only from the bolt's own methods (its executor queue).
 public protocol OutputCollector: AnyObject {
     /// Emits `values` on `stream`, anchored to `anchor` when given (the new tuple joins its trees).
-    func emit(_ values: [GaleValue], stream: String, anchor: Tuple?)
+    func emit(_ values: consuming [GaleValue], stream: String, anchor: Tuple?)
 
     /// Emits `values` on `stream`, anchored to every tuple in `anchors`.
-    func emit(_ values: [GaleValue], stream: String, anchors: [Tuple])
+    func emit(_ values: consuming [GaleValue], stream: String, anchors: [Tuple])
 
     /// Emits `values` on the direct `stream` to `task`, anchored to `anchors`.
-    func emitDirect(task: Int, _ values: [GaleValue], stream: String, anchors: [Tuple])
+    func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, anchors: [Tuple])
 
     /// Marks `tuple` processed. Its tree completes when every tuple in it is acked.
     func ack(_ tuple: Tuple)
@@ -67,22 +67,22 @@ extension OutputCollector {
     public func flush() {}
 
     /// Emits `values` on the default stream, unanchored.
-    @inlinable public func emit(_ values: [GaleValue]) {
+    @inlinable public func emit(_ values: consuming [GaleValue]) {
         emit(values, stream: Topology.defaultStreamId, anchor: nil)
     }
 
     /// Emits `values` on the default stream anchored to `anchor`.
-    @inlinable public func emit(_ values: [GaleValue], anchor: Tuple?) {
+    @inlinable public func emit(_ values: consuming [GaleValue], anchor: Tuple?) {
         emit(values, stream: Topology.defaultStreamId, anchor: anchor)
     }
 
     /// Emits `values` on the default stream anchored to `anchors`.
-    @inlinable public func emit(_ values: [GaleValue], anchors: [Tuple]) {
+    @inlinable public func emit(_ values: consuming [GaleValue], anchors: [Tuple]) {
         emit(values, stream: Topology.defaultStreamId, anchors: anchors)
     }
 
     /// Emits `values` on `stream`, unanchored.
-    @inlinable public func emit(_ values: [GaleValue], stream: String) {
+    @inlinable public func emit(_ values: consuming [GaleValue], stream: String) {
         emit(values, stream: stream, anchor: nil)
     }
 }
@@ -90,10 +90,10 @@ extension OutputCollector {
 /// The collector of a ``BasicBolt``: every emit is anchored to the tuple being executed.
 public protocol BasicOutputCollector: AnyObject {
     /// Emits `values` on `stream`, anchored to the current input.
-    func emit(_ values: [GaleValue], stream: String)
+    func emit(_ values: consuming [GaleValue], stream: String)
 
     /// Emits `values` on the direct `stream` to `task`, anchored to the current input.
-    func emitDirect(task: Int, _ values: [GaleValue], stream: String)
+    func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String)
 
     /// Records an error for this component.
     func reportError(_ error: any Error)
@@ -101,7 +101,7 @@ public protocol BasicOutputCollector: AnyObject {
 
 extension BasicOutputCollector {
     /// Emits `values` on the default stream, anchored to the current input.
-    @inlinable public func emit(_ values: [GaleValue]) {
+    @inlinable public func emit(_ values: consuming [GaleValue]) {
         emit(values, stream: Topology.defaultStreamId)
     }
 }

@@ -3,7 +3,7 @@
 /// Build one with ``TopologyBuilder``. A topology is a value and can run many times.
 public struct Topology: Sendable {
     /// The stream id used when none is named.
-    public static let defaultStreamId = "default"
+    @inlinable public static var defaultStreamId: String { "default" }
     /// The component id of system tuples (ticks).
     public static let systemComponentId = "__system"
     /// The stream id of tick tuples.

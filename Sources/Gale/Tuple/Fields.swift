@@ -21,7 +21,7 @@ public struct Fields: Sendable, Hashable, ExpressibleByArrayLiteral, CustomStrin
     }
 
     /// The number of fields.
-    public var count: Int { names.count }
+    @inlinable public var count: Int { names.count }
 
     /// The position of `name`, or `nil` when the stream has no such field.
     @inlinable public func index(of name: String) -> Int? { indexByName[name] }

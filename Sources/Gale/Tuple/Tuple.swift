@@ -36,6 +36,25 @@ public struct Tuple: Sendable {
         self.moreAnchors = moreAnchors
     }
 
+    /// Creates a tuple whose source is given as an unretained reference (sources are immortal):
+    /// the emit path's initializer, which retains and releases nothing but the values.
+    @inlinable
+    package init(
+        values: [GaleValue],
+        sourceRef: Unmanaged<TupleSource>,
+        sourceTask: Int,
+        root: UInt64 = 0,
+        edge: UInt64 = 0,
+        moreAnchors: [UInt64]? = nil
+    ) {
+        self.values = values
+        self.source = sourceRef._withUnsafeGuaranteedRef { $0 }
+        self.sourceTask = sourceTask
+        self.root = root
+        self.edge = edge
+        self.moreAnchors = moreAnchors
+    }
+
     /// The stream's declared field names.
     public var fields: Fields { source.fields }
     /// The id of the component that emitted this tuple.

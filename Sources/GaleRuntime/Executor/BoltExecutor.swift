@@ -15,6 +15,10 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     /// The bolt and its collector, when the component is a ``BasicBolt``.
     let basicBolt: (any BasicBolt)?
     let basicCollector: BasicCollector
+    /// Calls `basicBolt.execute` with `basicCollector`, through unretained references: kept alive
+    /// by `basicCall`, `basicBolt` and `basicCollector`, used per tuple without reference counting.
+    private let basicCall: BasicBoltCall?
+    private let basicCallRef: Unmanaged<BasicBoltCall>?
     let routes: RoutingTable
     override var routeTable: RoutingTable? { routes }
     let tracking: Bool
@@ -23,6 +27,12 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     var ackValues: [UInt64: UInt64] = [:]
     var cachedKey: UInt64 = 0
     var cachedValue: UInt64 = 0
+    /// The trees of the tuple a ``BasicBolt`` executes (its `root`, `edge` and `moreAnchors`;
+    /// `currentRoot` is 0 outside `execute` and for untracked tuples): what its collector's emits
+    /// are anchored to, kept as fields so that no tuple is copied per emit.
+    var currentRoot: UInt64 = 0
+    var currentEdge: UInt64 = 0
+    var currentMore: [UInt64]?
     /// Where the drain stopped in `taken` when it paused: (batch, index).
     var cursor = (batch: 0, index: 0)
     /// Counts per input stream (`inputCapacity` slots, `inputSources.count` used), owned by
@@ -57,10 +67,13 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         case .spout:
             preconditionFailure("BoltExecutor for spout [\(spec.id)]")
         }
-        self.basicCollector = BasicCollector()
+        let collector = BasicCollector()
+        self.basicCollector = collector
+        self.basicCall = basicBolt.map { makeBasicBoltCall($0, collector: collector) }
+        self.basicCallRef = basicCall.map { Unmanaged.passUnretained($0) }
         self.inputs = .allocate(capacity: inputCapacity)
         super.init(taskId: taskId, componentId: spec.id, environment: environment, watchesWatermarks: true)
-        basicCollector.executor = self
+        basicCollector.executorRef = Unmanaged.passUnretained(self)
     }
 
     deinit {
@@ -84,27 +97,15 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                 guard inbox.take(into: &taken, limit: Self.drainLimit) > 0 else { break }
             }
             while cursor.batch < taken.count {
-                let batch = taken[cursor.batch]
-                while cursor.index < batch.count {
-                    let envelope = batch[cursor.index]
-                    cursor.index += 1
-                    guard case .tuple(let tuple) = envelope else { continue }
-                    let input = inputSlot(tuple)
-                    if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
-                    local.sampleCounter &+= 1
-                    if local.sampleCounter & Self.sampleMask == 0 {
-                        let t0 = monotonicNanos()
-                        execute(tuple)
-                        local.counters.executeLatency.record(monotonicNanos() &- t0)
-                    } else {
-                        execute(tuple)
-                    }
-                    local.counters.executed &+= 1
-                    inputs[input].executed &+= 1
-                    if isThrottled {
-                        now = monotonicNanos()
-                        break draining
-                    }
+                // The batch leaves `taken` while it is drained, so that its envelopes can be moved
+                // out of it (no reference counting per tuple; see `drain(_:)`), and goes back after.
+                var batch = ContiguousArray<Envelope>()
+                swap(&batch, &taken[cursor.batch])
+                let throttled = batch.withUnsafeMutableBufferPointer { drain($0) }
+                swap(&batch, &taken[cursor.batch])
+                if throttled {
+                    now = monotonicNanos()
+                    break draining
                 }
                 cursor = (cursor.batch + 1, 0)
             }
@@ -117,23 +118,58 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         finishRun(now: now, wantsMore: { holdsInput && !isThrottled }, paused: { isThrottled })
     }
 
+    /// Executes the tuples of `batch` from `cursor.index` on, until it ends or a queue this bolt
+    /// feeds is overloaded. - Returns: `true` when it stopped for the overload.
+    ///
+    /// Each envelope is moved out of its slot and the slot refilled with a payload-free `.sweep`
+    /// (never read again: `cursor` is past it), so the tuple is owned here, executed, and freed,
+    /// with no retain or release of its values in between; the batch's own deallocation later
+    /// finds nothing left to release.
+    @inline(__always)
+    private func drain(_ batch: UnsafeMutableBufferPointer<Envelope>) -> Bool {
+        guard let base = batch.baseAddress else { return false }
+        while cursor.index < batch.count {
+            let slot = base + cursor.index
+            cursor.index += 1
+            let envelope = slot.move()
+            slot.initialize(to: .sweep)
+            guard case .tuple(let tuple) = envelope else { continue }
+            let input = inputSlot(tuple)
+            if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
+            local.sampleCounter &+= 1
+            if local.sampleCounter & Self.sampleMask == 0 {
+                let t0 = monotonicNanos()
+                execute(tuple)
+                local.counters.executeLatency.record(monotonicNanos() &- t0)
+            } else {
+                execute(tuple)
+            }
+            local.counters.executed &+= 1
+            inputs[input].executed &+= 1
+            if isThrottled { return true }
+        }
+        return false
+    }
+
     @inline(__always)
     private func execute(_ tuple: Tuple) {
         if let bolt {
             bolt.execute(tuple)
-        } else if let basicBolt {
-            executeBasic(basicBolt, tuple)
+        } else if let basicCallRef {
+            executeBasic(basicCallRef, tuple)
         }
     }
 
-    private func executeBasic(_ bolt: any BasicBolt, _ tuple: Tuple) {
-        basicCollector.current = tuple
+    private func executeBasic(_ call: Unmanaged<BasicBoltCall>, _ tuple: Tuple) {
+        currentRoot = tuple.root
+        currentEdge = tuple.edge
+        if tuple.moreAnchors != nil || currentMore != nil { currentMore = tuple.moreAnchors }
         do {
-            try bolt.execute(tuple, collector: basicCollector)
-            basicCollector.current = nil
+            try call._withUnsafeGuaranteedRef { try $0.execute(tuple) }
+            currentRoot = 0
             ack(tuple)
         } catch {
-            basicCollector.current = nil
+            currentRoot = 0
             report("execute failed: \(error)")
             fail(tuple)
         }
@@ -219,40 +255,117 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     // MARK: - OutputCollector
 
-    package func emit(_ values: [GaleValue], stream: String, anchor: Tuple?) {
-        guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
+    package func emit(_ values: consuming [GaleValue], stream: String, anchor: Tuple?) {
+        if let anchor, anchor.root != 0 {
+            emit(values, stream: stream, root: anchor.root, key: anchor.edge, more: anchor.moreAnchors)
+        } else {
+            emit(values, stream: stream, root: 0, key: 0, more: nil)
+        }
+    }
+
+    /// An emit anchored to the tuple a ``BasicBolt`` executes (its ``BasicCollector``'s emits).
+    @inline(__always)
+    func emitAnchoredToCurrent(_ values: consuming [GaleValue], stream: String) {
+        if currentRoot != 0 {
+            emit(values, stream: stream, root: currentRoot, key: currentEdge, more: currentMore)
+        } else {
+            emit(values, stream: stream, root: 0, key: 0, more: nil)
+        }
+    }
+
+    /// Emits `values` on `stream`, anchored (when tracking and `root` is not 0) to the tree
+    /// `root` and the trees in `more` through the input whose edge id is `key`.
+    ///
+    /// The common case, one subscriber whose grouping picks one task, moves `values` into the
+    /// one tuple sent: no copy, no reference counting.
+    @inline(__always)
+    private func emit(_ values: consuming [GaleValue], stream: String, root: UInt64, key: UInt64, more: [UInt64]?) {
+        guard let routeRef = checkedRouteRef(routes, stream: stream, count: values.count, direct: false) else {
+            return
+        }
         local.counters.emitted &+= 1
-        route.emitted &+= 1
+        let tracked = tracking && root != 0
+        // The route and its subscriber are used through unretained references (the routing table
+        // keeps them alive): no reference counting of the shared route objects per tuple.
+        let task = routeRef._withUnsafeGuaranteedRef { route -> Int in
+            route.emitted &+= 1
+            guard !debug, let single = route.singleRef else { return -1 }
+            return single._withUnsafeGuaranteedRef { $0.pickOne(values) }
+        }
+        guard task >= 0 else {
+            emitToEach(
+                routeRef.takeUnretainedValue(),
+                values,
+                stream: stream,
+                tracked: tracked,
+                root: root,
+                key: key,
+                more: more
+            )
+            return
+        }
+        local.counters.transferred &+= 1
+        let source = routeRef._withUnsafeGuaranteedRef { $0.sourceRef }
+        if tracked {
+            let edge = rng.nextId()
+            addAckValue(key, edge)
+            let tuple = Tuple(
+                values: values,
+                sourceRef: source,
+                sourceTask: taskId,
+                root: root,
+                edge: edge,
+                moreAnchors: more.map { rekeyed($0, edge: edge) }
+            )
+            outbox.send(.tuple(tuple), to: task)
+        } else {
+            outbox.send(.tuple(Tuple(values: values, sourceRef: source, sourceTask: taskId)), to: task)
+        }
+    }
+
+    /// ``emit(_:stream:root:key:more:)`` to every target of every subscriber.
+    @inline(never)
+    private func emitToEach(
+        _ route: StreamRoute,
+        _ values: [GaleValue],
+        stream: String,
+        tracked: Bool,
+        root: UInt64,
+        key: UInt64,
+        more: [UInt64]?
+    ) {
         var sent = 0
         let source = route.source
-        if tracking, let anchor, anchor.root != 0 {
-            let key = anchor.edge
-            for target in route.targets {
-                target.forEachTarget(sourceTask: taskId, values: values) { task in
+        for target in route.targets {
+            target.forEachTarget(sourceTask: taskId, values: values) { task in
+                if tracked {
                     let edge = rng.nextId()
                     addAckValue(key, edge)
-                    outbox.send(.tuple(anchored(values, source: source, to: anchor, edge: edge)), to: task)
-                    sent += 1
-                }
-            }
-        } else {
-            for target in route.targets {
-                target.forEachTarget(sourceTask: taskId, values: values) { task in
+                    let tuple = Tuple(
+                        values: values,
+                        source: source,
+                        sourceTask: taskId,
+                        root: root,
+                        edge: edge,
+                        moreAnchors: more.map { rekeyed($0, edge: edge) }
+                    )
+                    outbox.send(.tuple(tuple), to: task)
+                } else {
                     outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId)), to: task)
-                    sent += 1
                 }
+                sent += 1
             }
         }
         local.counters.transferred &+= UInt64(sent)
         if debug { logEmit(stream: stream, values: values, tasks: sent) }
     }
 
-    package func emit(_ values: [GaleValue], stream: String, anchors: [Tuple]) {
+    package func emit(_ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
         if anchors.count <= 1 {
             emit(values, stream: stream, anchor: anchors.first)
             return
         }
-        guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
+        guard let route = checkedRoute(routes, stream: stream, count: values.count, direct: false) else { return }
         local.counters.emitted &+= 1
         route.emitted &+= 1
         var sent = 0
@@ -266,8 +379,8 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         if debug { logEmit(stream: stream, values: values, tasks: sent) }
     }
 
-    package func emitDirect(task: Int, _ values: [GaleValue], stream: String, anchors: [Tuple]) {
-        guard let route = checkedRoute(routes, stream: stream, values: values, direct: true),
+    package func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
+        guard let route = checkedRoute(routes, stream: stream, count: values.count, direct: true),
             checkDirectTarget(route, task: task)
         else { return }
         local.counters.emitted &+= 1
@@ -277,27 +390,15 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         if debug { logEmit(stream: stream, values: values, tasks: 1) }
     }
 
-    /// A tuple anchored to `anchor`'s trees with the new `edge`.
-    @inline(__always)
-    private func anchored(_ values: [GaleValue], source: TupleSource, to anchor: Tuple, edge: UInt64) -> Tuple {
-        var more: [UInt64]?
-        if let anchorMore = anchor.moreAnchors {
-            var rekeyed = anchorMore
-            var i = 1
-            while i < rekeyed.count {
-                rekeyed[i] = edge
-                i += 2
-            }
-            more = rekeyed
+    /// `more` (an anchor's further (root, edge) pairs) with every edge replaced by `edge`.
+    private func rekeyed(_ more: [UInt64], edge: UInt64) -> [UInt64] {
+        var rekeyed = more
+        var i = 1
+        while i < rekeyed.count {
+            rekeyed[i] = edge
+            i += 2
         }
-        return Tuple(
-            values: values,
-            source: source,
-            sourceTask: taskId,
-            root: anchor.root,
-            edge: edge,
-            moreAnchors: more
-        )
+        return rekeyed
     }
 
     /// A tuple anchored to every tracked tree of `anchors`, one new edge per anchor.
@@ -378,20 +479,67 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     }
 }
 
-/// The collector handed to a ``BasicBolt``: anchors every emit to the current input.
-final class BasicCollector: BasicOutputCollector {
-    private let headPadding = CacheLinePadding()
-    unowned(unsafe) var executor: BoltExecutor?
-    /// Written per tuple.
-    var current: Tuple?
-    private let tailPadding = CacheLinePadding()
+/// Calls a ``BasicBolt``'s `execute` (``TypedBasicBoltCall``, which knows the bolt's type).
+class BasicBoltCall {
+    func execute(_ tuple: Tuple) throws {}
+}
 
-    func emit(_ values: [GaleValue], stream: String) {
-        executor?.emit(values, stream: stream, anchor: current)
+/// Calls `execute` of a bolt of type `B` with its collector, through unretained references
+/// (this object keeps both alive): no reference counting per tuple.
+final class TypedBasicBoltCall<B: BasicBolt>: BasicBoltCall {
+    private let bolt: B
+    private let boltRef: Unmanaged<B>
+    private let collector: BasicCollector
+    private let collectorRef: Unmanaged<BasicCollector>
+
+    init(_ bolt: B, collector: BasicCollector) {
+        self.bolt = bolt
+        self.boltRef = Unmanaged.passUnretained(bolt)
+        self.collector = collector
+        self.collectorRef = Unmanaged.passUnretained(collector)
     }
 
-    func emitDirect(task: Int, _ values: [GaleValue], stream: String) {
-        executor?.emitDirect(task: task, values, stream: stream, anchors: current.map { [$0] } ?? [])
+    override func execute(_ tuple: Tuple) throws {
+        try boltRef._withUnsafeGuaranteedRef { bolt in
+            try collectorRef._withUnsafeGuaranteedRef { try bolt.execute(tuple, collector: $0) }
+        }
+    }
+}
+
+/// The ``BasicBoltCall`` of `bolt`, typed by the bolt's dynamic type.
+private func makeBasicBoltCall(_ bolt: any BasicBolt, collector: BasicCollector) -> BasicBoltCall {
+    func make<B: BasicBolt>(_ bolt: B) -> BasicBoltCall { TypedBasicBoltCall(bolt, collector: collector) }
+    return make(bolt)
+}
+
+/// The collector handed to a ``BasicBolt``: anchors every emit to the current input (the
+/// executor's `currentRoot`, `currentEdge`, `currentMore`).
+final class BasicCollector: BasicOutputCollector {
+    /// The executor that owns this collector (and outlives it), used without reference counting.
+    var executorRef: Unmanaged<BoltExecutor>?
+    var executor: BoltExecutor? { executorRef?.takeUnretainedValue() }
+
+    func emit(_ values: consuming [GaleValue], stream: String) {
+        guard let executorRef else { return }
+        var owned = Optional(values)
+        executorRef._withUnsafeGuaranteedRef { $0.emitAnchoredToCurrent(owned.take() ?? [], stream: stream) }
+    }
+    func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String) {
+        guard let executor else { return }
+        var anchors: [Tuple] = []
+        if executor.currentRoot != 0 {
+            anchors.append(
+                Tuple(
+                    values: [],
+                    source: .tick,
+                    sourceTask: -1,
+                    root: executor.currentRoot,
+                    edge: executor.currentEdge,
+                    moreAnchors: executor.currentMore
+                )
+            )
+        }
+        executor.emitDirect(task: task, values, stream: stream, anchors: anchors)
     }
 
     func reportError(_ error: any Error) {

@@ -1,29 +1,47 @@
 import Gale
 
 extension Executor {
-    /// The route of `stream`, checked against `values`; reports and returns `nil` on a bad emit.
+    /// The route of `stream`, checked against an emit of `count` values; reports and returns
+    /// `nil` on a bad emit.
     @inline(__always)
-    func checkedRoute(_ routes: RoutingTable, stream: String, values: [GaleValue], direct: Bool) -> StreamRoute? {
+    func checkedRoute(_ routes: RoutingTable, stream: String, count: Int, direct: Bool) -> StreamRoute? {
+        if let route = routes.route(stream), route.fieldCount == count, route.isDirect == direct { return route }
+        reportBadEmit(routes, stream: stream, count: count, direct: direct)
+        return nil
+    }
+
+    /// ``checkedRoute(_:stream:count:direct:)`` as an unretained reference (see
+    /// ``RoutingTable/routeRef(_:)``).
+    @inline(__always)
+    func checkedRouteRef(_ routes: RoutingTable, stream: String, count: Int, direct: Bool) -> Unmanaged<StreamRoute>? {
+        if let ref = routes.routeRef(stream),
+            ref._withUnsafeGuaranteedRef({ $0.fieldCount == count && $0.isDirect == direct })
+        {
+            return ref
+        }
+        reportBadEmit(routes, stream: stream, count: count, direct: direct)
+        return nil
+    }
+
+    /// Reports why an emit of `count` values on `stream` has no route.
+    @inline(never)
+    func reportBadEmit(_ routes: RoutingTable, stream: String, count: Int, direct: Bool) {
         guard let route = routes.route(stream) else {
             report("emit on stream [\(stream)] that component [\(componentId)] does not declare")
-            return nil
+            return
         }
-        guard values.count == route.source.fields.count else {
+        guard count == route.fieldCount else {
             report(
-                "emit of \(values.count) values on stream [\(stream)] of component [\(componentId)], "
-                    + "which declares \(route.source.fields.count) fields \(route.source.fields)"
+                "emit of \(count) values on stream [\(stream)] of component [\(componentId)], "
+                    + "which declares \(route.fieldCount) fields \(route.source.fields)"
             )
-            return nil
+            return
         }
-        guard route.isDirect == direct else {
-            report(
-                direct
-                    ? "emitDirect on stream [\(stream)] of component [\(componentId)], which is not declared direct"
-                    : "emit on the direct stream [\(stream)] of component [\(componentId)]: use emitDirect"
-            )
-            return nil
-        }
-        return route
+        report(
+            direct
+                ? "emitDirect on stream [\(stream)] of component [\(componentId)], which is not declared direct"
+                : "emit on the direct stream [\(stream)] of component [\(componentId)]: use emitDirect"
+        )
     }
 
     /// `true` when `task` subscribes to the direct stream `route`; reports otherwise.

@@ -29,7 +29,7 @@ package struct Outbox {
 
     /// Queues `envelope` for `task`.
     @inline(__always)
-    package mutating func send(_ envelope: Envelope, to task: Int) {
+    package mutating func send(_ envelope: consuming Envelope, to task: Int) {
         if buffers[task].isEmpty { dirty.append(task) }
         buffers[task].append(envelope)
         if buffers[task].count >= Self.flushThreshold { flush(task) }

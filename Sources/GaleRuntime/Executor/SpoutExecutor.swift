@@ -173,52 +173,102 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
 
     // MARK: - SpoutOutputCollector
 
-    package func emit(_ values: [GaleValue], stream: String, messageId: (any Sendable)?) {
-        guard let route = checkedRoute(routes, stream: stream, values: values, direct: false) else { return }
+    package func emit(_ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?) {
+        guard let routeRef = checkedRouteRef(routes, stream: stream, count: values.count, direct: false) else {
+            return
+        }
         local.counters.emitted &+= 1
-        route.emitted &+= 1
         if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
-        if messageId == nil || !tracking {
-            let source = route.source
-            var sent = 0
-            for target in route.targets {
-                target.forEachTarget(sourceTask: taskId, values: values) { task in
-                    outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId)), to: task)
-                    sent += 1
-                }
-            }
-            local.counters.transferred &+= UInt64(sent)
-            if debug { logEmit(stream: stream, values: values, tasks: sent) }
-            if let messageId {
-                immediateAcks.append(messageId)
-                streamAcked[route.index] &+= 1
+        let tracked = messageId != nil && tracking
+        // The common case, one subscriber whose grouping picks one task: the route and subscriber
+        // are used through unretained references (the routing table keeps them alive) and
+        // `values` moves into the one tuple sent (no copy, no reference counting).
+        let task = routeRef._withUnsafeGuaranteedRef { route -> Int in
+            route.emitted &+= 1
+            guard !debug, let single = route.singleRef else { return -1 }
+            return single._withUnsafeGuaranteedRef { $0.pickOne(values) }
+        }
+        guard task >= 0 else {
+            let route = routeRef.takeUnretainedValue()
+            if tracked {
+                emitTracked(route, values: values, messageId: messageId, directTask: nil)
+            } else {
+                emitUntracked(route, values: values, stream: stream)
+                if let messageId { completeAtOnce(messageId, route: route) }
             }
             return
         }
-        emitTracked(route, values: values, messageId: messageId, directTask: nil)
+        local.counters.transferred &+= 1
+        let source = routeRef._withUnsafeGuaranteedRef { $0.sourceRef }
+        if tracked {
+            let root = rng.nextId()
+            let edge = rng.nextId()
+            outbox.send(
+                .tuple(Tuple(values: values, sourceRef: source, sourceTask: taskId, root: root, edge: edge)),
+                to: task
+            )
+            routeRef._withUnsafeGuaranteedRef { startTree(root, xor: edge, route: $0, messageId: messageId) }
+        } else {
+            outbox.send(.tuple(Tuple(values: values, sourceRef: source, sourceTask: taskId)), to: task)
+            if let messageId { completeAtOnce(messageId, route: routeRef.takeUnretainedValue()) }
+        }
     }
 
-    package func emitDirect(task: Int, _ values: [GaleValue], stream: String, messageId: (any Sendable)?) {
-        guard let route = checkedRoute(routes, stream: stream, values: values, direct: true),
+    /// An untracked emit to every target of every subscriber.
+    @inline(never)
+    private func emitUntracked(_ route: StreamRoute, values: [GaleValue], stream: String) {
+        let source = route.source
+        var sent = 0
+        for target in route.targets {
+            target.forEachTarget(sourceTask: taskId, values: values) { task in
+                outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId)), to: task)
+                sent += 1
+            }
+        }
+        local.counters.transferred &+= UInt64(sent)
+        if debug { logEmit(stream: stream, values: values, tasks: sent) }
+    }
+
+    /// A tracked emit's tree without a tracked tuple (ackers off, or no subscriber): the spout
+    /// gets its ack at once (as in Storm).
+    private func completeAtOnce(_ messageId: any Sendable, route: StreamRoute) {
+        immediateAcks.append(messageId)
+        streamAcked[route.index] &+= 1
+    }
+
+    /// Starts tracking the tree `root` whose tuples' edges XOR to `xor`.
+    @inline(__always)
+    private func startTree(_ root: UInt64, xor: UInt64, route: StreamRoute, messageId: (any Sendable)?) {
+        guard let messageId else { return }
+        pending[root] = PendingTree(
+            messageId: messageId,
+            emittedAt: drainStart != 0 ? drainStart : monotonicNanos(),
+            stream: route.index
+        )
+        outbox.send(
+            .ackInit(root: root, xor: xor, spoutTask: Int32(truncatingIfNeeded: taskId)),
+            to: ackerTask(for: root)
+        )
+    }
+
+    package func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?) {
+        guard let route = checkedRoute(routes, stream: stream, count: values.count, direct: true),
             checkDirectTarget(route, task: task)
         else { return }
         local.counters.emitted &+= 1
         route.emitted &+= 1
         if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
         if messageId == nil || !tracking {
+            if debug { logEmit(stream: stream, values: values, tasks: 1) }
             outbox.send(.tuple(Tuple(values: values, source: route.source, sourceTask: taskId)), to: task)
             local.counters.transferred &+= 1
-            if debug { logEmit(stream: stream, values: values, tasks: 1) }
-            if let messageId {
-                immediateAcks.append(messageId)
-                streamAcked[route.index] &+= 1
-            }
+            if let messageId { completeAtOnce(messageId, route: route) }
             return
         }
         emitTracked(route, values: values, messageId: messageId, directTask: task)
     }
 
-    @inline(__always)
+    @inline(never)
     private func emitTracked(_ route: StreamRoute, values: [GaleValue], messageId: (any Sendable)?, directTask: Int?) {
         let root = rng.nextId()
         var xor: UInt64 = 0
@@ -242,23 +292,12 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         }
         local.counters.transferred &+= UInt64(sent)
         if debug { logEmit(stream: route.source.streamId, values: values, tasks: sent) }
-        guard sent > 0, let messageId else {
+        guard sent > 0 else {
             // No subscriber: the tree is complete at once (as in Storm).
-            if let messageId {
-                immediateAcks.append(messageId)
-                streamAcked[route.index] &+= 1
-            }
+            if let messageId { completeAtOnce(messageId, route: route) }
             return
         }
-        pending[root] = PendingTree(
-            messageId: messageId,
-            emittedAt: drainStart != 0 ? drainStart : monotonicNanos(),
-            stream: route.index
-        )
-        outbox.send(
-            .ackInit(root: root, xor: xor, spoutTask: Int32(truncatingIfNeeded: taskId)),
-            to: ackerTask(for: root)
-        )
+        startTree(root, xor: xor, route: route, messageId: messageId)
     }
 
     package func reportError(_ error: any Error) {

@@ -14,9 +14,18 @@ package final class TargetRoute {
         case custom(any CustomStreamGrouping)
     }
 
+    /// The grouping without its payload: switched on per tuple without copying an array or an
+    /// existential.
+    private enum Mode {
+        case shuffle, fields, all, global, direct, partialKey, custom
+    }
+
     /// `next` and `sentPerTask` change per tuple: keep them off other objects' cache lines.
     private let headPadding = CacheLinePadding()
     package let kind: Kind
+    private let mode: Mode
+    /// The grouping fields' indices (fields and partial key groupings), owned by this route.
+    private let indices: UnsafeMutableBufferPointer<Int>
     /// The subscriber's tasks (for `.localOrShuffle`, the local ones when there are any).
     package let tasks: [Int]
     /// The subscriber's component id.
@@ -33,40 +42,86 @@ package final class TargetRoute {
         self.component = component
         self.next = tasks.isEmpty ? 0 : seed % tasks.count
         self.sentPerTask = Array(repeating: 0, count: tasks.count)
+        var fieldIndices: [Int] = []
+        switch kind {
+        case .shuffle: mode = .shuffle
+        case .fields(let i):
+            mode = .fields
+            fieldIndices = i
+        case .all: mode = .all
+        case .global: mode = .global
+        case .direct: mode = .direct
+        case .partialKey(let i):
+            mode = .partialKey
+            fieldIndices = i
+        case .custom: mode = .custom
+        }
+        indices = .allocate(capacity: fieldIndices.count)
+        _ = indices.initialize(from: fieldIndices)
     }
 
-    /// Calls `body` with every target task of a tuple with `values`.
+    deinit {
+        indices.deallocate()
+    }
+
+    /// `true` when the grouping sends each tuple to exactly one task (shuffle, fields, global,
+    /// partial key) and the subscriber has tasks: ``pickOne(_:)`` picks it.
+    package var picksOne: Bool {
+        guard !tasks.isEmpty else { return false }
+        switch mode {
+        case .shuffle, .fields, .global, .partialKey: return true
+        case .all, .direct, .custom: return false
+        }
+    }
+
+    /// The task a tuple with `values` goes to, counted as sent. Only when ``picksOne``.
     @inline(__always)
-    package func forEachTarget(sourceTask: Int, values: [GaleValue], _ body: (Int) -> Void) {
-        switch kind {
+    package func pickOne(_ values: borrowing [GaleValue]) -> Int {
+        sent &+= 1
+        switch mode {
         case .shuffle:
             let t = tasks[next]
             next += 1
             if next == tasks.count { next = 0 }
-            sent &+= 1
-            body(t)
-        case .fields(let indices):
-            let hash = GaleValue.fieldsHash(of: values, at: indices)
-            sent &+= 1
-            body(tasks[Int(truncatingIfNeeded: hash % UInt64(tasks.count))])
-        case .all:
-            sent &+= UInt64(tasks.count)
-            for t in tasks { body(t) }
-        case .global:
-            sent &+= 1
-            body(tasks[0])
-        case .direct:
-            break
-        case .partialKey(let indices):
-            let hash = GaleValue.fieldsHash(of: values, at: indices)
+            return t
+        case .fields:
+            let hash = fieldsHash(values)
+            return tasks[Int(truncatingIfNeeded: hash % UInt64(tasks.count))]
+        case .partialKey:
+            let hash = fieldsHash(values)
             let n = UInt64(tasks.count)
             let first = Int(truncatingIfNeeded: hash % n)
             let second = Int(truncatingIfNeeded: Self.rehash(hash) % n)
             let chosen = sentPerTask[second] < sentPerTask[first] ? second : first
             sentPerTask[chosen] += 1
-            sent &+= 1
-            body(tasks[chosen])
-        case .custom(let grouping):
+            return tasks[chosen]
+        case .global, .all, .direct, .custom:
+            return tasks[0]
+        }
+    }
+
+    /// ``GaleValue/fieldsHash(of:at:)`` of `values` at the grouping's field indices.
+    @inline(__always)
+    private func fieldsHash(_ values: borrowing [GaleValue]) -> UInt64 {
+        var hash = GaleValue.hashSeed
+        for index in indices { values[index].stableHash(into: &hash) }
+        return hash
+    }
+
+    /// Calls `body` with every target task of a tuple with `values`.
+    @inline(__always)
+    package func forEachTarget(sourceTask: Int, values: [GaleValue], _ body: (Int) -> Void) {
+        switch mode {
+        case .shuffle, .fields, .global, .partialKey:
+            guard !tasks.isEmpty else { return }
+            body(pickOne(values))
+        case .all:
+            sent &+= UInt64(tasks.count)
+            for t in tasks { body(t) }
+        case .direct:
+            break
+        case .custom:
+            guard case .custom(let grouping) = kind else { return }
             for t in grouping.chooseTasks(sourceTask: sourceTask, values: values) where tasks.contains(t) {
                 sent &+= 1
                 body(t)
@@ -94,6 +149,15 @@ package final class StreamRoute {
     package let source: TupleSource
     package let isDirect: Bool
     package let targets: [TargetRoute]
+    /// The one subscriber, when the stream has exactly one and its grouping picks one task per
+    /// tuple (``TargetRoute/picksOne``): the emit path's case without a loop or a closure.
+    package let single: TargetRoute?
+    /// ``single`` without reference counting: `targets` keeps it alive as long as this route.
+    package let singleRef: Unmanaged<TargetRoute>?
+    /// ``source`` without reference counting (sources are immortal).
+    package let sourceRef: Unmanaged<TupleSource>
+    /// The number of the stream's fields (the values an emit must have).
+    package let fieldCount: Int
     /// Every task of every subscriber using direct grouping (valid `emitDirect` targets).
     package let directTasks: Set<Int>
     /// Tuples the owning task emitted on this stream so far.
@@ -106,6 +170,10 @@ package final class StreamRoute {
         self.source = source
         self.isDirect = isDirect
         self.targets = targets
+        self.single = targets.count == 1 && targets[0].picksOne ? targets[0] : nil
+        self.singleRef = single.map { Unmanaged.passUnretained($0) }
+        self.sourceRef = Unmanaged.passUnretained(source)
+        self.fieldCount = source.fields.count
         var direct = Set<Int>()
         for target in targets {
             if case .direct = target.kind { direct.formUnion(target.tasks) }
@@ -129,6 +197,8 @@ package struct RoutingTable {
     package let routes: [String: StreamRoute]
     /// The default stream's route, looked up without hashing.
     package let defaultRoute: StreamRoute?
+    /// ``defaultRoute`` without reference counting: `routes` keeps it alive as long as this table.
+    package let defaultRef: Unmanaged<StreamRoute>?
 
     /// The routes in stream id order; each route's ``StreamRoute/index`` is its position here.
     package let ordered: [StreamRoute]
@@ -136,6 +206,7 @@ package struct RoutingTable {
     package init(routes: [String: StreamRoute]) {
         self.routes = routes
         self.defaultRoute = routes[Topology.defaultStreamId]
+        self.defaultRef = defaultRoute.map { Unmanaged.passUnretained($0) }
         self.ordered = routes.keys.sorted().compactMap { routes[$0] }
         for (i, route) in ordered.enumerated() { route.index = i }
     }
@@ -144,6 +215,14 @@ package struct RoutingTable {
     package func route(_ stream: String) -> StreamRoute? {
         if stream == Topology.defaultStreamId { return defaultRoute }
         return routes[stream]
+    }
+
+    /// The route of `stream` as an unretained reference (the table keeps every route alive):
+    /// the per-tuple path uses it through `_withUnsafeGuaranteedRef`, which retains nothing.
+    @inline(__always)
+    package func routeRef(_ stream: String) -> Unmanaged<StreamRoute>? {
+        if stream == Topology.defaultStreamId { return defaultRef }
+        return routes[stream].map { Unmanaged.passUnretained($0) }
     }
 
     /// What the task owning this table emitted and transferred per stream so far, with the
