@@ -38,9 +38,13 @@ test: bootstrap
 	swift test --skip-build --skip IntegrationTests $(SWIFT_TEST_FLAGS); \
 	swift test --skip-build --filter IntegrationTests --no-parallel $(SWIFT_TEST_FLAGS)
 
-bench:
-	swift run -c release gale-bench
-	swift run -c release gale-status-bench
+# Runs every benchmark three times (gale-bench, gale-status-bench, gale-trident-bench,
+# scripts/kafka-bench with its raw kcat baseline) and writes the medians with min-max, the
+# machine and the commit into docs/benchmarks.md (scripts/bench-report; BENCH_FLAGS='--only
+# runtime,status' for some of them, '--dry-run' to print instead of writing).
+BENCH_FLAGS ?=
+bench: bootstrap
+	scripts/bench-report $(BENCH_FLAGS)
 
 services-start:
 	scripts/services start all

@@ -271,3 +271,36 @@ print(
         recordNanos[recordNanos.count / 2] / 1e6
     )
 )
+// The same figures as `key=value` lines, for scripts/bench-report.
+print(
+    String(
+        format: "what=topology-status components=%d median_ms=%.2f p99_ms=%.2f json_kb=%d records_ms=%.2f "
+            + "decode_ms=%.2f view_ms=%.2f build_ms=%.2f encode_ms=%.2f",
+        componentCount,
+        status.median,
+        status.p99,
+        status.bytes / 1_024,
+        cachedTime.median,
+        decodeTime.median,
+        viewTime.median,
+        buildTime.median,
+        encodeTime.median
+    )
+)
+print(
+    String(
+        format: "what=component-page components=%d median_ms=%.2f p99_ms=%.2f json_kb=%d",
+        componentCount,
+        page.median,
+        page.p99,
+        page.bytes / 1_024
+    )
+)
+print(
+    String(
+        format: "what=history-round components=%d reports=%d median_ms=%.2f",
+        componentCount,
+        latest.count,
+        recordNanos[recordNanos.count / 2] / 1e6
+    )
+)
