@@ -92,6 +92,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         // this bolt feeds is overloaded: the rest of the taken input waits at `cursor`.
         draining: while !isThrottled && now &- start < Self.timeSliceNanos {
             if cursor.batch == taken.count {
+                giveBackTaken()
                 taken.removeAll(keepingCapacity: true)
                 cursor = (0, 0)
                 guard inbox.take(into: &taken, limit: Self.drainLimit) > 0 else { break }
@@ -113,6 +114,11 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             now = monotonicNanos()
         }
         outbox.flush()
+        if cursor.batch == taken.count && !taken.isEmpty {
+            giveBackTaken()
+            taken.removeAll(keepingCapacity: true)
+            cursor = (0, 0)
+        }
         local.busyNanos &+= now &- start
         let holdsInput = cursor.batch < taken.count
         finishRun(now: now, wantsMore: { holdsInput && !isThrottled }, paused: { isThrottled })
@@ -121,34 +127,50 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     /// Executes the tuples of `batch` from `cursor.index` on, until it ends or a queue this bolt
     /// feeds is overloaded. - Returns: `true` when it stopped for the overload.
     ///
-    /// Each envelope is moved out of its slot and the slot refilled with a payload-free `.sweep`
-    /// (never read again: `cursor` is past it), so the tuple is owned here, executed, and freed,
-    /// with no retain or release of its values in between; the batch's own deallocation later
-    /// finds nothing left to release.
+    /// Each envelope is moved out of its slot, executed, and moved back: the tuple is owned here
+    /// while it executes, with no retain or release of its values. The executed batch then goes
+    /// back to the task that sent it (``giveBackTaken()``), which frees the values.
     @inline(__always)
     private func drain(_ batch: UnsafeMutableBufferPointer<Envelope>) -> Bool {
         guard let base = batch.baseAddress else { return false }
         while cursor.index < batch.count {
             let slot = base + cursor.index
             cursor.index += 1
+            // The tuple moves out of the envelope and back into the slot: no retain or release.
             let envelope = slot.move()
-            slot.initialize(to: .sweep)
-            guard case .tuple(let tuple) = envelope else { continue }
-            let input = inputSlot(tuple)
-            if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
-            local.sampleCounter &+= 1
-            if local.sampleCounter & Self.sampleMask == 0 {
-                let t0 = monotonicNanos()
-                execute(tuple)
-                local.counters.executeLatency.record(monotonicNanos() &- t0)
-            } else {
-                execute(tuple)
-            }
-            local.counters.executed &+= 1
-            inputs[input].executed &+= 1
+            process(envelope)
+            slot.initialize(to: envelope)
             if isThrottled { return true }
         }
         return false
+    }
+
+    /// Executes `envelope` when it is a tuple, and counts it. Not inlined: the envelope is
+    /// borrowed here, so its tuple is read in place, without a copy of the tuple's values.
+    @inline(never)
+    private func process(_ envelope: Envelope) {
+        guard case .tuple(let tuple) = envelope else { return }
+        let input = inputSlot(tuple)
+        if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
+        local.sampleCounter &+= 1
+        if local.sampleCounter & Self.sampleMask == 0 {
+            let t0 = monotonicNanos()
+            execute(tuple)
+            local.counters.executeLatency.record(monotonicNanos() &- t0)
+        } else {
+            execute(tuple)
+        }
+        local.counters.executed &+= 1
+        inputs[input].executed &+= 1
+    }
+
+    /// Gives every batch in `taken` (all executed) back to the task that sent it, when that task
+    /// runs in this process (``RecycleBin``); the others are freed here with `taken`.
+    private func giveBackTaken() {
+        let sinks = environment.sinks
+        for i in taken.indices where !taken[i].isEmpty {
+            _ = sinks.recycle(&taken[i])
+        }
     }
 
     @inline(__always)

@@ -60,6 +60,8 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     package let stats: TaskStats
     package let environment: ExecutorEnvironment
     var outbox: Outbox
+    /// The batches this task sent, given back by the tasks that executed them (``RecycleBin``).
+    package let recycleBin: RecycleBin
     var local = LocalTaskStats()
     var taken: [ContiguousArray<Envelope>] = []
     var lastPublish: UInt64
@@ -96,7 +98,9 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         let now = monotonicNanos()
         self.stats = TaskStats(now: now)
         self.lastPublish = now
-        self.outbox = Outbox(table: environment.sinks, maxTaskId: environment.plan.maxTaskId)
+        let recycleBin = RecycleBin()
+        self.recycleBin = recycleBin
+        self.outbox = Outbox(table: environment.sinks, maxTaskId: environment.plan.maxTaskId, recycled: recycleBin)
         self.ackerTasks = environment.config.ackers > 0 ? environment.plan.ackerTasks : []
         self.samplingRate = environment.sampling.rate(of: componentId)
         queue.setSpecific(key: Self.componentKey, value: componentId)
