@@ -81,7 +81,7 @@ import Testing
         _ = state.ack(root: 3, xor: 1, now: 150)
         _ = state.initTree(root: 4, xor: 1, spoutTask: 1, now: 300)
         #expect(state.expire(startedBefore: 200) == 2)
-        #expect(Set(state.entries.keys) == [2, 4])
+        #expect(Set(state.entries.keys.map(\.raw)) == [2, 4])
         #expect(state.expire(startedBefore: 200) == 0)
         // An expired tree is gone: a late ack does not complete it.
         #expect(state.ack(root: 1, xor: 1, now: 400) == .none)
@@ -93,7 +93,26 @@ import Testing
         var state = AckerState()
         _ = state.ack(root: 1, xor: 1, now: 50)
         _ = state.initTree(root: 1, xor: 3, spoutTask: 1, now: 500)
-        #expect(state.entries[1]?.startedAt == 50)
+        #expect(state.entries[TreeId(1)]?.startedAt == 50)
         #expect(state.expire(startedBefore: 51) == 1)
+    }
+}
+
+@Suite struct TreeIdTests {
+    @Test func equalIdsAreEqualKeysAndDistinctIdsDistinctKeys() {
+        var table: [TreeId: Int] = [:]
+        var random = SplitMix64(seed: 9)
+        var ids: [UInt64] = []
+        for i in 0..<10_000 {
+            let id = random.nextId()
+            ids.append(id)
+            table[TreeId(id)] = i
+        }
+        // Sequential ids (the worst case for an identity-like hash) work as well.
+        for id in UInt64(1)...1_000 { table[TreeId(id)] = -Int(id) }
+        #expect(table.count == 11_000)
+        for (i, id) in ids.enumerated() { #expect(table[TreeId(id)] == i) }
+        for id in UInt64(1)...1_000 { #expect(table.removeValue(forKey: TreeId(id)) == -Int(id)) }
+        #expect(table.count == 10_000)
     }
 }

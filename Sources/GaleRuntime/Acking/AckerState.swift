@@ -22,7 +22,7 @@ package struct AckerState {
         case failed(root: UInt64, spoutTask: Int32)
     }
 
-    package private(set) var entries: [UInt64: Entry] = [:]
+    package private(set) var entries: [TreeId: Entry] = [:]
 
     package init() {}
 
@@ -31,25 +31,39 @@ package struct AckerState {
 
     /// A spout started the tree `root`.
     package mutating func initTree(root: UInt64, xor: UInt64, spoutTask: Int32, now: UInt64) -> Action {
-        var entry = entries[root] ?? Entry(startedAt: now)
-        entry.value ^= xor
-        entry.spoutTask = spoutTask
-        entry.initialized = true
-        return settle(root, entry)
+        update(root, now: now) { entry in
+            entry.value ^= xor
+            entry.spoutTask = spoutTask
+            entry.initialized = true
+        }
     }
 
     /// A bolt acked a tuple of the tree `root`.
     package mutating func ack(root: UInt64, xor: UInt64, now: UInt64) -> Action {
-        var entry = entries[root] ?? Entry(startedAt: now)
-        entry.value ^= xor
-        return settle(root, entry)
+        update(root, now: now) { $0.value ^= xor }
     }
 
     /// A bolt failed a tuple of the tree `root`.
     package mutating func fail(root: UInt64, now: UInt64) -> Action {
-        var entry = entries[root] ?? Entry(startedAt: now)
-        entry.failed = true
-        return settle(root, entry)
+        update(root, now: now) { $0.failed = true }
+    }
+
+    /// Applies `change` to the entry of `root` (a new one when there is none) and settles it,
+    /// with one hash lookup: an existing entry is changed, and removed, through its index.
+    @inline(__always)
+    private mutating func update(_ root: UInt64, now: UInt64, _ change: (inout Entry) -> Void) -> Action {
+        let key = TreeId(root)
+        guard let index = entries.index(forKey: key) else {
+            var entry = Entry(startedAt: now)
+            change(&entry)
+            let action = settle(root, entry)
+            if action == .none { entries[key] = entry }
+            return action
+        }
+        change(&entries.values[index])
+        let action = settle(root, entries.values[index])
+        if action != .none { entries.remove(at: index) }
+        return action
     }
 
     /// Forgets trees started before `deadline` (their spouts time them out on their own).
@@ -60,20 +74,11 @@ package struct AckerState {
         return before - entries.count
     }
 
-    private mutating func settle(_ root: UInt64, _ entry: Entry) -> Action {
-        guard entry.initialized else {
-            entries[root] = entry
-            return .none
-        }
-        if entry.failed {
-            entries[root] = nil
-            return .failed(root: root, spoutTask: entry.spoutTask)
-        }
-        if entry.value == 0 {
-            entries[root] = nil
-            return .completed(root: root, spoutTask: entry.spoutTask)
-        }
-        entries[root] = entry
+    /// What `entry`'s state calls for: the tree completed or failed (the entry goes), or nothing.
+    private func settle(_ root: UInt64, _ entry: Entry) -> Action {
+        guard entry.initialized else { return .none }
+        if entry.failed { return .failed(root: root, spoutTask: entry.spoutTask) }
+        if entry.value == 0 { return .completed(root: root, spoutTask: entry.spoutTask) }
         return .none
     }
 }

@@ -24,7 +24,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     let tracking: Bool
     let debug: Bool
     /// XOR of the edges emitted anchored to each input still unacked, keyed by the input's edge id.
-    var ackValues: [UInt64: UInt64] = [:]
+    var ackValues: [TreeId: UInt64] = [:]
     var cachedKey: UInt64 = 0
     var cachedValue: UInt64 = 0
     /// The trees of the tuple a ``BasicBolt`` executes (its `root`, `edge` and `moreAnchors`;
@@ -258,7 +258,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             cachedValue ^= edge
             return
         }
-        if cachedKey != 0 { ackValues[cachedKey, default: 0] ^= cachedValue }
+        if cachedKey != 0 { ackValues[TreeId(cachedKey), default: 0] ^= cachedValue }
         cachedKey = key
         cachedValue = edge
     }
@@ -271,7 +271,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             cachedKey = 0
             cachedValue = 0
         }
-        if !ackValues.isEmpty, let spilled = ackValues.removeValue(forKey: key) { value ^= spilled }
+        if !ackValues.isEmpty, let spilled = ackValues.removeValue(forKey: TreeId(key)) { value ^= spilled }
         return value
     }
 

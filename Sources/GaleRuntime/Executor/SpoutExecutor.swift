@@ -32,7 +32,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     let timeoutNanos: UInt64
     let tracking: Bool
     let debug: Bool
-    var pending: [UInt64: PendingTree] = [:]
+    var pending: [TreeId: PendingTree] = [:]
     /// Trees acked and failed per stream (indexed like ``RoutingTable/ordered``), owned by this
     /// executor: written per tree without the uniqueness check of an array.
     let streamAcked: UnsafeMutableBufferPointer<UInt64>
@@ -125,13 +125,13 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             for envelope in batch {
                 switch envelope {
                 case .treeCompleted(let root):
-                    guard let tree = pending.removeValue(forKey: root) else { continue }
+                    guard let tree = pending.removeValue(forKey: TreeId(root)) else { continue }
                     local.counters.acked &+= 1
                     streamAcked[tree.stream] &+= 1
                     local.counters.completeLatency.record(now &- tree.emittedAt)
                     spout.ack(tree.messageId)
                 case .treeFailed(let root):
-                    guard let tree = pending.removeValue(forKey: root) else { continue }
+                    guard let tree = pending.removeValue(forKey: TreeId(root)) else { continue }
                     local.counters.failed &+= 1
                     streamFailed[tree.stream] &+= 1
                     spout.fail(tree.messageId)
@@ -148,7 +148,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     private func expire(now: UInt64) {
         guard !pending.isEmpty, now > timeoutNanos else { return }
         let deadline = now - timeoutNanos
-        var expired: [UInt64] = []
+        var expired: [TreeId] = []
         for (root, tree) in pending where tree.emittedAt < deadline {
             expired.append(root)
         }
@@ -240,7 +240,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     @inline(__always)
     private func startTree(_ root: UInt64, xor: UInt64, route: StreamRoute, messageId: (any Sendable)?) {
         guard let messageId else { return }
-        pending[root] = PendingTree(
+        pending[TreeId(root)] = PendingTree(
             messageId: messageId,
             emittedAt: drainStart != 0 ? drainStart : monotonicNanos(),
             stream: route.index
