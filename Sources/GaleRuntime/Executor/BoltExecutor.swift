@@ -19,6 +19,9 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     /// by `basicCall`, `basicBolt` and `basicCollector`, used per tuple without reference counting.
     private let basicCall: BasicBoltCall?
     private let basicCallRef: Unmanaged<BasicBoltCall>?
+    /// Calls `bolt.execute` the same way (``TypedBoltCall``).
+    private let boltCall: BoltCall?
+    private let boltCallRef: Unmanaged<BoltCall>?
     let routes: RoutingTable
     override var routeTable: RoutingTable? { routes }
     let tracking: Bool
@@ -71,6 +74,8 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         self.basicCollector = collector
         self.basicCall = basicBolt.map { makeBasicBoltCall($0, collector: collector) }
         self.basicCallRef = basicCall.map { Unmanaged.passUnretained($0) }
+        self.boltCall = bolt.map { makeBoltCall($0) }
+        self.boltCallRef = boltCall.map { Unmanaged.passUnretained($0) }
         self.inputs = .allocate(capacity: inputCapacity)
         super.init(taskId: taskId, componentId: spec.id, environment: environment, watchesWatermarks: true)
         basicCollector.executorRef = Unmanaged.passUnretained(self)
@@ -175,8 +180,8 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     @inline(__always)
     private func execute(_ tuple: Tuple) {
-        if let bolt {
-            bolt.execute(tuple)
+        if let boltCallRef {
+            boltCallRef._withUnsafeGuaranteedRef { $0.execute(tuple) }
         } else if let basicCallRef {
             executeBasic(basicCallRef, tuple)
         }
@@ -526,6 +531,33 @@ final class TypedBasicBoltCall<B: BasicBolt>: BasicBoltCall {
             try collectorRef._withUnsafeGuaranteedRef { try bolt.execute(tuple, collector: $0) }
         }
     }
+}
+
+/// Calls a ``Bolt``'s `execute` (``TypedBoltCall``, which knows the bolt's type).
+class BoltCall {
+    func execute(_ tuple: Tuple) {}
+}
+
+/// Calls `execute` of a bolt of type `B` through an unretained reference (this object keeps the
+/// bolt alive): no reference counting per tuple.
+final class TypedBoltCall<B: Bolt>: BoltCall {
+    private let bolt: B
+    private let boltRef: Unmanaged<B>
+
+    init(_ bolt: B) {
+        self.bolt = bolt
+        self.boltRef = Unmanaged.passUnretained(bolt)
+    }
+
+    override func execute(_ tuple: Tuple) {
+        boltRef._withUnsafeGuaranteedRef { $0.execute(tuple) }
+    }
+}
+
+/// The ``BoltCall`` of `bolt`, typed by the bolt's dynamic type.
+private func makeBoltCall(_ bolt: any Bolt) -> BoltCall {
+    func make<B: Bolt>(_ bolt: B) -> BoltCall { TypedBoltCall(bolt) }
+    return make(bolt)
 }
 
 /// The ``BasicBoltCall`` of `bolt`, typed by the bolt's dynamic type.

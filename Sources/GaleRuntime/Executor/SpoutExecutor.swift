@@ -93,6 +93,8 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         processInbox(now: start)
         var emittedAny = false
         if mayEmit {
+            // Held once per drain: calling through the property would retain the spout per call.
+            let spout = self.spout
             var calls = 0
             let budgetEnd = local.counters.transferred &+ UInt64(transferBudget)
             while calls < Self.batchSize && local.counters.transferred < budgetEnd && mayEmit {
