@@ -47,6 +47,7 @@ let scenarios = [
     Scenario(name: "user-wordcount-ack-p1", track: true, wordcount: true, userParallelism: 1),
     Scenario(name: "user-wordcount-noack-p2", track: false, wordcount: true, userParallelism: 2),
     Scenario(name: "user-wordcount-ack-p2", track: true, wordcount: true, userParallelism: 2),
+    Scenario(name: "user-wordcount-2workers-ack", track: true, wordcount: true, workers: 2, userParallelism: 2),
 ]
 
 /// What a scenario runs on: one in-process runtime, or cluster workers talking over loopback.
