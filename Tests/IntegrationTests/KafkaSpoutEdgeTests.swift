@@ -508,6 +508,34 @@ import Testing
         await cluster.shutdown()
     }
 
+    @Test func aRetryIsReadAgainWhileItsPartitionsWindowIsFull() async throws {
+        // A window of 10: the record failing holds the commits, the window fills behind it and
+        // the partition pauses; the retry must still be read again for the partition to go on.
+        let input = try KafkaPipelineTests.topic("edge-seek-full", partitions: 1)
+        let lines = (0..<100).map { "\($0),record \($0)" }
+        let offsets = try await Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var spout = try Self.spoutConfig(topic: input, group: group)
+        spout.maxUncommittedOffsets = 10
+        spout.retry = RetryPolicy(initialDelay: .milliseconds(300), multiplier: 1, maxDelay: .milliseconds(300))
+        let failingOnce: Set<String> = ["2", "55"]
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        _ = try cluster.submit(
+            try Self.topology("edge-seek-full", spout: spout, recorder: recorder, failingOnce: failingOnce)
+        )
+
+        let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits reach the end")
+        let ids = recorder.ids
+        #expect(Set(ids.keys) == Set((0..<100).map { "\($0)" }))
+        for id in failingOnce { #expect(ids[id] == 2, "id \(id) delivered \(ids[id] ?? 0) times") }
+        let again = ids.filter { !failingOnce.contains($0.key) && $0.value != 1 }
+        #expect(again.isEmpty, "delivered more than once without failing: \(again)")
+        await cluster.shutdown()
+    }
+
     // MARK: - Statistics
 
     @Test func statisticsNameTheRecordHoldingThePartitionWithItsRetries() async throws {

@@ -607,7 +607,9 @@ public final class KafkaSpout: Spout {
             // a librdkafka op with a version barrier; rapid flips are where consumers were seen to
             // stay paused for good).
             let drained = state.uncommittedCount <= state.maxUncommitted / 2
-            let wantPause = held[partition] != nil || full || (isPaused && !drained)
+            // A partition sought back fetches until it has read its retries again, full window or
+            // not: the record it waits for may be the one to retry.
+            let wantPause = !rewound.contains(partition) && (held[partition] != nil || full || (isPaused && !drained))
             guard wantPause != isPaused else { continue }
             let topicPartition = [KafkaTopicPartition(topic: config.topic, partition: partition)]
             do {
