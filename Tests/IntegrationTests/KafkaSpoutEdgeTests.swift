@@ -45,17 +45,20 @@ import Testing
         return config
     }
 
-    /// KafkaSpout -> RecordingBolt (failing `failing` ids).
+    /// KafkaSpout -> RecordingBolt (failing `failing` ids every time, `failingOnce` ids the first time).
     static func topology(
         _ name: String,
         spout config: KafkaSpoutConfig,
         recorder: Recorder,
-        failing: Set<String> = []
+        failing: Set<String> = [],
+        failingOnce: Set<String> = []
     ) throws -> Topology {
         let builder = TopologyBuilder(name: name)
         builder.setSpout("input", parallelism: 1) { KafkaSpout(config) }
-        builder.setBolt("record", parallelism: 1) { RecordingBolt(recorder: recorder, failing: failing) }
-            .shuffleGrouping("input")
+        builder.setBolt("record", parallelism: 1) {
+            RecordingBolt(recorder: recorder, failing: failing, failingOnce: failingOnce)
+        }
+        .shuffleGrouping("input")
         builder.config.messageTimeoutSeconds = 30
         return try builder.build()
     }
@@ -472,6 +475,67 @@ import Testing
         await cluster.shutdown()
     }
 
+    @Test func failedRecordsAreReadAgainBySeekingBackAndNoOtherRecordIsLostOrEmittedTwice() async throws {
+        // Two partitions, records failing once near each one's start, middle and end: each retry
+        // seeks its partition back and reads the records after it again, which are in flight or
+        // acked and must not be emitted again.
+        let input = try KafkaPipelineTests.topic("edge-seek", partitions: 2)
+        let lines0 = (0..<300).map { "\($0),record \($0)" }
+        let lines1 = (300..<600).map { "\($0),record \($0)" }
+        let offsets0 = try await Self.produceLines(topic: input, partition: 0, lines0)
+        let offsets1 = try await Self.produceLines(topic: input, partition: 1, lines1)
+        let group = Self.group()
+        let spout = try Self.spoutConfig(topic: input, group: group)
+        let failingOnce: Set<String> = ["0", "3", "4", "150", "299", "300", "301", "450", "451", "599"]
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        let running = try cluster.submit(
+            try Self.topology("edge-seek", spout: spout, recorder: recorder, failingOnce: failingOnce)
+        )
+
+        let expected: [Int32: Int64] = [0: (offsets0.max() ?? -1) + 1, 1: (offsets1.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits reach the end of both partitions")
+        // The ledger: every id delivered, the failed ones exactly twice (failed, then acked on
+        // their retry), every other one exactly once (not emitted again by the re-reads).
+        let ids = recorder.ids
+        let all = Set((0..<600).map { "\($0)" })
+        #expect(Set(ids.keys) == all, "missing: \(all.subtracting(ids.keys).sorted())")
+        for id in failingOnce { #expect(ids[id] == 2, "id \(id) delivered \(ids[id] ?? 0) times") }
+        let again = ids.filter { !failingOnce.contains($0.key) && $0.value != 1 }
+        #expect(again.isEmpty, "delivered more than once without failing: \(again)")
+        #expect(running.stats().component("input")?.failed == UInt64(failingOnce.count))
+        await cluster.shutdown()
+    }
+
+    @Test func aRetryIsReadAgainWhileItsPartitionsWindowIsFull() async throws {
+        // A window of 10: the record failing holds the commits, the window fills behind it and
+        // the partition pauses; the retry must still be read again for the partition to go on.
+        let input = try KafkaPipelineTests.topic("edge-seek-full", partitions: 1)
+        let lines = (0..<100).map { "\($0),record \($0)" }
+        let offsets = try await Self.produceLines(topic: input, lines)
+        let group = Self.group()
+        var spout = try Self.spoutConfig(topic: input, group: group)
+        spout.maxUncommittedOffsets = 10
+        spout.retry = RetryPolicy(initialDelay: .milliseconds(300), multiplier: 1, maxDelay: .milliseconds(300))
+        let failingOnce: Set<String> = ["2", "55"]
+        let recorder = Recorder()
+        let cluster = LocalCluster(logger: Logger(label: "test"))
+        _ = try cluster.submit(
+            try Self.topology("edge-seek-full", spout: spout, recorder: recorder, failingOnce: failingOnce)
+        )
+
+        let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
+        let committed = try await Self.waitForCommits(topic: input, group: group, expected)
+        #expect(committed == expected, "commits reach the end")
+        let ids = recorder.ids
+        #expect(Set(ids.keys) == Set((0..<100).map { "\($0)" }))
+        for id in failingOnce { #expect(ids[id] == 2, "id \(id) delivered \(ids[id] ?? 0) times") }
+        let again = ids.filter { !failingOnce.contains($0.key) && $0.value != 1 }
+        #expect(again.isEmpty, "delivered more than once without failing: \(again)")
+        await cluster.shutdown()
+    }
+
     // MARK: - Statistics
 
     @Test func statisticsNameTheRecordHoldingThePartitionWithItsRetries() async throws {
@@ -524,15 +588,18 @@ final class Recorder: Sendable {
     var ids: [String: Int] { seen.withLock { $0 } }
 }
 
-/// Records the id of every input; fails the ids in `failing`, acks the others.
+/// Records the id of every input; fails the ids in `failing`, and those in `failingOnce` the
+/// first time the recorder sees them; acks the others.
 final class RecordingBolt: Bolt {
     private let recorder: Recorder
     private let failing: Set<String>
+    private let failingOnce: Set<String>
     private var collector: (any OutputCollector)?
 
-    init(recorder: Recorder, failing: Set<String>) {
+    init(recorder: Recorder, failing: Set<String>, failingOnce: Set<String> = []) {
         self.recorder = recorder
         self.failing = failing
+        self.failingOnce = failingOnce
     }
 
     func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {}
@@ -542,7 +609,7 @@ final class RecordingBolt: Bolt {
     func execute(_ tuple: Tuple) {
         let id = tuple.string(at: 0) ?? ""
         recorder.record(id)
-        if failing.contains(id) {
+        if failing.contains(id) || (failingOnce.contains(id) && recorder.ids[id] == 1) {
             collector?.fail(tuple)
         } else {
             collector?.ack(tuple)

@@ -86,7 +86,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Moves assigned partitions to their ``KafkaTopicPartition/offset``; records fetched before
-    /// are dropped. *Blocking*, for up to `timeout` (default: the operation timeout).
+    /// are dropped. *Blocking*, for up to `timeout` (default: the operation timeout); a `timeout`
+    /// of zero seeks asynchronously (records polled afterwards come from the new offset).
     ///
     /// - Important: Only assigned partitions can be sought.
     public func seek(_ partitions: [KafkaTopicPartition], timeout: Duration? = nil) throws(KafkaError) {
@@ -97,7 +98,7 @@ public final class KafkaConsumer: Sendable {
                 rd_kafka_seek_partitions(client.handle, list, timeout.timeoutMilliseconds),
                 context: "seek \(partitions)"
             )
-            try RDKafkaTopicPartitionList.checkEntries(list, context: "seek")
+            try RDKafkaTopicPartitionList.checkEntries(list, context: "seek", inProgressIsDone: timeout == .zero)
         }
     }
 

@@ -44,9 +44,11 @@ enum RDKafkaTopicPartitionList {
         return result
     }
 
-    /// Throws the first per-partition error in `list`, naming its partition.
-    static func checkEntries(_ list: Pointer, context: String) throws(KafkaError) {
+    /// Throws the first per-partition error in `list`, naming its partition; `inProgressIsDone`
+    /// accepts `_IN_PROGRESS` (what an asynchronous seek leaves in each entry).
+    static func checkEntries(_ list: Pointer, context: String, inProgressIsDone: Bool = false) throws(KafkaError) {
         for (partition, error) in read(list) where error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if inProgressIsDone && error == RD_KAFKA_RESP_ERR__IN_PROGRESS { continue }
             throw KafkaError(error, context: "\(context) [\(partition.topic)][\(partition.partition)]")
         }
     }

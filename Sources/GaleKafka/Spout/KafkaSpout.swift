@@ -24,11 +24,15 @@ public struct KafkaMessageId: Hashable, Sendable, CustomStringConvertible {
 /// transaction markers) are skipped, and a partition with ``KafkaSpoutConfig/maxUncommittedOffsets``
 /// records waiting pauses until commits catch up (records fetched past the limit are held back, not
 /// emitted). Failed tuples are emitted again after the
-/// ``KafkaSpoutConfig/retry`` backoff; after the last retry the record is dead-lettered or
-/// dropped (``KafkaSpoutConfig/afterRetries``), logged either way, so it never holds its
-/// partition. Records carrying a `gale-chunk` header are reassembled (``ChunkAssembler``) and
-/// emitted as one tuple whose offsets commit together; a payload that cannot be (corrupt,
-/// incomplete, over the memory budget) goes the way of an exhausted record.
+/// ``KafkaSpoutConfig/retry`` backoff by seeking their partition back to the failed offset and
+/// reading it again (as Storm's spout does): the spout keeps nothing of a record it emitted but
+/// its offset's state in ``PartitionOffsets`` (a few words), and of the records read again it
+/// emits only those due for a retry. After the last retry the record is dead-lettered (read
+/// again the same way) or dropped (``KafkaSpoutConfig/afterRetries``), logged either way, so it
+/// never holds its partition. Records carrying a `gale-chunk` header are reassembled
+/// (``ChunkAssembler``) and emitted as one tuple whose offsets commit together; a payload keeps its
+/// values in memory until acked (a retry emits them again), and a payload that cannot be
+/// reassembled (corrupt, incomplete, over the memory budget) goes the way of an exhausted record.
 ///
 /// Threading: like every spout, all of it runs on its task's serial queue.
 public final class KafkaSpout: Spout {
@@ -39,8 +43,22 @@ public final class KafkaSpout: Spout {
     private var deadLetters: KafkaProducer?
     private var partitions = PartitionTable()
     private var paused: Set<Int32> = []
-    /// Tuples in flight (or waiting for a retry), by partition and first offset.
+    /// Payloads reassembled from chunks in flight (or waiting for a retry), by partition and first
+    /// offset. Plain records are not kept: a retry reads them again (``replays``).
     private var inFlight = InFlightLog<InFlight>()
+    /// Per partition, the offsets to read again after a seek back, and what to do with each
+    /// record when it comes: emit it (a retry) or dead-letter it (retries exhausted).
+    private var replays: [Int32: [Int64: Replay]] = [:]
+    /// Partitions whose consumer was sought back to re-read ``replays``; their records below the
+    /// read position are re-reads, not a reset of the position.
+    private var rewound: Set<Int32> = []
+    /// Partitions to seek back (to their lowest replay offset) before the next poll.
+    private var mustRewind: Set<Int32> = []
+
+    private enum Replay {
+        case emit
+        case deadLetter(reason: String)
+    }
     private var assembler: ChunkAssembler
     private var lastCommit = ContinuousClock.now
     /// When each partition's committed offset last moved (or the partition was assigned).
@@ -59,20 +77,16 @@ public final class KafkaSpout: Spout {
     /// already past these records, so they are taken from here, first, once the partition may go on.
     private var held: [Int32: [KafkaRecord]] = [:]
 
+    /// A payload reassembled from chunks, in flight.
     private struct InFlight {
         var values: [GaleValue]
-        /// The offsets of a payload reassembled from chunks; empty for a plain record, whose
-        /// only offset is its message id's (no array to allocate per record).
-        var chunkOffsets: [Int64]
-        /// The record, for its dead-letter copy; `nil` unless exhausted records are dead-lettered
-        /// (holding it costs a release of its topic, key, value and headers per acked record).
+        /// The payload's offsets.
+        var offsets: [Int64]
+        /// The record, for its dead-letter copy; `nil` unless exhausted records are dead-lettered.
         var record: KafkaRecord?
-
-        /// Every offset of the tuple whose message id is `id`.
-        func offsets(_ id: KafkaMessageId) -> [Int64] { chunkOffsets.isEmpty ? [id.offset] : chunkOffsets }
     }
 
-    /// Whether in-flight tuples keep their record (for ``KafkaSpoutConfig/afterRetries`` `.deadLetter`).
+    /// Whether in-flight payloads keep their record (for ``KafkaSpoutConfig/afterRetries`` `.deadLetter`).
     private let keepsRecords: Bool
 
     /// A spout reading as `config` says.
@@ -202,14 +216,20 @@ public final class KafkaSpout: Spout {
         guard let consumer, let collector else { return }
         let now = ContinuousClock.now
         finishDeadLetters()
-        // Retries that fell due go first.
+        // Retries that fell due go first: payloads from memory, records by reading them again.
         for partition in partitions.ids {
             guard let due = partitions[partition]?.dueRetries(now: now), !due.isEmpty else { continue }
             for offset in due {
                 let id = KafkaMessageId(partition: partition, offset: offset)
-                if let entry = inFlight[partition, offset] { collector.emit(entry.values, messageId: id) }
+                if let entry = inFlight[partition, offset] {
+                    collector.emit(entry.values, messageId: id)
+                } else {
+                    replays[partition, default: [:]][offset] = .emit
+                    mustRewind.insert(partition)
+                }
             }
         }
+        rewind(consumer)
         releaseHeld(now: now)
         let records: [KafkaRecord]
         do {
@@ -220,6 +240,7 @@ public final class KafkaSpout: Spout {
             return
         }
         for record in records {
+            if rewound.contains(record.partition), replay(record) { continue }
             if held[record.partition] != nil || mustHold(record) {
                 held[record.partition, default: []].append(record)
             } else {
@@ -237,6 +258,84 @@ public final class KafkaSpout: Spout {
             commit()
         }
         updatePauses()
+    }
+
+    /// Seeks each partition in ``mustRewind`` back to its lowest offset to read again; a
+    /// partition whose seek fails is tried again on the next call.
+    private func rewind(_ consumer: KafkaConsumer) {
+        guard !mustRewind.isEmpty else { return }
+        for partition in mustRewind.sorted() {
+            guard let offset = replays[partition]?.keys.min() else {
+                mustRewind.remove(partition)
+                continue
+            }
+            do {
+                // Asynchronous (timeout 0): records fetched before the seek are dropped by librdkafka.
+                try consumer.seek(
+                    [KafkaTopicPartition(topic: config.topic, partition: partition, offset: KafkaOffset(offset))],
+                    timeout: .zero
+                )
+            } catch {
+                logger.warning("cannot seek partition \(partition) back to \(offset) for a retry: \(error)")
+                collector?.reportError(error)
+                continue
+            }
+            mustRewind.remove(partition)
+            rewound.insert(partition)
+            // Held records come again after the seek.
+            held[partition] = nil
+        }
+    }
+
+    /// Handles a record of a partition read again after a seek back: emits or dead-letters it if
+    /// ``replays`` names it, skips it otherwise (it is in flight or done). Offsets to replay that
+    /// the log no longer has are given up. Returns `false` for a record at or past the read
+    /// position, which ends the re-read and is taken as new.
+    private func replay(_ record: KafkaRecord) -> Bool {
+        let partition = record.partition
+        guard let position = partitions[partition]?.position else { return true }
+        if record.offset >= position {
+            finishRewind(partition, before: position)
+            return false
+        }
+        if let missing = replays[partition]?.keys.filter({ $0 < record.offset }), !missing.isEmpty {
+            giveUpMissing(partition: partition, offsets: missing)
+        }
+        if let action = replays[partition]?.removeValue(forKey: record.offset) {
+            let id = KafkaMessageId(partition: partition, offset: record.offset)
+            switch action {
+            case .emit:
+                emit(record, payloadOffsets: nil)
+            case .deadLetter(let reason):
+                deadLetter(record, offsets: [record.offset], id: id, reason: reason)
+            }
+        }
+        if record.offset >= position - 1 { finishRewind(partition, before: position) }
+        return true
+    }
+
+    /// Ends the re-read of `partition`: offsets to replay below `position` that did not come
+    /// again are no longer in the log.
+    private func finishRewind(_ partition: Int32, before position: Int64) {
+        rewound.remove(partition)
+        guard let left = replays[partition] else { return }
+        let missing = left.keys.filter { $0 < position }
+        if !missing.isEmpty { giveUpMissing(partition: partition, offsets: missing) }
+        if replays[partition]?.isEmpty == true { replays[partition] = nil }
+    }
+
+    /// Marks offsets to replay that the log no longer has as done (logged and reported).
+    private func giveUpMissing(partition: Int32, offsets: [Int64]) {
+        for offset in offsets.sorted() {
+            replays[partition]?.removeValue(forKey: offset)
+            let error = KafkaError(
+                code: .invalidState,
+                message: "record \(partition)@\(offset) of \(config.topic) is no longer in the log; not retried"
+            )
+            logger.warning("\(error)")
+            collector?.reportError(error)
+            _ = partitions[partition]?.markDone(offset)
+        }
     }
 
     /// Whether `record` must wait: its partition has ``KafkaSpoutConfig/maxUncommittedOffsets``
@@ -315,7 +414,7 @@ public final class KafkaSpout: Spout {
             )
             for event in events { handle(event, template: record) }
         } else {
-            emit(record, chunkOffsets: [])
+            emit(record, payloadOffsets: nil)
         }
     }
 
@@ -334,7 +433,7 @@ public final class KafkaSpout: Spout {
             record.offset = payload.firstOffset
             record.value = payload.value
             record.headers.removeAll { $0.name == ChunkHeader.recordHeaderKey }
-            emit(record, chunkOffsets: payload.offsets.count > 1 ? payload.offsets : [])
+            emit(record, payloadOffsets: payload.offsets.isEmpty ? [payload.firstOffset] : payload.offsets)
         case .failed(let error):
             // Nothing of the payload is kept: the dead-letter record names it (topic, partition,
             // offsets, why) and carries the key; the chunks themselves stay in the source topic.
@@ -349,7 +448,8 @@ public final class KafkaSpout: Spout {
             )
             record.headers = (template?.headers ?? []).filter { $0.name != ChunkHeader.recordHeaderKey }
             giveUp(
-                InFlight(values: [], chunkOffsets: error.offsets, record: record),
+                record,
+                offsets: error.offsets.isEmpty ? [first] : error.offsets,
                 id: KafkaMessageId(partition: error.partition, offset: first),
                 reason: error.description
             )
@@ -358,84 +458,102 @@ public final class KafkaSpout: Spout {
         }
     }
 
-    private func emit(_ record: KafkaRecord, chunkOffsets: [Int64]) {
-        let id = KafkaMessageId(partition: record.partition, offset: chunkOffsets.first ?? record.offset)
+    /// Maps `record` and emits its tuple; `payloadOffsets` are the offsets of a payload
+    /// reassembled from chunks (kept in ``inFlight`` with its values), `nil` for a plain record.
+    private func emit(_ record: KafkaRecord, payloadOffsets: [Int64]?) {
+        let id = KafkaMessageId(partition: record.partition, offset: payloadOffsets?.first ?? record.offset)
         let values: [GaleValue]
         do {
             guard let mapped = try config.mapper(record) else {
-                if chunkOffsets.isEmpty { _ = partitions[record.partition]?.markDone(id.offset) }
-                for offset in chunkOffsets { _ = partitions[record.partition]?.markDone(offset) }
+                for offset in payloadOffsets ?? [id.offset] { _ = partitions[record.partition]?.markDone(offset) }
                 return
             }
             values = mapped
         } catch {
             logger.warning("record \(id) cannot become a tuple: \(error)")
             collector?.reportError(error)
-            giveUp(InFlight(values: [], chunkOffsets: chunkOffsets, record: record), id: id, reason: "mapper: \(error)")
+            giveUp(record, offsets: payloadOffsets ?? [id.offset], id: id, reason: "mapper: \(error)")
             return
         }
-        inFlight.insert(
-            InFlight(values: values, chunkOffsets: chunkOffsets, record: keepsRecords ? record : nil),
-            partition: id.partition,
-            offset: id.offset
-        )
+        if let payloadOffsets {
+            inFlight.insert(
+                InFlight(values: values, offsets: payloadOffsets, record: keepsRecords ? record : nil),
+                partition: id.partition,
+                offset: id.offset
+            )
+        }
         collector?.emit(values, messageId: id)
     }
 
     public func ack(_ messageId: any Sendable) {
-        guard let id = messageId as? KafkaMessageId,
-            let entry = inFlight.remove(partition: id.partition, offset: id.offset)
-        else { return }
-        if entry.chunkOffsets.isEmpty { _ = partitions[id.partition]?.acked(id.offset) }
-        for offset in entry.chunkOffsets { _ = partitions[id.partition]?.acked(offset) }
+        guard let id = messageId as? KafkaMessageId else { return }
+        if let entry = inFlight.remove(partition: id.partition, offset: id.offset) {
+            for offset in entry.offsets { _ = partitions[id.partition]?.acked(offset) }
+        } else {
+            _ = partitions[id.partition]?.acked(id.offset)
+        }
     }
 
     public func fail(_ messageId: any Sendable) {
-        guard let id = messageId as? KafkaMessageId, let entry = inFlight[id.partition, id.offset] else { return }
+        guard let id = messageId as? KafkaMessageId else { return }
         switch partitions[id.partition]?.failed(id.offset, now: .now) {
         case .exhausted(let retries):
-            _ = inFlight.remove(partition: id.partition, offset: id.offset)
-            giveUp(entry, id: id, reason: "failed after \(retries) retries")
+            let reason = "failed after \(retries) retries"
+            if let entry = inFlight.remove(partition: id.partition, offset: id.offset) {
+                giveUp(entry.record, offsets: entry.offsets, id: id, reason: reason)
+            } else if case .deadLetter = config.afterRetries {
+                // The record is read again to be dead-lettered.
+                replays[id.partition, default: [:]][id.offset] = .deadLetter(reason: reason)
+                mustRewind.insert(id.partition)
+            } else {
+                giveUp(nil, offsets: [id.offset], id: id, reason: reason)
+            }
         case .retryScheduled, .ignored, nil:
             break
         }
     }
 
-    /// Dead-letters or drops a record that will not be retried; its offsets become done once
-    /// that is settled.
-    private func giveUp(_ entry: InFlight, id: KafkaMessageId, reason: String) {
+    /// Dead-letters or drops a record (or payload) that will not be retried; its offsets become
+    /// done once that is settled.
+    private func giveUp(_ record: KafkaRecord?, offsets: [Int64], id: KafkaMessageId, reason: String) {
         switch config.afterRetries {
         case .drop:
             logger.warning("record \(id) dropped: \(reason)")
-            for offset in entry.offsets(id) { _ = partitions[id.partition]?.markDone(offset) }
-        case .deadLetter(let topic):
-            guard let deadLetters else { return }
-            deadLetterPending[id] = entry.offsets(id)
-            let record = KafkaProducerRecord(
-                topic: topic,
-                key: entry.record?.key,
-                value: entry.record?.value,
-                headers: (entry.record?.headers ?? []) + [
-                    KafkaHeader(name: "gale-error", value: Array(reason.utf8)),
-                    KafkaHeader(name: "gale-source", value: Array("\(config.topic)/\(id)".utf8)),
-                ]
-            )
-            let done = deadLettered
-            let logger = logger
-            do {
-                try deadLetters.produce(record) { result in
-                    switch result {
-                    case .success:
-                        logger.warning("record \(id) dead-lettered to \(topic): \(reason)")
-                        done.append(id)
-                    case .failure(let error):
-                        // Left pending: the partition does not commit past it, so it is read again after a restart.
-                        logger.error("record \(id) could not be dead-lettered to \(topic): \(error)")
-                    }
+            for offset in offsets { _ = partitions[id.partition]?.markDone(offset) }
+        case .deadLetter:
+            deadLetter(record, offsets: offsets, id: id, reason: reason)
+        }
+    }
+
+    /// Writes `record` (its key, value and headers) to the dead-letter topic; its offsets become
+    /// done once the broker confirms.
+    private func deadLetter(_ record: KafkaRecord?, offsets: [Int64], id: KafkaMessageId, reason: String) {
+        guard case .deadLetter(let topic) = config.afterRetries, let deadLetters else { return }
+        deadLetterPending[id] = offsets
+        let letter = KafkaProducerRecord(
+            topic: topic,
+            key: record?.key,
+            value: record?.value,
+            headers: (record?.headers ?? []) + [
+                KafkaHeader(name: "gale-error", value: Array(reason.utf8)),
+                KafkaHeader(name: "gale-source", value: Array("\(config.topic)/\(id)".utf8)),
+            ]
+        )
+        let done = deadLettered
+        let logger = logger
+        do {
+            try deadLetters.produce(letter) { result in
+                switch result {
+                case .success:
+                    logger.warning("record \(id) dead-lettered to \(topic): \(reason)")
+                    done.append(id)
+                case .failure(let error):
+                    // Left pending: the partition does not commit past it, so it is read again after a restart.
+                    logger.error("record \(id) could not be dead-lettered to \(topic): \(error)")
                 }
-            } catch {
-                logger.error("record \(id) could not be dead-lettered to \(topic): \(error)")
             }
+        } catch {
+            logger.error("record \(id) could not be dead-lettered to \(topic): \(error)")
         }
     }
 
@@ -489,7 +607,9 @@ public final class KafkaSpout: Spout {
             // a librdkafka op with a version barrier; rapid flips are where consumers were seen to
             // stay paused for good).
             let drained = state.uncommittedCount <= state.maxUncommitted / 2
-            let wantPause = held[partition] != nil || full || (isPaused && !drained)
+            // A partition sought back fetches until it has read its retries again, full window or
+            // not: the record it waits for may be the one to retry.
+            let wantPause = !rewound.contains(partition) && (held[partition] != nil || full || (isPaused && !drained))
             guard wantPause != isPaused else { continue }
             let topicPartition = [KafkaTopicPartition(topic: config.topic, partition: partition)]
             do {
