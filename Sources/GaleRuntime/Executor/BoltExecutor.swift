@@ -333,21 +333,34 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         }
         local.counters.transferred &+= 1
         let source = routeRef._withUnsafeGuaranteedRef { $0.sourceRef }
-        if tracked {
-            let edge = rng.nextId()
-            addAckValue(key, edge)
-            let tuple = Tuple(
-                values: values,
-                sourceRef: source,
-                sourceTask: taskId,
-                root: root,
-                edge: edge,
-                moreAnchors: more.map { rekeyed($0, edge: edge) }
-            )
-            outbox.send(.tuple(tuple), to: task)
-        } else {
-            outbox.send(.tuple(Tuple(values: values, sourceRef: source, sourceTask: taskId)), to: task)
-        }
+        outbox.send(
+            .tuple(outgoing(values, source: source, tracked: tracked, root: root, key: key, more: more)),
+            to: task
+        )
+    }
+
+    /// The tuple an emit sends to one task: anchored (with a new edge id, XORed into the input's
+    /// ack value under `key`) when `tracked`, else untracked.
+    @inline(__always)
+    private func outgoing(
+        _ values: consuming [GaleValue],
+        source: Unmanaged<TupleSource>,
+        tracked: Bool,
+        root: UInt64,
+        key: UInt64,
+        more: [UInt64]?
+    ) -> Tuple {
+        guard tracked else { return Tuple(values: values, sourceRef: source, sourceTask: taskId) }
+        let edge = rng.nextId()
+        addAckValue(key, edge)
+        return Tuple(
+            values: values,
+            sourceRef: source,
+            sourceTask: taskId,
+            root: root,
+            edge: edge,
+            moreAnchors: more.map { rekeyed($0, edge: edge) }
+        )
     }
 
     /// ``emit(_:stream:root:key:more:)`` to every target of every subscriber.
@@ -362,24 +375,11 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         more: [UInt64]?
     ) {
         var sent = 0
-        let source = route.source
+        let source = route.sourceRef
         for target in route.targets {
             target.forEachTarget(sourceTask: taskId, values: values) { task in
-                if tracked {
-                    let edge = rng.nextId()
-                    addAckValue(key, edge)
-                    let tuple = Tuple(
-                        values: values,
-                        source: source,
-                        sourceTask: taskId,
-                        root: root,
-                        edge: edge,
-                        moreAnchors: more.map { rekeyed($0, edge: edge) }
-                    )
-                    outbox.send(.tuple(tuple), to: task)
-                } else {
-                    outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId)), to: task)
-                }
+                let tuple = outgoing(values, source: source, tracked: tracked, root: root, key: key, more: more)
+                outbox.send(.tuple(tuple), to: task)
                 sent += 1
             }
         }
