@@ -39,24 +39,22 @@ public struct Words: Sequence, Sendable {
 
         @inlinable
         public mutating func next() -> String? {
-            var start = position
-            var end = start
-            let found: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            var end = position
+            let word: String?? = text.utf8.withContiguousStorageIfAvailable { bytes in
                 let count = bytes.count
+                var start = end
                 while start < count && Words.isSpace(bytes[start]) { start += 1 }
-                guard start < count else { return false }
+                guard start < count else {
+                    end = count
+                    return nil
+                }
                 end = start + 1
                 while end < count && !Words.isSpace(bytes[end]) { end += 1 }
-                return true
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
             }
-            if let found {
-                position = end
-                guard found else { return nil }
-                return text.utf8.withContiguousStorageIfAvailable { bytes in
-                    String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-                }
-            }
-            return nextWithoutContiguousStorage()
+            guard let word else { return nextWithoutContiguousStorage() }
+            position = end
+            return word
         }
 
         /// ``next()`` for a string whose UTF-8 is not stored contiguously (one bridged from

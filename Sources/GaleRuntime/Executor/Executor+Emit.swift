@@ -5,9 +5,7 @@ extension Executor {
     /// `nil` on a bad emit.
     @inline(__always)
     func checkedRoute(_ routes: RoutingTable, stream: String, count: Int, direct: Bool) -> StreamRoute? {
-        if let route = routes.route(stream), route.fieldCount == count, route.isDirect == direct { return route }
-        reportBadEmit(routes, stream: stream, count: count, direct: direct)
-        return nil
+        checkedRouteRef(routes, stream: stream, count: count, direct: direct)?.takeUnretainedValue()
     }
 
     /// ``checkedRoute(_:stream:count:direct:)`` as an unretained reference (see

@@ -80,7 +80,7 @@ package struct Outbox {
     /// Batches this outbox sent, given back once executed: the next buffers.
     private let recycled: RecycleBin
 
-    package init(table: SinkTable, maxTaskId: Int, recycled: RecycleBin = RecycleBin()) {
+    package init(table: SinkTable, maxTaskId: Int, recycled: RecycleBin) {
         self.table = table
         self.recycled = recycled
         self.buffers = Array(repeating: ContiguousArray(), count: maxTaskId + 1)

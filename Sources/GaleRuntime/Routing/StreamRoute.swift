@@ -150,9 +150,8 @@ package final class StreamRoute {
     package let isDirect: Bool
     package let targets: [TargetRoute]
     /// The one subscriber, when the stream has exactly one and its grouping picks one task per
-    /// tuple (``TargetRoute/picksOne``): the emit path's case without a loop or a closure.
-    package let single: TargetRoute?
-    /// ``single`` without reference counting: `targets` keeps it alive as long as this route.
+    /// tuple (``TargetRoute/picksOne``): the emit path's case without a loop or a closure. An
+    /// unretained reference: `targets` keeps it alive as long as this route.
     package let singleRef: Unmanaged<TargetRoute>?
     /// ``source`` without reference counting (sources are immortal).
     package let sourceRef: Unmanaged<TupleSource>
@@ -170,8 +169,7 @@ package final class StreamRoute {
         self.source = source
         self.isDirect = isDirect
         self.targets = targets
-        self.single = targets.count == 1 && targets[0].picksOne ? targets[0] : nil
-        self.singleRef = single.map { Unmanaged.passUnretained($0) }
+        self.singleRef = targets.count == 1 && targets[0].picksOne ? Unmanaged.passUnretained(targets[0]) : nil
         self.sourceRef = Unmanaged.passUnretained(source)
         self.fieldCount = source.fields.count
         var direct = Set<Int>()
