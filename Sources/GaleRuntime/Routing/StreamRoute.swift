@@ -193,9 +193,8 @@ package final class StreamRoute {
 /// The output streams of one emitting task, by stream id.
 package struct RoutingTable {
     package let routes: [String: StreamRoute]
-    /// The default stream's route, looked up without hashing.
-    package let defaultRoute: StreamRoute?
-    /// ``defaultRoute`` without reference counting: `routes` keeps it alive as long as this table.
+    /// The default stream's route, looked up without hashing, as an unretained reference:
+    /// `routes` keeps it alive as long as this table.
     package let defaultRef: Unmanaged<StreamRoute>?
 
     /// The routes in stream id order; each route's ``StreamRoute/index`` is its position here.
@@ -203,16 +202,14 @@ package struct RoutingTable {
 
     package init(routes: [String: StreamRoute]) {
         self.routes = routes
-        self.defaultRoute = routes[Topology.defaultStreamId]
-        self.defaultRef = defaultRoute.map { Unmanaged.passUnretained($0) }
+        self.defaultRef = routes[Topology.defaultStreamId].map { Unmanaged.passUnretained($0) }
         self.ordered = routes.keys.sorted().compactMap { routes[$0] }
         for (i, route) in ordered.enumerated() { route.index = i }
     }
 
-    @inline(__always)
+    /// The route of `stream`.
     package func route(_ stream: String) -> StreamRoute? {
-        if stream == Topology.defaultStreamId { return defaultRoute }
-        return routes[stream]
+        routeRef(stream)?.takeUnretainedValue()
     }
 
     /// The route of `stream` as an unretained reference (the table keeps every route alive):
