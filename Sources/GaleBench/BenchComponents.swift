@@ -18,12 +18,28 @@ func nowNanos() -> UInt64 {
 final class LatencyRecorder: Sendable {
     private let samples = Mutex<[UInt64]>([])
     private let enabled = Atomic<Bool>(false)
+    /// Also keeps each sample's emit time (`--timeline`).
+    let keepsTimeline: Bool
+    private let timeline = Mutex<[UInt64]>([])
+
+    init(keepsTimeline: Bool = false) { self.keepsTimeline = keepsTimeline }
 
     var isEnabled: Bool { enabled.load(ordering: .relaxed) }
     func setEnabled(_ value: Bool) { enabled.store(value, ordering: .relaxed) }
 
-    func add(_ batch: [UInt64]) {
+    /// Adds latencies and, with ``keepsTimeline``, their emit times (same order).
+    func add(_ batch: [UInt64], emitted: [UInt64] = []) {
         samples.withLock { $0.append(contentsOf: batch) }
+        if !emitted.isEmpty { timeline.withLock { $0.append(contentsOf: emitted) } }
+    }
+
+    /// `emit_ns latency_ns` per sample, in emit order (monotonic clock): where a latency tail
+    /// comes from (a stalled task shows as latencies rising with emit time, a stalled spout as a
+    /// gap in emit times).
+    func timelineText() -> String {
+        let emitted = timeline.withLock { $0 }
+        let latencies = samples.withLock { $0 }
+        return zip(emitted, latencies).sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1)\n" }.joined()
     }
 
     func reset() {
@@ -45,7 +61,9 @@ final class LatencyRecorder: Sendable {
 final class BenchControl: Sendable {
     /// Tuples per second per spout task; 0 = as fast as possible.
     let rate = Atomic<Int>(0)
-    let latency = LatencyRecorder()
+    let latency: LatencyRecorder
+
+    init(keepsTimeline: Bool = false) { latency = LatencyRecorder(keepsTimeline: keepsTimeline) }
 }
 
 /// Emits as fast as allowed; carries its emit time so the last bolt (or `ack`) can measure latency.
@@ -59,6 +77,7 @@ final class BenchSpout: Spout {
     private var rateEmitted: UInt64 = 0
     private var currentRate = 0
     private var pendingSamples: [UInt64] = []
+    private var pendingEmitted: [UInt64] = []
     private var i = 0
     private var sampleCounter: UInt32 = 0
 
@@ -114,14 +133,16 @@ final class BenchSpout: Spout {
         sampleCounter &+= 1
         guard sampleCounter & 63 == 0, control.latency.isEnabled, let ts = messageId as? Int64 else { return }
         pendingSamples.append(nowNanos() &- UInt64(ts))
+        if control.latency.keepsTimeline { pendingEmitted.append(UInt64(ts)) }
         if pendingSamples.count >= 1024 {
-            control.latency.add(pendingSamples)
+            control.latency.add(pendingSamples, emitted: pendingEmitted)
             pendingSamples.removeAll(keepingCapacity: true)
+            pendingEmitted.removeAll(keepingCapacity: true)
         }
     }
 
     func close() {
-        control.latency.add(pendingSamples)
+        control.latency.add(pendingSamples, emitted: pendingEmitted)
     }
 }
 
@@ -130,6 +151,7 @@ final class SinkBolt: Bolt {
     let control: BenchControl
     private var collector: (any OutputCollector)?
     private var samples: [UInt64] = []
+    private var emitted: [UInt64] = []
     private var n: UInt32 = 0
 
     init(control: BenchControl) { self.control = control }
@@ -148,13 +170,15 @@ final class SinkBolt: Bolt {
         n &+= 1
         guard n & 63 == 0, control.latency.isEnabled, let ts else { return }
         samples.append(nowNanos() &- UInt64(ts))
+        if control.latency.keepsTimeline { emitted.append(UInt64(ts)) }
         if samples.count >= 256 {
-            control.latency.add(samples)
+            control.latency.add(samples, emitted: emitted)
             samples.removeAll(keepingCapacity: true)
+            emitted.removeAll(keepingCapacity: true)
         }
     }
 
-    func cleanup() { control.latency.add(samples) }
+    func cleanup() { control.latency.add(samples, emitted: emitted) }
 }
 
 /// Splits sentences into words (anchored; acks its input).

@@ -21,7 +21,8 @@ import Glibc
 // Diagnostics (with --scenario): --verbose (per-component stats after each phase and the
 // process's CPU time per tuple over the peak phase, on stderr), --poll (stats every 250 ms
 // during the latency phase), --rate N (fixed spout rate from the start), --queue-capacity N,
-// --split-tasks N, --count-tasks N.
+// --split-tasks N, --count-tasks N, --timeline FILE (the latency phase's samples as
+// `emit_ns latency_ns` lines; the half-rate phase's CPU time per tuple is in --verbose).
 
 struct Scenario {
     let name: String
@@ -221,7 +222,8 @@ func makeTopology(_ scenario: Scenario, control: BenchControl) throws -> Topolog
 }
 
 func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
-    let control = BenchControl()
+    let timelinePath = option("--timeline")
+    let control = BenchControl(keepsTimeline: timelinePath != nil)
     var logger = Logger(label: "gale.bench")
     logger.logLevel = .error
     let topology =
@@ -296,6 +298,7 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
     try await Task.sleep(for: .seconds(1))
     control.latency.setEnabled(true)
     let before2 = counted()
+    let cpuBefore2 = processCPUSeconds()
     let start2 = clock.now
     if CommandLine.arguments.contains("--poll") {
         for _ in 0..<Int(seconds * 4) {
@@ -311,16 +314,27 @@ func runScenario(_ scenario: Scenario, seconds: Double) async throws -> String {
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     }
     control.latency.setEnabled(false)
-    let achieved = Double(counted() - before2) / elapsedSeconds(since: start2)
+    let done2 = counted() - before2
+    let elapsed2 = elapsedSeconds(since: start2)
+    let cpu2 = processCPUSeconds() - cpuBefore2
+    let achieved = Double(done2) / elapsed2
     if CommandLine.arguments.contains("--verbose") {
+        let cost2 = String(
+            format: "cpu %.3f µs per tuple, %.2f cores busy",
+            cpu2 * 1e6 / Double(max(1, done2)),
+            cpu2 / elapsed2
+        )
         FileHandle.standardError.write(
             Data(
-                "\(scenario.name): half-rate phase achieved \(Int(achieved))/s; \(components().map { "\($0.id) cap=\($0.capacity) pending=\($0.pending) maxq=\($0.maxQueueLength)" })\n"
+                "\(scenario.name): half-rate phase achieved \(Int(achieved))/s (\(cost2)); \(components().map { "\($0.id) cap=\($0.capacity) pending=\($0.pending) maxq=\($0.maxQueueLength)" })\n"
                     .utf8
             )
         )
     }
     await target.shutdown()
+    if let timelinePath {
+        try control.latency.timelineText().write(toFile: timelinePath, atomically: true, encoding: .utf8)
+    }
     let (p50, p99) = control.latency.quantiles()
     return String(
         format: "scenario=%@ tuples_per_sec=%d p50_ms=%.3f p99_ms=%.3f rss_mb=%.1f",
