@@ -34,6 +34,20 @@ import Testing
         }
     }
 
+    @Test func fieldsPicksHashModuloTaskCountForEveryCount() {
+        // Powers of two take the hash's low bits and one task takes every key without hashing:
+        // both must pick what `hash % count` picks, the same task as any other process.
+        let keys = (0..<200).map { "key\($0)" }
+        for count in 1...9 {
+            let tasks = Array(10..<(10 + count))
+            let route = TargetRoute(kind: .fields([0]), tasks: tasks, component: "b", seed: 0)
+            for key in keys {
+                let expected = tasks[Int(Self.stableHash([.string(key)]) % UInt64(count))]
+                #expect(Self.targets(route, [.string(key)]) == [expected], "\(key) with \(count) tasks")
+            }
+        }
+    }
+
     @Test func fieldsRoutingIsTheSameFromEveryEmitter() {
         let a = TargetRoute(kind: .fields([0, 1]), tasks: [1, 2, 3, 4], component: "b", seed: 1)
         let b = TargetRoute(kind: .fields([0, 1]), tasks: [1, 2, 3, 4], component: "b", seed: 9)
@@ -85,17 +99,17 @@ import Testing
         let tasks = Array(1...8)
         // Find a key whose two candidates differ.
         var key: Int64 = 0
-        while true {
-            let hash = Self.stableHash([.int(key)])
-            if hash % 8 != TargetRoute.rehash(hash) % 8 { break }
+        var hash = Self.stableHash([.int(key)])
+        while hash % 8 == TargetRoute.rehash(hash) % 8 {
             key += 1
+            hash = Self.stableHash([.int(key)])
         }
         let route = TargetRoute(kind: .partialKey([0]), tasks: tasks, component: "b", seed: 0)
         var counts: [Int: Int] = [:]
         for _ in 0..<100 {
             for task in Self.targets(route, [.int(key)]) { counts[task, default: 0] += 1 }
         }
-        #expect(counts.count == 2)
+        #expect(Set(counts.keys) == [tasks[Int(hash % 8)], tasks[Int(TargetRoute.rehash(hash) % 8)]])
         #expect(Set(counts.values) == [50])
     }
 
