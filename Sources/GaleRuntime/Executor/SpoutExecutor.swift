@@ -39,7 +39,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     let streamFailed: UnsafeMutableBufferPointer<UInt64>
     var immediateAcks: [any Sendable] = []
     var active = false
-    /// Drains in a row that ended with a `nextTuple` emitting nothing (see ``idlePause``).
+    /// Drains in a row that ended with a `nextTuple` emitting nothing (see ``nextDrain(emitted:ranDry:dryRuns:)``).
     var dryRuns = 0
     /// When the current drain began (0 outside drains): the emit time of the trees it starts (a
     /// drain lasts about a millisecond at most), read once per drain rather than once per tuple.
@@ -136,7 +136,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     /// trickles (a rate-limited spout, a quiet Kafka partition) is asked about a thousand times a
     /// second for what arrived meanwhile, rather than woken by a timer every few tuples: each
     /// wake-up is a timer, a thread switch and a flush that wakes every downstream task, and at
-    /// half of the word count's peak rate those took half of the process's CPU. A push into the
+    /// half of the word count's peak rate those took about a third of the process's CPU. A push into the
     /// spout's inbox (an ack, a failure) still runs a drain at once.
     /// - Returns: whether to run again now, the pause otherwise, and the new dry-run count.
     static func nextDrain(emitted: Bool, ranDry: Bool, dryRuns: Int) -> (now: Bool, pause: UInt64, dryRuns: Int) {
