@@ -65,6 +65,24 @@ import Testing
 
     /// Polls the committed offsets of `group` until they equal `expected` (or `timeout` passes);
     /// returns the last ones read.
+    /// The ledger of a run whose ids `0..<count` were each delivered (`ids`: id -> deliveries):
+    /// every id present, each of `failingOnce` exactly twice (failed, then acked on its retry),
+    /// every other one exactly once (not emitted again by the re-reads).
+    static func expectRetriedOnce(
+        _ ids: [String: Int],
+        count: Int,
+        failingOnce: Set<String>,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let all = Set((0..<count).map { "\($0)" })
+        #expect(Set(ids.keys) == all, "missing: \(all.subtracting(ids.keys).sorted())", sourceLocation: sourceLocation)
+        for id in failingOnce {
+            #expect(ids[id] == 2, "id \(id) delivered \(ids[id] ?? 0) times", sourceLocation: sourceLocation)
+        }
+        let again = ids.filter { !failingOnce.contains($0.key) && $0.value != 1 }
+        #expect(again.isEmpty, "delivered more than once without failing: \(again)", sourceLocation: sourceLocation)
+    }
+
     static func waitForCommits(
         topic: String,
         group: String,
@@ -498,12 +516,7 @@ import Testing
         #expect(committed == expected, "commits reach the end of both partitions")
         // The ledger: every id delivered, the failed ones exactly twice (failed, then acked on
         // their retry), every other one exactly once (not emitted again by the re-reads).
-        let ids = recorder.ids
-        let all = Set((0..<600).map { "\($0)" })
-        #expect(Set(ids.keys) == all, "missing: \(all.subtracting(ids.keys).sorted())")
-        for id in failingOnce { #expect(ids[id] == 2, "id \(id) delivered \(ids[id] ?? 0) times") }
-        let again = ids.filter { !failingOnce.contains($0.key) && $0.value != 1 }
-        #expect(again.isEmpty, "delivered more than once without failing: \(again)")
+        Self.expectRetriedOnce(recorder.ids, count: 600, failingOnce: failingOnce)
         #expect(running.stats().component("input")?.failed == UInt64(failingOnce.count))
         await cluster.shutdown()
     }
@@ -528,11 +541,7 @@ import Testing
         let expected: [Int32: Int64] = [0: (offsets.max() ?? -1) + 1]
         let committed = try await Self.waitForCommits(topic: input, group: group, expected)
         #expect(committed == expected, "commits reach the end")
-        let ids = recorder.ids
-        #expect(Set(ids.keys) == Set((0..<100).map { "\($0)" }))
-        for id in failingOnce { #expect(ids[id] == 2, "id \(id) delivered \(ids[id] ?? 0) times") }
-        let again = ids.filter { !failingOnce.contains($0.key) && $0.value != 1 }
-        #expect(again.isEmpty, "delivered more than once without failing: \(again)")
+        Self.expectRetriedOnce(recorder.ids, count: 100, failingOnce: failingOnce)
         await cluster.shutdown()
     }
 
