@@ -6,7 +6,7 @@ import Testing
 @Suite struct TargetRouteTests {
     static func targets(_ route: TargetRoute, _ values: [GaleValue] = [], sourceTask: Int = 1) -> [Int] {
         var chosen: [Int] = []
-        route.forEachTarget(sourceTask: sourceTask, values: values) { chosen.append($0) }
+        route.forEachTarget(sourceTask: sourceTask, values: TupleValues(values)) { chosen.append($0) }
         return chosen
     }
 

@@ -116,6 +116,30 @@ import Testing
         for (a, b) in zip(batch, only.batch) { Self.assertSame(a, b) }
     }
 
+    @Test func oneValueTuplesSurviveARoundTripAndKeepTheirValueInline() throws {
+        let plan = TopologyPlan(topology: try Self.topology())
+        let sources = WireSources(plan: plan)
+        let boltTask = plan.tasks(of: "bolt")[0]
+        let out = try #require(sources.sources.compactMap { $0 }.first { $0.streamId == "out" })
+        var batch: ContiguousArray<Envelope> = []
+        for (i, value) in Self.everyValue.enumerated() {
+            batch.append(
+                .tuple(Tuple(values: [value], source: out, sourceTask: boltTask, root: UInt64(i + 1), edge: 3))
+            )
+        }
+        let (_, dropped, decoded) = try Self.roundTrip(batch, task: boltTask, sources: sources)
+        #expect(dropped == 0)
+        let only = try #require(decoded.first)
+        try #require(only.batch.count == batch.count)
+        for (a, b) in zip(batch, only.batch) {
+            Self.assertSame(a, b)
+            guard case .tuple(let tuple) = b, case .one = tuple.storage else {
+                Issue.record("\(b) does not keep its one value inline")
+                continue
+            }
+        }
+    }
+
     @Test func sweepsAndTicksNeverCrossTheWire() throws {
         let sources = WireSources(plan: TopologyPlan(topology: try Self.topology()))
         let batch: ContiguousArray<Envelope> = [

@@ -36,6 +36,40 @@ import Testing
         #expect(tuple.int(at: 99) == nil)
     }
 
+    @Test func aOneValueTupleKeepsItsValueInlineAndReadsLikeAnyOther() {
+        let one = Tuple(values: ["word"], source: Self.source, sourceTask: 1)
+        guard case .one(let value) = one.storage else {
+            Issue.record("a one-value tuple stores \(one.storage)")
+            return
+        }
+        #expect(value == "word")
+        #expect(one.count == 1)
+        #expect(one.values == ["word"])
+        #expect(one[0] == "word")
+        #expect(one.string(at: 0) == "word")
+        #expect(one.string(at: 1) == nil)
+        #expect(one.int(at: 0) == nil)
+        #expect(one[field: "word"] == "word")
+        #expect(one[field: "count"] == nil, "the stream declares count, the tuple has no second value")
+        #expect(one.words(at: 0).map { $0 } == ["word"])
+    }
+
+    @Test func zeroAndSeveralValueTuplesKeepTheirArray() {
+        let none = Tuple(values: [], source: .tick, sourceTask: -1)
+        #expect(none.count == 0)
+        #expect(none.values.isEmpty)
+        #expect(none.string(at: 0) == nil)
+        let three = Self.tuple()
+        guard case .many(let values) = three.storage else {
+            Issue.record("a three-value tuple stores \(three.storage)")
+            return
+        }
+        #expect(values == ["hello", 3, true])
+        #expect(three.storage.at(3) == nil)
+        #expect(three.storage.at(-1) == nil)
+        #expect(three.storage.array == three.values)
+    }
+
     @Test func valuesAreReadableByFieldName() throws {
         let tuple = Self.tuple()
         #expect(tuple[field: "word"] == "hello")

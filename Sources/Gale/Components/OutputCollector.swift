@@ -6,6 +6,10 @@ public protocol SpoutOutputCollector: AnyObject {
     /// tracked and the spout later gets ``Spout/ack(_:)`` or ``Spout/fail(_:)`` with that id.
     func emit(_ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?)
 
+    /// Emits a tuple of the one value `value` on `stream` (see ``emit(_:stream:messageId:)``).
+    /// A one-value tuple keeps its value inline: nothing is allocated for it.
+    func emit(value: consuming GaleValue, stream: String, messageId: (any Sendable)?)
+
     /// Emits `values` on the direct `stream` to the task `task` of a subscribing component.
     func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?)
 
@@ -17,19 +21,35 @@ public protocol SpoutOutputCollector: AnyObject {
 }
 
 extension SpoutOutputCollector {
+    /// Emits `[value]` through ``emit(_:stream:messageId:)``, for collectors without their own.
+    public func emit(value: consuming GaleValue, stream: String, messageId: (any Sendable)?) {
+        emit([value], stream: stream, messageId: messageId)
+    }
+
+    /// Emits `values` on `stream`: a one-value literal such as `[.string(word)]` goes to
+    /// ``emit(value:stream:messageId:)``, so the optimizer can drop its array.
+    @inlinable @inline(__always)
+    internal func emitValues(_ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?) {
+        if values.count == 1 {
+            emit(value: values[0], stream: stream, messageId: messageId)
+        } else {
+            emit(values, stream: stream, messageId: messageId)
+        }
+    }
+
     /// Emits `values` on the default stream, untracked.
-    @inlinable public func emit(_ values: consuming [GaleValue]) {
-        emit(values, stream: Topology.defaultStreamId, messageId: nil)
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue]) {
+        emitValues(values, stream: Topology.defaultStreamId, messageId: nil)
     }
 
     /// Emits `values` on the default stream with a message id, so the tuple tree is tracked.
-    @inlinable public func emit(_ values: consuming [GaleValue], messageId: (any Sendable)?) {
-        emit(values, stream: Topology.defaultStreamId, messageId: messageId)
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], messageId: (any Sendable)?) {
+        emitValues(values, stream: Topology.defaultStreamId, messageId: messageId)
     }
 
     /// Emits `values` on `stream`, untracked.
-    @inlinable public func emit(_ values: consuming [GaleValue], stream: String) {
-        emit(values, stream: stream, messageId: nil)
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], stream: String) {
+        emitValues(values, stream: stream, messageId: nil)
     }
 }
 
@@ -39,6 +59,10 @@ extension SpoutOutputCollector {
 public protocol OutputCollector: AnyObject {
     /// Emits `values` on `stream`, anchored to `anchor` when given (the new tuple joins its trees).
     func emit(_ values: consuming [GaleValue], stream: String, anchor: Tuple?)
+
+    /// Emits a tuple of the one value `value` on `stream` (see ``emit(_:stream:anchor:)``). A
+    /// one-value tuple keeps its value inline: nothing is allocated for it.
+    func emit(value: consuming GaleValue, stream: String, anchor: Tuple?)
 
     /// Emits `values` on `stream`, anchored to every tuple in `anchors`.
     func emit(_ values: consuming [GaleValue], stream: String, anchors: [Tuple])
@@ -66,24 +90,41 @@ extension OutputCollector {
     /// Does nothing: output goes out when the executor's drain ends.
     public func flush() {}
 
+    /// Emits `[value]` through ``emit(_:stream:anchor:)``, for collectors without their own.
+    public func emit(value: consuming GaleValue, stream: String, anchor: Tuple?) {
+        emit([value], stream: stream, anchor: anchor)
+    }
+
+    /// Emits `values` on `stream` anchored to `anchor`: a one-value literal such as
+    /// `[.string(word)]` goes to ``emit(value:stream:anchor:)``, so the optimizer can drop its
+    /// array.
+    @inlinable @inline(__always)
+    internal func emitValues(_ values: consuming [GaleValue], stream: String, anchor: Tuple?) {
+        if values.count == 1 {
+            emit(value: values[0], stream: stream, anchor: anchor)
+        } else {
+            emit(values, stream: stream, anchor: anchor)
+        }
+    }
+
     /// Emits `values` on the default stream, unanchored.
-    @inlinable public func emit(_ values: consuming [GaleValue]) {
-        emit(values, stream: Topology.defaultStreamId, anchor: nil)
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue]) {
+        emitValues(values, stream: Topology.defaultStreamId, anchor: nil)
     }
 
     /// Emits `values` on the default stream anchored to `anchor`.
-    @inlinable public func emit(_ values: consuming [GaleValue], anchor: Tuple?) {
-        emit(values, stream: Topology.defaultStreamId, anchor: anchor)
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], anchor: Tuple?) {
+        emitValues(values, stream: Topology.defaultStreamId, anchor: anchor)
     }
 
     /// Emits `values` on the default stream anchored to `anchors`.
-    @inlinable public func emit(_ values: consuming [GaleValue], anchors: [Tuple]) {
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], anchors: [Tuple]) {
         emit(values, stream: Topology.defaultStreamId, anchors: anchors)
     }
 
     /// Emits `values` on `stream`, unanchored.
-    @inlinable public func emit(_ values: consuming [GaleValue], stream: String) {
-        emit(values, stream: stream, anchor: nil)
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], stream: String) {
+        emitValues(values, stream: stream, anchor: nil)
     }
 }
 
@@ -91,6 +132,10 @@ extension OutputCollector {
 public protocol BasicOutputCollector: AnyObject {
     /// Emits `values` on `stream`, anchored to the current input.
     func emit(_ values: consuming [GaleValue], stream: String)
+
+    /// Emits a tuple of the one value `value` on `stream`, anchored to the current input. A
+    /// one-value tuple keeps its value inline: nothing is allocated for it.
+    func emit(value: consuming GaleValue, stream: String)
 
     /// Emits `values` on the direct `stream` to `task`, anchored to the current input.
     func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String)
@@ -100,8 +145,24 @@ public protocol BasicOutputCollector: AnyObject {
 }
 
 extension BasicOutputCollector {
+    /// Emits `[value]` through ``emit(_:stream:)``, for collectors without their own.
+    public func emit(value: consuming GaleValue, stream: String) {
+        emit([value], stream: stream)
+    }
+
+    /// Emits `values` on `stream`: a one-value literal such as `[.string(word)]` goes to
+    /// ``emit(value:stream:)``, so the optimizer can drop its array.
+    @inlinable @inline(__always)
+    internal func emitValues(_ values: consuming [GaleValue], stream: String) {
+        if values.count == 1 {
+            emit(value: values[0], stream: stream)
+        } else {
+            emit(values, stream: stream)
+        }
+    }
+
     /// Emits `values` on the default stream, anchored to the current input.
-    @inlinable public func emit(_ values: consuming [GaleValue]) {
-        emit(values, stream: Topology.defaultStreamId)
+    @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue]) {
+        emitValues(values, stream: Topology.defaultStreamId)
     }
 }

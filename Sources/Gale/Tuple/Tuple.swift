@@ -4,8 +4,11 @@
 /// XOR acking needs travel inside the tuple; a bolt acks or fails a tuple through its
 /// ``OutputCollector``.
 public struct Tuple: Sendable {
-    /// The values, in the order of ``fields``.
-    public let values: [GaleValue]
+    /// The values, in the order of ``fields``. A new array for a one-value tuple (which keeps its
+    /// value inline): read values with ``subscript(_:)``, ``string(at:)`` or ``int(at:)``.
+    public var values: [GaleValue] { storage.array }
+    /// The values as stored.
+    @usableFromInline package let storage: TupleValues
     /// The task that emitted this tuple (`-1` for tick tuples).
     public let sourceTask: Int
     /// The emitting component and stream.
@@ -28,7 +31,7 @@ public struct Tuple: Sendable {
         edge: UInt64 = 0,
         moreAnchors: [UInt64]? = nil
     ) {
-        self.values = values
+        self.storage = TupleValues(values)
         self.source = source
         self.sourceTask = sourceTask
         self.root = root
@@ -47,7 +50,25 @@ public struct Tuple: Sendable {
         edge: UInt64 = 0,
         moreAnchors: [UInt64]? = nil
     ) {
-        self.values = values
+        self.storage = TupleValues(values)
+        self.source = sourceRef._withUnsafeGuaranteedRef { $0 }
+        self.sourceTask = sourceTask
+        self.root = root
+        self.edge = edge
+        self.moreAnchors = moreAnchors
+    }
+
+    /// ``init(values:sourceRef:sourceTask:root:edge:moreAnchors:)`` with values as stored.
+    @inlinable
+    package init(
+        storage: consuming TupleValues,
+        sourceRef: Unmanaged<TupleSource>,
+        sourceTask: Int,
+        root: UInt64 = 0,
+        edge: UInt64 = 0,
+        moreAnchors: [UInt64]? = nil
+    ) {
+        self.storage = storage
         self.source = sourceRef._withUnsafeGuaranteedRef { $0 }
         self.sourceTask = sourceTask
         self.root = root
@@ -64,7 +85,7 @@ public struct Tuple: Sendable {
     /// `true` for the tick tuples a bolt receives at its configured tick frequency.
     public var isTick: Bool { source === TupleSource.tick }
     /// The number of values.
-    public var count: Int { values.count }
+    public var count: Int { storage.count }
     /// The tuple-tree ids this tuple carries (Storm's `MessageId`).
     public var messageId: TupleMessageId {
         var ids: [UInt64: UInt64] = [:]
@@ -87,13 +108,13 @@ public struct Tuple: Sendable {
     }
 
     /// The value at `index`. Precondition: `index < count`.
-    @inlinable public subscript(index: Int) -> GaleValue { values[index] }
+    @inlinable public subscript(index: Int) -> GaleValue { storage[index] }
 
     /// The value of the field `name`, or `nil` when the stream has no such field.
     @inlinable
     public subscript(field name: String) -> GaleValue? {
-        guard let i = source.fields.index(of: name), i < values.count else { return nil }
-        return values[i]
+        guard let i = source.fields.index(of: name) else { return nil }
+        return storage.at(i)
     }
 
     /// The value of the field `name`.
@@ -108,13 +129,13 @@ public struct Tuple: Sendable {
     /// The string at `index`, or `nil` when it is not a string or out of range.
     @inlinable
     public func string(at index: Int) -> String? {
-        index < values.count ? values[index].stringValue : nil
+        storage.at(index)?.stringValue
     }
 
     /// The integer at `index`, or `nil` when it is not an integer or out of range.
     @inlinable
     public func int(at index: Int) -> Int64? {
-        index < values.count ? values[index].intValue : nil
+        storage.at(index)?.intValue
     }
 
     /// The string of field `name`, or `nil`.

@@ -22,8 +22,9 @@ public struct KafkaBoltConfig: Sendable {
 
     /// The mapper described at ``mapper``.
     public static let defaultMapper: Mapper = { tuple in
-        let value = tuple.fields.index(of: "value").map { tuple.values[$0] } ?? tuple.values.last ?? .null
-        let key = tuple.fields.index(of: "key").map { tuple.values[$0] }
+        let value =
+            tuple.fields.index(of: "value").map { tuple[$0] } ?? (tuple.count > 0 ? tuple[tuple.count - 1] : .null)
+        let key = tuple.fields.index(of: "key").map { tuple[$0] }
         return KafkaProducerRecord(topic: "", key: key.flatMap(Self.bytes), value: Self.bytes(value))
     }
 

@@ -156,7 +156,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     private func process(_ envelope: Envelope) {
         guard case .tuple(let tuple) = envelope else { return }
         let input = inputSlot(tuple)
-        if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.values) }
+        if sampleSchedule.countdown != 0 { sample(stream: tuple.source.streamId, values: tuple.storage) }
         local.sampleCounter &+= 1
         if local.sampleCounter & Self.sampleMask == 0 {
             let t0 = monotonicNanos()
@@ -283,6 +283,15 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     // MARK: - OutputCollector
 
     package func emit(_ values: consuming [GaleValue], stream: String, anchor: Tuple?) {
+        emit(stored: TupleValues(values), stream: stream, anchor: anchor)
+    }
+
+    package func emit(value: consuming GaleValue, stream: String, anchor: Tuple?) {
+        emit(stored: .one(value), stream: stream, anchor: anchor)
+    }
+
+    @inline(__always)
+    private func emit(stored values: consuming TupleValues, stream: String, anchor: Tuple?) {
         if let anchor, anchor.root != 0 {
             emit(values, stream: stream, root: anchor.root, key: anchor.edge, more: anchor.moreAnchors)
         } else {
@@ -292,7 +301,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
 
     /// An emit anchored to the tuple a ``BasicBolt`` executes (its ``BasicCollector``'s emits).
     @inline(__always)
-    func emitAnchoredToCurrent(_ values: consuming [GaleValue], stream: String) {
+    func emitAnchoredToCurrent(_ values: consuming TupleValues, stream: String) {
         if currentRoot != 0 {
             emit(values, stream: stream, root: currentRoot, key: currentEdge, more: currentMore)
         } else {
@@ -306,7 +315,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     /// The common case, one subscriber whose grouping picks one task, moves `values` into the
     /// one tuple sent: no copy, no reference counting.
     @inline(__always)
-    private func emit(_ values: consuming [GaleValue], stream: String, root: UInt64, key: UInt64, more: [UInt64]?) {
+    private func emit(_ values: consuming TupleValues, stream: String, root: UInt64, key: UInt64, more: [UInt64]?) {
         guard let routeRef = checkedRouteRef(routes, stream: stream, count: values.count, direct: false) else {
             return
         }
@@ -343,18 +352,18 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     /// ack value under `key`) when `tracked`, else untracked.
     @inline(__always)
     private func outgoing(
-        _ values: consuming [GaleValue],
+        _ values: consuming TupleValues,
         source: Unmanaged<TupleSource>,
         tracked: Bool,
         root: UInt64,
         key: UInt64,
         more: [UInt64]?
     ) -> Tuple {
-        guard tracked else { return Tuple(values: values, sourceRef: source, sourceTask: taskId) }
+        guard tracked else { return Tuple(storage: values, sourceRef: source, sourceTask: taskId) }
         let edge = rng.nextId()
         addAckValue(key, edge)
         return Tuple(
-            values: values,
+            storage: values,
             sourceRef: source,
             sourceTask: taskId,
             root: root,
@@ -367,7 +376,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     @inline(never)
     private func emitToEach(
         _ route: StreamRoute,
-        _ values: [GaleValue],
+        _ values: TupleValues,
         stream: String,
         tracked: Bool,
         root: UInt64,
@@ -384,12 +393,13 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: stream, values: values, tasks: sent) }
+        if debug { logEmit(stream: stream, values: values.array, tasks: sent) }
     }
 
     package func emit(_ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
+        let values = TupleValues(values)
         if anchors.count <= 1 {
-            emit(values, stream: stream, anchor: anchors.first)
+            emit(stored: values, stream: stream, anchor: anchors.first)
             return
         }
         guard let route = checkedRoute(routes, stream: stream, count: values.count, direct: false) else { return }
@@ -403,10 +413,11 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: stream, values: values, tasks: sent) }
+        if debug { logEmit(stream: stream, values: values.array, tasks: sent) }
     }
 
     package func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
+        let values = TupleValues(values)
         guard let route = checkedRoute(routes, stream: stream, count: values.count, direct: true),
             checkDirectTarget(route, task: task)
         else { return }
@@ -414,7 +425,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         route.emitted &+= 1
         local.counters.transferred &+= 1
         outbox.send(.tuple(multiAnchored(values, source: route.source, to: anchors)), to: task)
-        if debug { logEmit(stream: stream, values: values, tasks: 1) }
+        if debug { logEmit(stream: stream, values: values.array, tasks: 1) }
     }
 
     /// `more` (an anchor's further (root, edge) pairs) with every edge replaced by `edge`.
@@ -429,8 +440,9 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
     }
 
     /// A tuple anchored to every tracked tree of `anchors`, one new edge per anchor.
-    private func multiAnchored(_ values: [GaleValue], source: TupleSource, to anchors: [Tuple]) -> Tuple {
-        guard tracking else { return Tuple(values: values, source: source, sourceTask: taskId) }
+    private func multiAnchored(_ values: TupleValues, source: TupleSource, to anchors: [Tuple]) -> Tuple {
+        let source = Unmanaged.passUnretained(source)
+        guard tracking else { return Tuple(storage: values, sourceRef: source, sourceTask: taskId) }
         var pairs: [(root: UInt64, edge: UInt64)] = []
         for anchor in anchors where anchor.root != 0 {
             let edge = rng.nextId()
@@ -443,14 +455,14 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
                 }
             }
         }
-        guard let first = pairs.first else { return Tuple(values: values, source: source, sourceTask: taskId) }
+        guard let first = pairs.first else { return Tuple(storage: values, sourceRef: source, sourceTask: taskId) }
         var more: [UInt64]?
         if pairs.count > 1 {
             more = pairs.dropFirst().flatMap { [$0.root, $0.edge] }
         }
         return Tuple(
-            values: values,
-            source: source,
+            storage: values,
+            sourceRef: source,
             sourceTask: taskId,
             root: first.root,
             edge: first.edge,
@@ -575,8 +587,13 @@ final class BasicCollector: BasicOutputCollector {
 
     func emit(_ values: consuming [GaleValue], stream: String) {
         guard let executorRef else { return }
-        var owned = Optional(values)
-        executorRef._withUnsafeGuaranteedRef { $0.emitAnchoredToCurrent(owned.take() ?? [], stream: stream) }
+        var owned = Optional(TupleValues(values))
+        executorRef._withUnsafeGuaranteedRef { $0.emitAnchoredToCurrent(owned.take() ?? .many([]), stream: stream) }
+    }
+    func emit(value: consuming GaleValue, stream: String) {
+        guard let executorRef else { return }
+        var owned = Optional(TupleValues.one(value))
+        executorRef._withUnsafeGuaranteedRef { $0.emitAnchoredToCurrent(owned.take() ?? .many([]), stream: stream) }
     }
     func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String) {
         guard let executor else { return }

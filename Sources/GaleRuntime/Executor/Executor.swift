@@ -141,7 +141,7 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
     /// Counts a tuple while sampling is on (callers check `sampleSchedule.countdown != 0`) and
     /// records it when its turn has come.
     @inline(never)
-    func sample(stream: String, values: [GaleValue]) {
+    func sample(stream: String, values: borrowing TupleValues) {
         guard sampleSchedule.tick() else { return }
         environment.sampling.record(
             TupleSample(
@@ -149,7 +149,7 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
                 component: componentId,
                 task: taskId,
                 stream: stream,
-                values: TupleSample.render(values)
+                values: TupleSample.render(values.array)
             )
         )
     }

@@ -199,6 +199,15 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     // MARK: - SpoutOutputCollector
 
     package func emit(_ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?) {
+        emit(stored: TupleValues(values), stream: stream, messageId: messageId)
+    }
+
+    package func emit(value: consuming GaleValue, stream: String, messageId: (any Sendable)?) {
+        emit(stored: .one(value), stream: stream, messageId: messageId)
+    }
+
+    @inline(__always)
+    private func emit(stored values: consuming TupleValues, stream: String, messageId: (any Sendable)?) {
         guard let routeRef = checkedRouteRef(routes, stream: stream, count: values.count, direct: false) else {
             return
         }
@@ -229,29 +238,29 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             let root = rng.nextId()
             let edge = rng.nextId()
             outbox.send(
-                .tuple(Tuple(values: values, sourceRef: source, sourceTask: taskId, root: root, edge: edge)),
+                .tuple(Tuple(storage: values, sourceRef: source, sourceTask: taskId, root: root, edge: edge)),
                 to: task
             )
             routeRef._withUnsafeGuaranteedRef { startTree(root, xor: edge, route: $0, messageId: messageId) }
         } else {
-            outbox.send(.tuple(Tuple(values: values, sourceRef: source, sourceTask: taskId)), to: task)
+            outbox.send(.tuple(Tuple(storage: values, sourceRef: source, sourceTask: taskId)), to: task)
             if let messageId { completeAtOnce(messageId, route: routeRef.takeUnretainedValue()) }
         }
     }
 
     /// An untracked emit to every target of every subscriber.
     @inline(never)
-    private func emitUntracked(_ route: StreamRoute, values: [GaleValue], stream: String) {
-        let source = route.source
+    private func emitUntracked(_ route: StreamRoute, values: TupleValues, stream: String) {
+        let source = route.sourceRef
         var sent = 0
         for target in route.targets {
             target.forEachTarget(sourceTask: taskId, values: values) { task in
-                outbox.send(.tuple(Tuple(values: values, source: source, sourceTask: taskId)), to: task)
+                outbox.send(.tuple(Tuple(storage: values, sourceRef: source, sourceTask: taskId)), to: task)
                 sent += 1
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: stream, values: values, tasks: sent) }
+        if debug { logEmit(stream: stream, values: values.array, tasks: sent) }
     }
 
     /// A tracked emit's tree without a tracked tuple (ackers off, or no subscriber): the spout
@@ -277,6 +286,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     }
 
     package func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?) {
+        let values = TupleValues(values)
         guard let route = checkedRoute(routes, stream: stream, count: values.count, direct: true),
             checkDirectTarget(route, task: task)
         else { return }
@@ -284,8 +294,8 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         route.emitted &+= 1
         if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
         if messageId == nil || !tracking {
-            if debug { logEmit(stream: stream, values: values, tasks: 1) }
-            outbox.send(.tuple(Tuple(values: values, source: route.source, sourceTask: taskId)), to: task)
+            if debug { logEmit(stream: stream, values: values.array, tasks: 1) }
+            outbox.send(.tuple(Tuple(storage: values, sourceRef: route.sourceRef, sourceTask: taskId)), to: task)
             local.counters.transferred &+= 1
             if let messageId { completeAtOnce(messageId, route: route) }
             return
@@ -294,16 +304,16 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
     }
 
     @inline(never)
-    private func emitTracked(_ route: StreamRoute, values: [GaleValue], messageId: (any Sendable)?, directTask: Int?) {
+    private func emitTracked(_ route: StreamRoute, values: TupleValues, messageId: (any Sendable)?, directTask: Int?) {
         let root = rng.nextId()
         var xor: UInt64 = 0
         var sent = 0
-        let source = route.source
+        let source = route.sourceRef
         func send(_ task: Int) {
             let edge = rng.nextId()
             xor ^= edge
             outbox.send(
-                .tuple(Tuple(values: values, source: source, sourceTask: taskId, root: root, edge: edge)),
+                .tuple(Tuple(storage: values, sourceRef: source, sourceTask: taskId, root: root, edge: edge)),
                 to: task
             )
             sent += 1
@@ -316,7 +326,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: route.source.streamId, values: values, tasks: sent) }
+        if debug { logEmit(stream: route.source.streamId, values: values.array, tasks: sent) }
         guard sent > 0 else {
             // No subscriber: the tree is complete at once (as in Storm).
             if let messageId { completeAtOnce(messageId, route: route) }

@@ -81,7 +81,7 @@ package final class TargetRoute {
 
     /// The task a tuple with `values` goes to, counted as sent. Only when ``picksOne``.
     @inline(__always)
-    package func pickOne(_ values: borrowing [GaleValue]) -> Int {
+    package func pickOne(_ values: borrowing TupleValues) -> Int {
         sent &+= 1
         switch mode {
         case .shuffle:
@@ -114,7 +114,7 @@ package final class TargetRoute {
 
     /// ``GaleValue/fieldsHash(of:at:)`` of `values` at the grouping's field indices.
     @inline(__always)
-    private func fieldsHash(_ values: borrowing [GaleValue]) -> UInt64 {
+    private func fieldsHash(_ values: borrowing TupleValues) -> UInt64 {
         var hash = GaleValue.hashSeed
         for index in indices { values[index].stableHash(into: &hash) }
         return hash
@@ -122,7 +122,7 @@ package final class TargetRoute {
 
     /// Calls `body` with every target task of a tuple with `values`.
     @inline(__always)
-    package func forEachTarget(sourceTask: Int, values: [GaleValue], _ body: (Int) -> Void) {
+    package func forEachTarget(sourceTask: Int, values: borrowing TupleValues, _ body: (Int) -> Void) {
         switch mode {
         case .shuffle, .fields, .global, .partialKey:
             guard !tasks.isEmpty else { return }
@@ -134,7 +134,7 @@ package final class TargetRoute {
             break
         case .custom:
             guard case .custom(let grouping) = kind else { return }
-            for t in grouping.chooseTasks(sourceTask: sourceTask, values: values) where tasks.contains(t) {
+            for t in grouping.chooseTasks(sourceTask: sourceTask, values: values.array) where tasks.contains(t) {
                 sent &+= 1
                 body(t)
             }

@@ -90,8 +90,9 @@ struct EnvelopeEncoder {
             w.writeUInt64(tuple.root)
             w.writeUInt64(tuple.edge)
         }
-        w.writeVarint(UInt64(tuple.values.count))
-        for i in tuple.values.indices where !Self.encode(tuple.values[i], into: &w, depth: 0) {
+        let values = tuple.storage
+        w.writeVarint(UInt64(values.count))
+        for i in 0..<values.count where !Self.encode(values[i], into: &w, depth: 0) {
             w.truncate(to: mark)
             return false
         }
@@ -214,14 +215,20 @@ enum EnvelopeDecoder {
                         + "with \(source.fields.count) fields"
                 )
             }
-            // `n` equals the stream's field count, checked above: safe to reserve.
-            var values = [GaleValue]()
-            values.reserveCapacity(n)
-            for _ in 0..<n { values.append(try decodeValue(&r, depth: 0)) }
+            let values: TupleValues
+            if n == 1 {
+                values = .one(try decodeValue(&r, depth: 0))
+            } else {
+                // `n` equals the stream's field count, checked above: safe to reserve.
+                var array = [GaleValue]()
+                array.reserveCapacity(n)
+                for _ in 0..<n { array.append(try decodeValue(&r, depth: 0)) }
+                values = .many(array)
+            }
             return .tuple(
                 Tuple(
-                    values: values,
-                    source: source,
+                    storage: values,
+                    sourceRef: Unmanaged.passUnretained(source),
                     sourceTask: Int(sourceTask),
                     root: root,
                     edge: edge,

@@ -126,8 +126,8 @@ final class SegmentBolt: Bolt {
     }
 
     func execute(_ tuple: Tuple) {
-        guard let collector, tuple.values.count >= 2, let txid = tuple.values[0].intValue,
-            let attempt = tuple.values[1].intValue
+        guard let collector, tuple.count >= 2, let txid = tuple[0].intValue,
+            let attempt = tuple[1].intValue
         else {
             collector?.ack(tuple)
             return
@@ -159,7 +159,7 @@ final class SegmentBolt: Bolt {
                 begun[txid] = max(begun[txid] ?? attempt, attempt)
             } else if tuple.sourceStreamId == MasterBatchCoordinator.finishStream {
                 try checkBegun()
-                try finish(level: Int(tuple.values.count > 2 ? tuple.values[2].intValue ?? 0 : 0))
+                try finish(level: Int(tuple.count > 2 ? tuple[2].intValue ?? 0 : 0))
             } else {
                 try checkBegun()
                 try commit()
@@ -394,7 +394,7 @@ final class SegmentBolt: Bolt {
     /// Feeds each entry of a list of partial results (``sendBulk(_:_:)``) to the entry step as
     /// if it had come alone.
     private func feedEntries(of tuple: Tuple, _ batch: BatchState) throws {
-        guard tuple.values.count > 2, case .list(let items) = tuple.values[2], items.count % entryBulkWidth == 0 else {
+        guard tuple.count > 2, case .list(let items) = tuple[2], items.count % entryBulkWidth == 0 else {
             throw TridentError.invalidTopology(
                 "bolt [\(plan.componentId)] got a list of partial results that is not made of \(entryBulkWidth)-value entries"
             )
@@ -415,8 +415,8 @@ final class SegmentBolt: Bolt {
         while start < items.count {
             var values: [GaleValue] = []
             values.reserveCapacity(SegmentStep.prefix + entryBulkWidth)
-            values.append(tuple.values[0])
-            values.append(tuple.values[1])
+            values.append(tuple[0])
+            values.append(tuple[1])
             values.append(contentsOf: items[start..<start + entryBulkWidth])
             try feed(entry, values, batch)
             start += entryBulkWidth

@@ -1,4 +1,4 @@
-public import Gale
+import Gale
 import Logging
 
 /// Runs one ``BatchEmitter`` task of a ``TridentSpout``: on each batch tuple it emits the task's
@@ -63,7 +63,7 @@ final class EmitterBolt: Bolt {
 
     func execute(_ tuple: Tuple) {
         guard let collector, let emitter, let store,
-            let txid = tuple.values.first?.intValue, tuple.values.count >= 2, let attempt = tuple.values[1].intValue
+            let txid = tuple.int(at: 0), tuple.count >= 2, let attempt = tuple[1].intValue
         else { return }
         do {
             switch tuple.sourceStreamId {
