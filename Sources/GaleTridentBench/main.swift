@@ -1,7 +1,7 @@
 // gale-trident-bench: transactional word count (GaleTrident, SQLite state) against the
 // at-least-once word count (plain spout and bolts, acking on), on the same sentences, in one run.
 //
-//   gale-trident-bench [--sentences N] [--batch-sizes 100,1000,10000] [--in-flight K]
+//   gale-trident-bench [--sentences N] [--batch-sizes 100,1000,10000] [--in-flight K] [--vocabulary W]
 //
 // Prints, per run, `mode=... batch=... sentences=N seconds=S sentences_per_sec=R` and for the
 // transactional runs the commit latency (commit tuple emitted to acked, which includes the
@@ -23,8 +23,11 @@ func option(_ name: String) -> String? {
 let sentenceCount = option("--sentences").flatMap(Int.init) ?? 200_000
 let batchSizes = (option("--batch-sizes") ?? "100,1000,10000").split(separator: ",").compactMap { Int($0) }
 let inFlight = option("--in-flight").flatMap(Int.init) ?? TridentConfig().maxBatchesInFlight
+let vocabularySize = max(1, option("--vocabulary").flatMap(Int.init) ?? 1_000)
 
-// Sentences of 5 words from a vocabulary of 1,000 (SplitMix64, fixed seed).
+// Sentences of 5 words from a vocabulary of `vocabularySize` words, 1,000 unless told
+// (SplitMix64, fixed seed). A batch updates the state of each distinct word it holds: about 393
+// of a 1,000-word vocabulary for a batch of 100 sentences, 993 for 1,000 sentences.
 let sentences: [String] = {
     var seed: UInt64 = 42
     func nextRandom() -> UInt64 {
@@ -34,9 +37,9 @@ let sentences: [String] = {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-    let vocabulary = (0..<1_000).map { "word\($0)" }
+    let vocabulary = (0..<vocabularySize).map { "word\($0)" }
     return (0..<sentenceCount).map { _ in
-        (0..<5).map { _ in vocabulary[Int(nextRandom() % 1_000)] }.joined(separator: " ")
+        (0..<5).map { _ in vocabulary[Int(nextRandom() % UInt64(vocabularySize))] }.joined(separator: " ")
     }
 }()
 
@@ -75,7 +78,7 @@ final class Split: Bolt {
     func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) { declarer.declare(["word"]) }
     func prepare(context: TopologyContext, collector: any OutputCollector) { self.collector = collector }
     func execute(_ tuple: Tuple) {
-        for word in (tuple.values.first?.stringValue ?? "").split(separator: " ") {
+        for word in (tuple.string(at: 0) ?? "").split(separator: " ") {
             collector?.emit([.string(String(word))], anchor: tuple)
         }
         collector?.ack(tuple)
@@ -87,7 +90,7 @@ final class CountWords: Bolt {
     var counts: [String: Int] = [:]
     func prepare(context: TopologyContext, collector: any OutputCollector) { self.collector = collector }
     func execute(_ tuple: Tuple) {
-        if let word = tuple.values.first?.stringValue { counts[word, default: 0] += 1 }
+        if let word = tuple.string(at: 0) { counts[word, default: 0] += 1 }
         collector?.ack(tuple)
     }
 }
