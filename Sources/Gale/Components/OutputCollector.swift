@@ -26,30 +26,31 @@ extension SpoutOutputCollector {
         emit([value], stream: stream, messageId: messageId)
     }
 
-    /// Emits `values` on `stream`: a one-value literal such as `[.string(word)]` goes to
-    /// ``emit(value:stream:messageId:)``, so the optimizer can drop its array.
-    @inlinable @inline(__always)
-    internal func emitValues(_ values: consuming [GaleValue], stream: String, messageId: (any Sendable)?) {
-        if values.count == 1 {
-            emit(value: values[0], stream: stream, messageId: messageId)
-        } else {
-            emit(values, stream: stream, messageId: messageId)
-        }
-    }
-
     /// Emits `values` on the default stream, untracked.
     @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue]) {
-        emitValues(values, stream: Topology.defaultStreamId, messageId: nil)
+        byCount(values) {
+            emit(value: $0, stream: Topology.defaultStreamId, messageId: nil)
+        } many: {
+            emit($0, stream: Topology.defaultStreamId, messageId: nil)
+        }
     }
 
     /// Emits `values` on the default stream with a message id, so the tuple tree is tracked.
     @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], messageId: (any Sendable)?) {
-        emitValues(values, stream: Topology.defaultStreamId, messageId: messageId)
+        byCount(values) {
+            emit(value: $0, stream: Topology.defaultStreamId, messageId: messageId)
+        } many: {
+            emit($0, stream: Topology.defaultStreamId, messageId: messageId)
+        }
     }
 
     /// Emits `values` on `stream`, untracked.
     @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], stream: String) {
-        emitValues(values, stream: stream, messageId: nil)
+        byCount(values) {
+            emit(value: $0, stream: stream, messageId: nil)
+        } many: {
+            emit($0, stream: stream, messageId: nil)
+        }
     }
 }
 
@@ -95,26 +96,22 @@ extension OutputCollector {
         emit([value], stream: stream, anchor: anchor)
     }
 
-    /// Emits `values` on `stream` anchored to `anchor`: a one-value literal such as
-    /// `[.string(word)]` goes to ``emit(value:stream:anchor:)``, so the optimizer can drop its
-    /// array.
-    @inlinable @inline(__always)
-    internal func emitValues(_ values: consuming [GaleValue], stream: String, anchor: Tuple?) {
-        if values.count == 1 {
-            emit(value: values[0], stream: stream, anchor: anchor)
-        } else {
-            emit(values, stream: stream, anchor: anchor)
-        }
-    }
-
     /// Emits `values` on the default stream, unanchored.
     @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue]) {
-        emitValues(values, stream: Topology.defaultStreamId, anchor: nil)
+        byCount(values) {
+            emit(value: $0, stream: Topology.defaultStreamId, anchor: nil)
+        } many: {
+            emit($0, stream: Topology.defaultStreamId, anchor: nil)
+        }
     }
 
     /// Emits `values` on the default stream anchored to `anchor`.
     @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], anchor: Tuple?) {
-        emitValues(values, stream: Topology.defaultStreamId, anchor: anchor)
+        byCount(values) {
+            emit(value: $0, stream: Topology.defaultStreamId, anchor: anchor)
+        } many: {
+            emit($0, stream: Topology.defaultStreamId, anchor: anchor)
+        }
     }
 
     /// Emits `values` on the default stream anchored to `anchors`.
@@ -124,7 +121,11 @@ extension OutputCollector {
 
     /// Emits `values` on `stream`, unanchored.
     @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue], stream: String) {
-        emitValues(values, stream: stream, anchor: nil)
+        byCount(values) {
+            emit(value: $0, stream: stream, anchor: nil)
+        } many: {
+            emit($0, stream: stream, anchor: nil)
+        }
     }
 }
 
@@ -150,19 +151,25 @@ extension BasicOutputCollector {
         emit([value], stream: stream)
     }
 
-    /// Emits `values` on `stream`: a one-value literal such as `[.string(word)]` goes to
-    /// ``emit(value:stream:)``, so the optimizer can drop its array.
-    @inlinable @inline(__always)
-    internal func emitValues(_ values: consuming [GaleValue], stream: String) {
-        if values.count == 1 {
-            emit(value: values[0], stream: stream)
-        } else {
-            emit(values, stream: stream)
-        }
-    }
-
     /// Emits `values` on the default stream, anchored to the current input.
     @inlinable @inline(__always) public func emit(_ values: consuming [GaleValue]) {
-        emitValues(values, stream: Topology.defaultStreamId)
+        byCount(values) {
+            emit(value: $0, stream: Topology.defaultStreamId)
+        } many: {
+            emit($0, stream: Topology.defaultStreamId)
+        }
+    }
+}
+
+/// Calls `one` with the value of a one-value array and `many` with any other array. The
+/// collectors' `emit([...])` conveniences are inlined into the caller's code with this: there the
+/// optimizer sees a one-element literal such as `[.string(word)]` read once and dropped, and
+/// removes its array.
+@inlinable @inline(__always)
+func byCount(_ values: consuming [GaleValue], one: (GaleValue) -> Void, many: ([GaleValue]) -> Void) {
+    if values.count == 1 {
+        one(values[0])
+    } else {
+        many(values)
     }
 }

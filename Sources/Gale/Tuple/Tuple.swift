@@ -31,34 +31,19 @@ public struct Tuple: Sendable {
         edge: UInt64 = 0,
         moreAnchors: [UInt64]? = nil
     ) {
-        self.storage = TupleValues(values)
-        self.source = source
-        self.sourceTask = sourceTask
-        self.root = root
-        self.edge = edge
-        self.moreAnchors = moreAnchors
+        self.init(
+            storage: TupleValues(values),
+            sourceRef: Unmanaged.passUnretained(source),
+            sourceTask: sourceTask,
+            root: root,
+            edge: edge,
+            moreAnchors: moreAnchors
+        )
     }
 
-    /// Creates a tuple whose source is given as an unretained reference (sources are immortal):
-    /// the emit path's initializer, which retains and releases nothing but the values.
-    @inlinable
-    package init(
-        values: [GaleValue],
-        sourceRef: Unmanaged<TupleSource>,
-        sourceTask: Int,
-        root: UInt64 = 0,
-        edge: UInt64 = 0,
-        moreAnchors: [UInt64]? = nil
-    ) {
-        self.storage = TupleValues(values)
-        self.source = sourceRef._withUnsafeGuaranteedRef { $0 }
-        self.sourceTask = sourceTask
-        self.root = root
-        self.edge = edge
-        self.moreAnchors = moreAnchors
-    }
-
-    /// ``init(values:sourceRef:sourceTask:root:edge:moreAnchors:)`` with values as stored.
+    /// Creates a tuple of the values as stored, whose source is given as an unretained reference
+    /// (sources are immortal): the emit path's initializer, which retains and releases nothing but
+    /// the values.
     @inlinable
     package init(
         storage: consuming TupleValues,
