@@ -393,7 +393,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: stream, values: values.array, tasks: sent) }
+        if debug { logEmit(stream: stream, values: values, tasks: sent) }
     }
 
     package func emit(_ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
@@ -413,7 +413,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: stream, values: values.array, tasks: sent) }
+        if debug { logEmit(stream: stream, values: values, tasks: sent) }
     }
 
     package func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
@@ -425,7 +425,7 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         route.emitted &+= 1
         local.counters.transferred &+= 1
         outbox.send(.tuple(multiAnchored(values, source: route.source, to: anchors)), to: task)
-        if debug { logEmit(stream: stream, values: values.array, tasks: 1) }
+        if debug { logEmit(stream: stream, values: values, tasks: 1) }
     }
 
     /// `more` (an anchor's further (root, edge) pairs) with every edge replaced by `edge`.

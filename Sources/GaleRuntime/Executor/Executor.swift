@@ -230,12 +230,12 @@ package class Executor: EnvelopeSink, @unchecked Sendable {
         ackerTasks[Int(truncatingIfNeeded: root % UInt64(ackerTasks.count))]
     }
 
-    func logEmit(stream: String, values: [GaleValue], tasks: Int) {
+    func logEmit(stream: String, values: borrowing TupleValues, tasks: Int) {
         environment.logger.debug(
             "emit",
             metadata: [
                 "component": "\(componentId)", "task": "\(taskId)", "stream": "\(stream)",
-                "types": "\(values.map(\.typeName))", "targets": "\(tasks)",
+                "types": "\(values.array.map(\.typeName))", "targets": "\(tasks)",
             ]
         )
     }

@@ -260,7 +260,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: stream, values: values.array, tasks: sent) }
+        if debug { logEmit(stream: stream, values: values, tasks: sent) }
     }
 
     /// A tracked emit's tree without a tracked tuple (ackers off, or no subscriber): the spout
@@ -294,7 +294,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
         route.emitted &+= 1
         if sampleSchedule.countdown != 0 { sample(stream: stream, values: values) }
         if messageId == nil || !tracking {
-            if debug { logEmit(stream: stream, values: values.array, tasks: 1) }
+            if debug { logEmit(stream: stream, values: values, tasks: 1) }
             outbox.send(.tuple(Tuple(storage: values, sourceRef: route.sourceRef, sourceTask: taskId)), to: task)
             local.counters.transferred &+= 1
             if let messageId { completeAtOnce(messageId, route: route) }
@@ -326,7 +326,7 @@ package final class SpoutExecutor: Executor, SpoutOutputCollector, @unchecked Se
             }
         }
         local.counters.transferred &+= UInt64(sent)
-        if debug { logEmit(stream: route.source.streamId, values: values.array, tasks: sent) }
+        if debug { logEmit(stream: route.source.streamId, values: values, tasks: sent) }
         guard sent > 0 else {
             // No subscriber: the tree is complete at once (as in Storm).
             if let messageId { completeAtOnce(messageId, route: route) }
