@@ -586,13 +586,15 @@ final class BasicCollector: BasicOutputCollector {
     var executor: BoltExecutor? { executorRef?.takeUnretainedValue() }
 
     func emit(_ values: consuming [GaleValue], stream: String) {
-        guard let executorRef else { return }
-        var owned = Optional(TupleValues(values))
-        executorRef._withUnsafeGuaranteedRef { $0.emitAnchoredToCurrent(owned.take() ?? .many([]), stream: stream) }
+        emit(stored: TupleValues(values), stream: stream)
     }
     func emit(value: consuming GaleValue, stream: String) {
+        emit(stored: .one(value), stream: stream)
+    }
+    @inline(__always)
+    private func emit(stored values: consuming TupleValues, stream: String) {
         guard let executorRef else { return }
-        var owned = Optional(TupleValues.one(value))
+        var owned = Optional(values)
         executorRef._withUnsafeGuaranteedRef { $0.emitAnchoredToCurrent(owned.take() ?? .many([]), stream: stream) }
     }
     func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String) {
