@@ -169,7 +169,14 @@ import Testing
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/1") == log)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/2") == log)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") == root + "/work")
-        let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
+        // spawn returns once the exec closed the child's close-on-exec pipe, which the kernel does
+        // before it lays out the new program's environment: until then environ reads empty.
+        var environment = Data()
+        for _ in 0..<10_000 {
+            environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
+            if !environment.isEmpty { break }
+            usleep(1_000)
+        }
         #expect(environment.split(separator: 0).contains(Data("GALE_SPAWN_TEST=1".utf8)))
         let status = Self.status(pid)
         #expect(status["SigBlk"] == "0000000000000000")
