@@ -19,6 +19,7 @@ public enum TopologyError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateSubscription(component: String, stream: String, referencedBy: String)
     case invalidTickFrequency(component: String, seconds: Double)
     case invalidConfig(key: String, value: String, reason: String)
+    case invalidWindow(component: String, reason: String)
 
     public var description: String {
         switch self {
@@ -58,6 +59,8 @@ public enum TopologyError: Error, Sendable, Equatable, CustomStringConvertible {
             "bolt [\(component)] has tick frequency \(seconds) s; it must be positive"
         case .invalidConfig(let key, let value, let reason):
             "setting [\(key)] = [\(value)] is invalid: \(reason)"
+        case .invalidWindow(let component, let reason):
+            "the window of bolt [\(component)] is invalid: \(reason)"
         }
     }
 }

@@ -12,6 +12,8 @@ public struct TopologyContext: Sendable {
     public let tasksByComponent: [String: [Int]]
     /// This component's output streams.
     public let outputStreams: [OutputFieldsDeclarer.Stream]
+    /// The streams this component subscribes to (empty for a spout).
+    public let inputs: [Subscription]
     /// This task's own metrics (``ComponentMetrics``): counters, gauges, timers, histograms.
     public let metrics: ComponentMetrics
 
@@ -23,6 +25,7 @@ public struct TopologyContext: Sendable {
         config: TopologyConfig,
         tasksByComponent: [String: [Int]],
         outputStreams: [OutputFieldsDeclarer.Stream],
+        inputs: [Subscription] = [],
         metricsBackend: (any MetricsBackend)? = nil
     ) {
         self.topologyName = topologyName
@@ -31,6 +34,7 @@ public struct TopologyContext: Sendable {
         self.config = config
         self.tasksByComponent = tasksByComponent
         self.outputStreams = outputStreams
+        self.inputs = inputs
         self.metrics = ComponentMetrics(
             backend: metricsBackend,
             topologyName: topologyName,

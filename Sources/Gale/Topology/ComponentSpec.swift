@@ -28,6 +28,8 @@ public struct ComponentSpec: Sendable {
     public internal(set) var tickFrequencySeconds: Double?
     /// A spout's own max spout pending, overriding the topology's.
     public internal(set) var maxSpoutPending: Int?
+    /// The window of a bolt added as a ``WindowedBolt``.
+    public internal(set) var window: WindowConfig?
     /// Stream ids declared more than once.
     var duplicateStreams: [String] = []
 

@@ -127,6 +127,46 @@ public struct Topology: Sendable {
                         referencedBy: spec.id
                     )
                 }
+                if let field = spec.window?.timestampField, !stream.fields.contains(field) {
+                    throw .invalidWindow(
+                        component: spec.id,
+                        reason:
+                            "its timestamp field [\(field)] is not a field of stream [\(input.stream)] of [\(input.component)]"
+                    )
+                }
+            }
+            if let window = spec.window { try validate(window: window, of: spec) }
+        }
+    }
+
+    /// A window's own problems, and whether the topology lets it work: with acking, a tuple
+    /// waits in a window until its last evaluation, so the message timeout must be longer than a
+    /// duration window holds a tuple, and the spouts must let enough tuples be pending for a
+    /// count window to fill (Storm's checks).
+    private func validate(window: WindowConfig, of spec: ComponentSpec) throws(TopologyError) {
+        if let problem = window.problem() { throw .invalidWindow(component: spec.id, reason: problem) }
+        guard config.ackers > 0 else { return }
+        if let hold = window.longestHold, hold >= .seconds(config.messageTimeoutSeconds) {
+            throw .invalidWindow(
+                component: spec.id,
+                reason:
+                    "a tuple can wait \(hold) in it (length + sliding interval\(window.isEventTime ? " + lag + watermark interval" : "")), not less than the message timeout of \(config.messageTimeoutSeconds) s: raise topology.message.timeout.secs or shorten the window"
+            )
+        }
+        if let needed = window.countHeld {
+            let spoutTasks = components.filter { $0.kind == .spout }
+            let limits = spoutTasks.map { spout in
+                (spout.maxSpoutPending ?? config.maxSpoutPending).map { $0 * spout.tasks }
+            }
+            if !limits.contains(where: { $0 == nil }) {
+                let pending = limits.reduce(0) { $0 + ($1 ?? 0) }
+                if pending < needed {
+                    throw .invalidWindow(
+                        component: spec.id,
+                        reason:
+                            "it needs \(needed) tuples in flight (length + sliding interval) but the spouts' max spout pending lets only \(pending) be: raise topology.max.spout.pending or shorten the window"
+                    )
+                }
             }
         }
     }

@@ -99,6 +99,7 @@ public struct TopologyPlan: Sendable {
             config: topology.config,
             tasksByComponent: tasksByComponent,
             outputStreams: topology.component(component)?.streams ?? [],
+            inputs: topology.component(component)?.inputs ?? [],
             metricsBackend: SwiftMetricsBackend.shared
         )
     }

@@ -1,0 +1,217 @@
+import Foundation
+
+/// Runs a ``WindowedBolt`` as a ``Bolt`` (Storm's `WindowedBoltExecutor`): keeps each task's
+/// windows, evaluates them as tuples arrive and as time passes (tick tuples), acks tuples once
+/// they leave their last window, anchors the bolt's emits to the window, and in event time moves
+/// the watermark and routes late tuples.
+final class WindowedBoltRunner: Bolt {
+    /// The field names of the late-tuple stream.
+    static let lateFields: Fields = ["tuple", "component", "stream"]
+
+    private let bolt: any WindowedBolt
+    private let config: WindowConfig
+    private var engine: WindowEngine
+    private var clock: WatermarkClock?
+    private var collector: WindowOutputCollector?
+    private var nextWatermarkAt: UInt64 = 0
+    private let watermarkNanos: UInt64
+    private let wallClock: @Sendable () -> Int64
+
+    init(bolt: any WindowedBolt, window: WindowConfig, wallClock: @escaping @Sendable () -> Int64 = nowMillis) {
+        self.bolt = bolt
+        self.config = window
+        self.engine = WindowEngine(window)
+        let interval = WindowMeasure.duration(window.watermarkInterval).milliseconds ?? 1_000
+        self.watermarkNanos = UInt64(max(1, interval)) * 1_000_000
+        self.wallClock = wallClock
+    }
+
+    /// Milliseconds since 1970 by the system clock.
+    @Sendable static func nowMillis() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+    }
+
+    func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) {
+        bolt.declareOutputFields(&declarer)
+        if let stream = config.lateTupleStream { declarer.declareStream(stream, fields: Self.lateFields) }
+    }
+
+    /// Ticks often enough to evaluate duration windows within a tenth of their sliding interval
+    /// and to move the watermark on time: 10 ms to 1 s. Count windows in processing time need none.
+    var defaultTickFrequencySeconds: Double? {
+        var periods: [Int64] = []
+        if let slide = config.slide.milliseconds { periods.append(slide / 10) }
+        if config.isEventTime {
+            periods.append((WindowMeasure.duration(config.watermarkInterval).milliseconds ?? 1_000) / 2)
+        }
+        guard let shortest = periods.min() else { return nil }
+        return Double(min(max(shortest, 10), 1_000)) / 1_000
+    }
+
+    func prepare(context: TopologyContext, collector: any OutputCollector) throws {
+        let windowCollector = WindowOutputCollector(collector)
+        self.collector = windowCollector
+        if config.isEventTime {
+            let streams = Set(context.inputs.map { "\($0.component)\u{0}\($0.stream)" }).count
+            clock = WatermarkClock(lag: config.lag, streams: streams)
+        }
+        try bolt.prepare(context: context, collector: windowCollector)
+    }
+
+    func execute(_ tuple: Tuple) {
+        guard let collector else { return }
+        if tuple.isTick {
+            tick()
+            return
+        }
+        guard let field = config.timestampField, var clock else {
+            run(engine.add(tuple, at: wallClock()))
+            return
+        }
+        guard let time = tuple[field: field]?.intValue else {
+            // A tuple without a usable time cannot be placed in any window: fail it (its spout
+            // decides whether to replay) and say why.
+            let found = tuple[field: field].map { "\($0)" } ?? "no such field"
+            collector.reportError(
+                WindowError.missingTimestamp(field: field, component: tuple.sourceComponent, found: found)
+            )
+            collector.base.fail(tuple)
+            return
+        }
+        if clock.isLate(time) {
+            late(tuple)
+            return
+        }
+        clock.add(tuple, at: time, stream: tuple.source.serial)
+        self.clock = clock
+    }
+
+    func cleanup() {
+        bolt.cleanup()
+    }
+
+    /// Time passed: evaluates due processing-time windows, or moves the watermark.
+    private func tick() {
+        guard var clock else {
+            run(engine.advance(to: wallClock()))
+            return
+        }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now >= nextWatermarkAt else { return }
+        nextWatermarkAt = now &+ watermarkNanos
+        guard let (watermark, released) = clock.tick() else { return }
+        self.clock = clock
+        for (tuple, time) in released { run(engine.add(tuple, at: time)) }
+        run(engine.advance(to: watermark))
+    }
+
+    /// Hands each evaluated window to the bolt, then acks the tuples that left for good.
+    private func run(_ evaluations: [WindowEngine.Evaluation]) {
+        guard let collector else { return }
+        for evaluation in evaluations {
+            if let window = evaluation.window {
+                collector.anchors = window.tuples
+                bolt.execute(window)
+                collector.anchors = []
+            }
+            for tuple in evaluation.evicted { collector.release(tuple) }
+        }
+    }
+
+    /// A tuple behind the watermark: on the late stream (anchored to it) or dropped, then acked.
+    private func late(_ tuple: Tuple) {
+        guard let collector else { return }
+        if let stream = config.lateTupleStream {
+            collector.base.emit(
+                [.list(tuple.values), .string(tuple.sourceComponent), .string(tuple.sourceStreamId)],
+                stream: stream,
+                anchor: tuple
+            )
+        } else {
+            collector.droppedLate += 1
+            if collector.droppedLate == 1 || collector.droppedLate % 10_000 == 0 {
+                collector.reportError(WindowError.lateTuplesDropped(count: collector.droppedLate))
+            }
+        }
+        collector.base.ack(tuple)
+    }
+}
+
+/// Problems a windowed bolt reports.
+public enum WindowError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// An event-time tuple's timestamp field is missing or not an integer.
+    case missingTimestamp(field: String, component: String, found: String)
+    /// Tuples behind the watermark were dropped (no late-tuple stream is configured).
+    case lateTuplesDropped(count: Int)
+
+    public var description: String {
+        switch self {
+        case .missingTimestamp(let field, let component, let found):
+            "a tuple from [\(component)] has no integer timestamp (milliseconds since 1970) in field [\(field)] (found: \(found)); it was failed"
+        case .lateTuplesDropped(let count):
+            "\(count) tuple(s) behind the watermark dropped so far (set a late-tuple stream to keep them)"
+        }
+    }
+}
+
+/// The collector a ``WindowedBolt`` gets: unanchored emits are anchored to the window being
+/// evaluated; acks of window tuples are the runner's (a bolt's own ack does nothing), and a
+/// failed tuple is not acked when it leaves its windows.
+final class WindowOutputCollector: OutputCollector {
+    let base: any OutputCollector
+    /// The tuples of the window being evaluated.
+    var anchors: [Tuple] = []
+    /// Edges of tuples the bolt failed, not to be acked on eviction.
+    private var failed: Set<UInt64> = []
+    var droppedLate = 0
+
+    init(_ base: any OutputCollector) {
+        self.base = base
+    }
+
+    func emit(_ values: consuming [GaleValue], stream: String, anchor: Tuple?) {
+        if let anchor {
+            base.emit(values, stream: stream, anchor: anchor)
+        } else {
+            base.emit(values, stream: stream, anchors: anchors)
+        }
+    }
+
+    func emit(value: consuming GaleValue, stream: String, anchor: Tuple?) {
+        if let anchor {
+            base.emit(value: value, stream: stream, anchor: anchor)
+        } else {
+            base.emit([value], stream: stream, anchors: anchors)
+        }
+    }
+
+    func emit(_ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
+        base.emit(values, stream: stream, anchors: anchors)
+    }
+
+    func emitDirect(task: Int, _ values: consuming [GaleValue], stream: String, anchors: [Tuple]) {
+        base.emitDirect(task: task, values, stream: stream, anchors: anchors)
+    }
+
+    /// Does nothing: the runner acks each tuple once it leaves its last window.
+    func ack(_ tuple: Tuple) {}
+
+    func fail(_ tuple: Tuple) {
+        guard tuple.root != 0, failed.insert(tuple.edge).inserted else { return }
+        base.fail(tuple)
+    }
+
+    func reportError(_ error: any Error) {
+        base.reportError(error)
+    }
+
+    func flush() {
+        base.flush()
+    }
+
+    /// Acks `tuple`, which left its last window, unless the bolt failed it.
+    func release(_ tuple: Tuple) {
+        if tuple.root != 0, failed.remove(tuple.edge) != nil { return }
+        base.ack(tuple)
+    }
+}
