@@ -127,7 +127,7 @@ import Testing
         func prepare(context: TopologyContext, collector: any OutputCollector) throws { self.collector = collector }
 
         func execute(_ window: TupleWindow) {
-            func ids(_ tuples: [Tuple]) -> [Int] { tuples.map { Int($0.int(at: 0) ?? -1) } }
+            func ids(_ tuples: WindowTuples) -> [Int] { tuples.map { Int($0.int(at: 0) ?? -1) } }
             ledger.append(
                 .window(
                     ids: ids(window.tuples),

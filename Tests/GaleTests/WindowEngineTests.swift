@@ -11,7 +11,21 @@ import Testing
         Tuple(values: [.int(Int64(n))], source: source, sourceTask: 1, root: UInt64(n + 1), edge: UInt64(n + 1))
     }
 
-    static func numbers(_ tuples: [Tuple]) -> [Int] { tuples.map { Int($0.int(at: 0) ?? -1) } }
+    static func numbers(_ tuples: some Sequence<Tuple>) -> [Int] { tuples.map { Int($0.int(at: 0) ?? -1) } }
+
+    /// What the bolt saw of one evaluation, and what left the window after it.
+    struct Seen {
+        var window: TupleWindow?
+        var evicted: [Tuple]
+    }
+
+    /// Shows and finishes `evaluations` in order, as the runner does.
+    static func run(_ engine: inout WindowEngine, _ evaluations: [WindowEngine.Evaluation]) throws -> [Seen] {
+        try evaluations.map { evaluation in
+            let window = try engine.window(for: evaluation, failures: ReadFailures())
+            return Seen(window: window, evicted: try engine.finish(evaluation))
+        }
+    }
 
     /// Adds 0..<count at time = its number × `step` ms and returns every evaluation.
     static func feed(
@@ -19,13 +33,15 @@ import Testing
         _ count: Int,
         step: Int64 = 1,
         from: Int = 0
-    ) -> [WindowEngine.Evaluation] {
-        (from..<(from + count)).flatMap { engine.add(tuple($0), at: Int64($0) * step) }
+    ) throws -> [Seen] {
+        var seen: [Seen] = []
+        for n in from..<(from + count) { seen += try run(&engine, try engine.add(tuple(n), at: Int64(n) * step)) }
+        return seen
     }
 
-    @Test func slidingCountWindow() {
+    @Test func slidingCountWindow() throws {
         var engine = WindowEngine(.sliding(length: .count(3), every: .count(2)))
-        let evaluations = Self.feed(&engine, 7)
+        let evaluations = try Self.feed(&engine, 7)
         let windows = evaluations.compactMap(\.window)
         #expect(windows.map { Self.numbers($0.tuples) } == [[0, 1], [1, 2, 3], [3, 4, 5]])
         #expect(windows.map { Self.numbers($0.new) } == [[0, 1], [2, 3], [4, 5]])
@@ -36,9 +52,9 @@ import Testing
         #expect(engine.held == 4, "3 in the last window and 1 since")
     }
 
-    @Test func tumblingCountWindowHoldsEachTupleOnce() {
+    @Test func tumblingCountWindowHoldsEachTupleOnce() throws {
         var engine = WindowEngine(.tumbling(.count(4)))
-        let evaluations = Self.feed(&engine, 12)
+        let evaluations = try Self.feed(&engine, 12)
         let windows = evaluations.compactMap(\.window)
         #expect(windows.map { Self.numbers($0.tuples) } == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
         #expect(windows.map { Self.numbers($0.new) } == windows.map { Self.numbers($0.tuples) })
@@ -46,19 +62,19 @@ import Testing
         #expect(Self.numbers(evaluations.flatMap(\.evicted)) == Array(0..<8))
     }
 
-    @Test func hoppingCountWindowEvictsTuplesNoWindowHolds() {
+    @Test func hoppingCountWindowEvictsTuplesNoWindowHolds() throws {
         // Length 2 every 5: tuples 0-2 of each five are in no window and leave at the evaluation.
         var engine = WindowEngine(.sliding(length: .count(2), every: .count(5)))
-        let evaluations = Self.feed(&engine, 10)
+        let evaluations = try Self.feed(&engine, 10)
         #expect(evaluations.compactMap(\.window).map { Self.numbers($0.tuples) } == [[3, 4], [8, 9]])
         #expect(Self.numbers(evaluations.flatMap(\.evicted)) == [0, 1, 2, 3, 4, 5, 6, 7])
     }
 
-    @Test func slidingDurationWindowIsAlignedAndHalfOpen() {
+    @Test func slidingDurationWindowIsAlignedAndHalfOpen() throws {
         // 10 ms windows every 5 ms over tuples at 0, 1, ..., 19 ms.
         var engine = WindowEngine(.sliding(length: .duration(.milliseconds(10)), every: .duration(.milliseconds(5))))
-        var evaluations = Self.feed(&engine, 20)
-        evaluations += engine.advance(to: 20)
+        var evaluations = try Self.feed(&engine, 20)
+        evaluations += try Self.run(&engine, try engine.advance(to: 20))
         let windows = evaluations.compactMap(\.window)
         #expect(windows.map(\.end) == [5, 10, 15, 20])
         #expect(windows.map(\.start) == [-5, 0, 5, 10])
@@ -72,11 +88,11 @@ import Testing
         #expect(Self.numbers(evaluations.flatMap(\.evicted)) == Array(0..<10))
     }
 
-    @Test func durationWindowsSkipEmptyStretches() {
+    @Test func durationWindowsSkipEmptyStretches() throws {
         var engine = WindowEngine(.tumbling(.duration(.milliseconds(10))))
-        var evaluations = engine.add(Self.tuple(1), at: 3)
-        evaluations += engine.add(Self.tuple(2), at: 1_000_005)
-        evaluations += engine.advance(to: 1_000_010)
+        var evaluations = try Self.run(&engine, try engine.add(Self.tuple(1), at: 3))
+        evaluations += try Self.run(&engine, try engine.add(Self.tuple(2), at: 1_000_005))
+        evaluations += try Self.run(&engine, try engine.advance(to: 1_000_010))
         let windows = evaluations.compactMap(\.window)
         // The window of tuple 1, the empty one after it (tuple 1 expires), the window of tuple 2.
         #expect(windows.map(\.end) == [10, 20, 1_000_010])
@@ -84,11 +100,11 @@ import Testing
         #expect(windows.map { Self.numbers($0.expired) } == [[], [1], []])
     }
 
-    @Test func countWindowSlidByTime() {
+    @Test func countWindowSlidByTime() throws {
         // The last 3 tuples, every 10 ms.
         var engine = WindowEngine(.sliding(length: .count(3), every: .duration(.milliseconds(10))))
-        var evaluations = Self.feed(&engine, 25)
-        evaluations += engine.advance(to: 30)
+        var evaluations = try Self.feed(&engine, 25)
+        evaluations += try Self.run(&engine, try engine.advance(to: 30))
         let windows = evaluations.compactMap(\.window)
         #expect(windows.map(\.end) == [10, 20, 30])
         #expect(windows.map { Self.numbers($0.tuples) } == [[7, 8, 9], [17, 18, 19], [22, 23, 24]])
@@ -96,10 +112,10 @@ import Testing
         #expect(Self.numbers(evaluations.flatMap(\.evicted)) == Array(0..<22))
     }
 
-    @Test func durationWindowSlidByCount() {
+    @Test func durationWindowSlidByCount() throws {
         // Tuples 5 ms apart; every 4th evaluates the last 12 ms (the 3 tuples in [end-12, end)).
         var engine = WindowEngine(.sliding(length: .duration(.milliseconds(12)), every: .count(4)))
-        let evaluations = Self.feed(&engine, 8, step: 5)
+        let evaluations = try Self.feed(&engine, 8, step: 5)
         let windows = evaluations.compactMap(\.window)
         #expect(windows.map(\.end) == [16, 36])
         #expect(windows.map { Self.numbers($0.tuples) } == [[1, 2, 3], [5, 6, 7]])
@@ -107,15 +123,15 @@ import Testing
         #expect(Self.numbers(evaluations.flatMap(\.evicted)) == [0, 1, 2, 3, 4])
     }
 
-    @Test func earlierTimeCountsAsTheLatest() {
+    @Test func earlierTimeCountsAsTheLatest() throws {
         var engine = WindowEngine(.tumbling(.duration(.milliseconds(10))))
-        _ = engine.add(Self.tuple(1), at: 15)
-        _ = engine.add(Self.tuple(2), at: 4)  // a clock stepping back
-        let windows = engine.advance(to: 20).compactMap(\.window)
+        _ = try Self.run(&engine, try engine.add(Self.tuple(1), at: 15))
+        _ = try Self.run(&engine, try engine.add(Self.tuple(2), at: 4))  // a clock stepping back
+        let windows = try Self.run(&engine, try engine.advance(to: 20)).compactMap(\.window)
         #expect(windows.map { Self.numbers($0.tuples) } == [[1, 2]])
     }
 
-    @Test func everyTupleLeavesExactlyOnce() {
+    @Test func everyTupleLeavesExactlyOnce() throws {
         // Whatever the window, each tuple is evicted once, after its last window.
         let configs: [WindowConfig] = [
             .sliding(length: .count(7), every: .count(3)),
@@ -129,10 +145,12 @@ import Testing
             var evicted: [Int: Int] = [:]
             var lastWindow: [Int: Int] = [:]
             var evaluationIndex = 0
-            var all = Self.feed(&engine, 500, step: 3)
-            all += engine.advance(to: 10_000)
+            var all = try Self.feed(&engine, 500, step: 3)
+            all += try Self.run(&engine, try engine.advance(to: 10_000))
             for evaluation in all {
-                for n in Self.numbers(evaluation.window?.tuples ?? []) { lastWindow[n] = evaluationIndex }
+                for n in Self.numbers(evaluation.window.map { Array($0.tuples) } ?? []) {
+                    lastWindow[n] = evaluationIndex
+                }
                 for n in Self.numbers(evaluation.evicted) {
                     evicted[n, default: 0] += 1
                     #expect((lastWindow[n] ?? -1) < evaluationIndex, "\(config): \(n) left while in the window")
@@ -144,7 +162,7 @@ import Testing
         }
     }
 
-    @Test func watermarkWaitsForEveryStreamAndReleasesInTimeOrder() {
+    @Test func watermarkWaitsForEveryStreamAndReleasesInTimeOrder() throws {
         var clock = WatermarkClock(lag: .milliseconds(5), streams: 2)
         clock.add(Self.tuple(3), at: 30, stream: 0)
         clock.add(Self.tuple(1), at: 10, stream: 0)
@@ -164,7 +182,7 @@ import Testing
         #expect(clock.waitingCount == 2)
     }
 
-    @Test func windowConfigProblems() {
+    @Test func windowConfigProblems() throws {
         #expect(WindowConfig.tumbling(.count(0)).problem() != nil)
         #expect(WindowConfig.sliding(length: .duration(.seconds(1)), every: .duration(.zero)).problem() != nil)
         #expect(WindowConfig.tumbling(.count(3)).lateTuples(stream: "late").problem() != nil)

@@ -150,7 +150,7 @@ public struct Topology: Sendable {
             throw .invalidWindow(
                 component: spec.id,
                 reason:
-                    "a tuple can wait \(hold) in it (length + sliding interval\(window.isEventTime ? " + lag + watermark interval" : "")), not less than the message timeout of \(config.messageTimeoutSeconds) s: raise topology.message.timeout.secs or shorten the window"
+                    "a tuple can wait \(hold) in it before it is acked (\(window.store.isDurable ? "the store's commit" : "length + sliding interval")\(window.isEventTime ? " + lag + watermark interval" : "")), not less than the message timeout of \(config.messageTimeoutSeconds) s: raise topology.message.timeout.secs or shorten the window"
             )
         }
         if let needed = window.countHeld {

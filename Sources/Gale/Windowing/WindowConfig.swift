@@ -60,6 +60,9 @@ public struct WindowConfig: Sendable, Hashable, CustomStringConvertible {
     /// tuple's values as a list, `component` and `stream`); `nil` drops them (each is logged
     /// and acked).
     public var lateTupleStream: String?
+    /// Where each task keeps its windows' tuples: memory (the default), or a durable store for
+    /// windows larger than memory that also survive the task.
+    public var store: WindowStoreFactory = .memory
 
     /// A window of `length` evaluated every `every`.
     public static func sliding(length: WindowMeasure, every: WindowMeasure) -> WindowConfig {
@@ -94,22 +97,38 @@ public struct WindowConfig: Sendable, Hashable, CustomStringConvertible {
         return copy
     }
 
+    /// This window with its tuples kept by `store` (for example GaleTrident's
+    /// `WindowStoreFactory.sqlite(directory:)`): windows larger than memory, kept across restarts
+    /// of the task, and each tuple acked once the store holds it durably.
+    public func stored(in store: WindowStoreFactory) -> Self {
+        var copy = self
+        copy.store = store
+        return copy
+    }
+
     /// Whether the window runs on the tuples' own timestamps.
     public var isEventTime: Bool { timestampField != nil }
 
-    /// The longest a tuple waits in this bolt before its last window is evaluated (duration
-    /// windows; `nil` for count windows): length, sliding interval and, in event time, the lag
-    /// and the watermark interval. The topology's message timeout must be longer.
+    /// The longest a tuple waits in this bolt before it is acked: with the memory store (duration
+    /// windows only; `nil` for count windows), its last window's evaluation, so length and
+    /// sliding interval; with a durable store, the next commit (at most a second). In event time
+    /// add the lag and the watermark interval. The topology's message timeout must be longer.
     public var longestHold: Duration? {
-        guard case .duration(let length) = length, case .duration(let slide) = slide else { return nil }
-        var hold = length + slide
+        var hold: Duration
+        if store.isDurable {
+            hold = .seconds(1)
+        } else {
+            guard case .duration(let length) = length, case .duration(let slide) = slide else { return nil }
+            hold = length + slide
+        }
         if isEventTime { hold += lag + watermarkInterval }
         return hold
     }
 
-    /// The most tuples a window needs in flight at once (count windows; `nil` otherwise).
+    /// The most tuples a window needs in flight at once (count windows in memory; `nil`
+    /// otherwise).
     public var countHeld: Int? {
-        guard case .count(let length) = length else { return nil }
+        guard !store.isDurable, case .count(let length) = length else { return nil }
         if case .count(let slide) = slide { return length + slide }
         return length
     }
@@ -139,6 +158,7 @@ public struct WindowConfig: Sendable, Hashable, CustomStringConvertible {
         var text = length == slide ? "tumbling \(length)" : "\(length) every \(slide)"
         if let field = timestampField { text += ", event time from [\(field)], lag \(lag)" }
         if let stream = lateTupleStream { text += ", late tuples on [\(stream)]" }
+        if store != .memory { text += ", stored in \(store)" }
         return text
     }
 }

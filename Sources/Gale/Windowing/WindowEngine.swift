@@ -1,34 +1,29 @@
 /// The windows of one task: which tuples each evaluation sees, which are new and expired, and
-/// which tuples no later window can hold (the runner acks those).
+/// which tuples no later window can hold.
 ///
-/// Tuples enter in time order (``add(_:at:)``; an earlier time is taken as the latest one seen).
-/// Every window is a contiguous run of the tuples so far, and windows only move forward, so a
-/// window is a range of sequence numbers: what the previous evaluation saw and this one does not
-/// is expired, the reverse is new, and everything before the window's start is evicted.
-/// Memory: the tuples of one window and one sliding interval.
+/// Tuples enter in time order (``add(_:at:)``; an earlier time is taken as the latest one seen)
+/// and are kept by a ``WindowStore``. Every window is a contiguous run of the tuples so far, and
+/// windows only move forward, so a window is a range of sequence numbers: what the previous
+/// evaluation saw and this one does not is expired, the reverse is new, and everything before
+/// the window's start can go once the bolt has seen the window (``finish(_:)``). Memory: the
+/// tuples of one window and one sliding interval, in the store.
 package struct WindowEngine {
-    /// One window evaluation: what the bolt sees (`nil` when the window and its expired tuples
-    /// are both empty, so the bolt is not called) and the tuples that leave for good.
-    package struct Evaluation: Sendable {
-        package var window: TupleWindow?
-        package var evicted: [Tuple]
+    /// One window evaluation: the ranges of sequence numbers the bolt sees.
+    package struct Evaluation: Sendable, Equatable {
+        package var tuples: Range<Int>
+        package var new: Range<Int>
+        package var expired: Range<Int>
+        package var start: Int64?
+        package var end: Int64
+        /// Whether the bolt is called (not when the window and its expired tuples are empty).
+        package var isShown: Bool { !tuples.isEmpty || !expired.isEmpty }
     }
 
-    private struct Entry {
-        var tuple: Tuple
-        var time: Int64
-    }
-
+    package let store: any WindowStore
     private let lengthCount: Int?
     private let lengthMillis: Int64?
     private let slideCount: Int?
     private let slideMillis: Int64?
-
-    /// Tuples in time order; `entries[..<head]` are evicted (dropped at compaction).
-    private var entries: [Entry] = []
-    private var head = 0
-    /// The sequence number of `entries[0]`.
-    private var base = 0
     /// The sequence numbers of the last window evaluated.
     private var previous: Range<Int> = 0..<0
     /// Tuples added since the last count-slid evaluation.
@@ -38,30 +33,50 @@ package struct WindowEngine {
     /// The latest time seen.
     private(set) var latest: Int64 = .min
 
-    /// An engine for `config` (which ``WindowConfig/problem()`` found valid).
-    package init(_ config: WindowConfig) {
+    /// An engine for `config` (which ``WindowConfig/problem()`` found valid) keeping its tuples
+    /// in `store`, from where the store's last commit left the windows.
+    package init(_ config: WindowConfig, store: any WindowStore = MemoryWindowStore()) {
+        self.store = store
         lengthCount = config.length.tuples
         lengthMillis = config.length.milliseconds
         slideCount = config.slide.tuples
         slideMillis = config.slide.milliseconds
+        if let position = store.position {
+            previous = position.previousLower..<max(position.previousLower, position.previousUpper)
+            sinceEvaluation = position.sinceEvaluation
+            nextEnd = position.nextEnd
+            latest = position.latest
+        }
+    }
+
+    /// Where the windows stand, for a durable store's commit.
+    package var position: WindowPosition {
+        WindowPosition(
+            previousLower: previous.lowerBound,
+            previousUpper: previous.upperBound,
+            sinceEvaluation: sinceEvaluation,
+            nextEnd: nextEnd,
+            latest: latest
+        )
     }
 
     /// Tuples held (in a window or waiting for one).
-    package var held: Int { entries.count - head }
+    package var held: Int { store.upperBound - store.lowerBound }
 
     /// Adds `tuple` at `time` (milliseconds): first evaluates the duration-slid windows that end
     /// at or before `time`, then, for a count-slid window, every `n`-th tuple evaluates the window
-    /// ending just after this one.
-    package mutating func add(_ tuple: Tuple, at time: Int64) -> [Evaluation] {
+    /// ending just after this one. Each evaluation is to be shown (``window(for:failures:)``) and
+    /// finished (``finish(_:)``) in order.
+    package mutating func add(_ tuple: Tuple, at time: Int64) throws -> [Evaluation] {
         let time = max(time, latest)
-        var evaluations = advance(to: time)
-        entries.append(Entry(tuple: tuple, time: time))
+        var evaluations = try advance(to: time)
+        try store.append(tuple, time: time)
         if nextEnd == nil, let slide = slideMillis { nextEnd = Self.alignedEnd(after: time, slide: slide) }
         if let slide = slideCount {
             sinceEvaluation += 1
             if sinceEvaluation == slide {
                 sinceEvaluation = 0
-                evaluations.append(evaluate(end: time &+ 1))
+                evaluations.append(try evaluate(end: time &+ 1))
             }
         }
         return evaluations
@@ -69,27 +84,45 @@ package struct WindowEngine {
 
     /// Time reached `time`: evaluates every duration-slid window ending at or before it. Empty
     /// stretches are skipped (no evaluation for a window with nothing in it and nothing expired).
-    package mutating func advance(to time: Int64) -> [Evaluation] {
+    package mutating func advance(to time: Int64) throws -> [Evaluation] {
         latest = max(latest, time)
         guard let slide = slideMillis else { return [] }
         var evaluations: [Evaluation] = []
         while let end = nextEnd, end <= time {
-            let evaluation = evaluate(end: end)
-            var following = end &+ slide
-            if evaluation.window == nil {
-                // Nothing to show: the next window worth evaluating holds the first tuple left.
-                if head < entries.count {
-                    following = max(following, Self.alignedEnd(after: entries[head].time, slide: slide))
-                    nextEnd = following
+            let evaluation = try evaluate(end: end)
+            evaluations.append(evaluation)
+            if evaluation.isShown {
+                nextEnd = end &+ slide
+            } else {
+                // Nothing to show: the next window worth evaluating holds the first tuple after it.
+                let first = evaluation.tuples.upperBound
+                if first < store.upperBound {
+                    nextEnd = max(end &+ slide, Self.alignedEnd(after: try store.time(of: first), slide: slide))
                 } else {
                     nextEnd = nil
                 }
-            } else {
-                nextEnd = following
             }
-            if evaluation.window != nil || !evaluation.evicted.isEmpty { evaluations.append(evaluation) }
         }
         return evaluations
+    }
+
+    /// The window of `evaluation` as the bolt sees it (`nil` when there is nothing to show). Read
+    /// it before ``finish(_:)``.
+    package func window(for evaluation: Evaluation, failures: ReadFailures) throws -> TupleWindow? {
+        guard evaluation.isShown else { return nil }
+        return TupleWindow(
+            tuples: try WindowTuples(store: store, range: evaluation.tuples, failures: failures),
+            new: try WindowTuples(store: store, range: evaluation.new, failures: failures),
+            expired: try WindowTuples(store: store, range: evaluation.expired, failures: failures),
+            start: evaluation.start,
+            end: evaluation.end
+        )
+    }
+
+    /// The bolt has seen `evaluation`: drops the tuples before its window, which no later window
+    /// holds. Returns them when the store is not durable (to be acked).
+    package mutating func finish(_ evaluation: Evaluation) throws -> [Tuple] {
+        try store.evict(before: evaluation.tuples.lowerBound)
     }
 
     /// The first multiple of `slide` after `time`.
@@ -98,58 +131,27 @@ package struct WindowEngine {
         return (floor &+ 1) &* slide
     }
 
-    /// Evaluates the window ending at `end` (exclusive) and evicts the tuples before it.
-    private mutating func evaluate(end: Int64) -> Evaluation {
-        let hi = firstIndex(atOrAfter: end)
+    /// Evaluates the window ending at `end` (exclusive).
+    private mutating func evaluate(end: Int64) throws -> Evaluation {
+        let lowest = max(store.lowerBound, previous.lowerBound)
+        let hi = try store.firstSequence(atOrAfter: end)
         var lo: Int
         if let length = lengthMillis {
-            lo = firstIndex(atOrAfter: end &- length)
+            lo = try store.firstSequence(atOrAfter: end &- length)
         } else {
             lo = hi - (lengthCount ?? 0)
         }
-        lo = min(max(lo, head), hi)
-        let current = (base + lo)..<(base + hi)
-        let newRange = max(current.lowerBound, previous.upperBound)..<current.upperBound
-        let expiredRange = previous.lowerBound..<min(previous.upperBound, current.lowerBound)
-        var window: TupleWindow?
-        if !current.isEmpty || !expiredRange.isEmpty {
-            window = TupleWindow(
-                tuples: tuples(current),
-                new: tuples(newRange),
-                expired: tuples(expiredRange),
-                start: lengthMillis.map { end &- $0 },
-                end: end
-            )
-        }
-        let evicted = entries[head..<lo].map(\.tuple)
-        head = lo
+        lo = min(max(lo, lowest), hi)
+        let current = lo..<hi
+        let evaluation = Evaluation(
+            tuples: current,
+            new: max(current.lowerBound, previous.upperBound)..<current.upperBound,
+            expired: previous.lowerBound..<max(previous.lowerBound, min(previous.upperBound, current.lowerBound)),
+            start: lengthMillis.map { end &- $0 },
+            end: end
+        )
         previous = current
-        compact()
-        return Evaluation(window: window, evicted: evicted)
-    }
-
-    private func tuples(_ range: Range<Int>) -> [Tuple] {
-        guard !range.isEmpty else { return [] }
-        return entries[(range.lowerBound - base)..<(range.upperBound - base)].map(\.tuple)
-    }
-
-    /// The index of the first held entry whose time is `time` or later (binary search).
-    private func firstIndex(atOrAfter time: Int64) -> Int {
-        var low = head
-        var high = entries.count
-        while low < high {
-            let mid = (low + high) / 2
-            if entries[mid].time < time { low = mid + 1 } else { high = mid }
-        }
-        return low
-    }
-
-    /// Drops evicted entries once they are most of the array.
-    private mutating func compact() {
-        guard head > 64, head * 2 > entries.count else { return }
-        entries.removeFirst(head)
-        base += head
-        head = 0
+        return evaluation
     }
 }
 

@@ -1,12 +1,11 @@
 /// The tuples of one window evaluation (Storm's `TupleWindow`).
 public struct TupleWindow: Sendable {
     /// Every tuple in the window, oldest first.
-    public let tuples: [Tuple]
+    public let tuples: WindowTuples
     /// The tuples that were not in the previous evaluation.
-    public let new: [Tuple]
-    /// The tuples of the previous evaluation that are not in this one (they are acked after
-    /// this evaluation).
-    public let expired: [Tuple]
+    public let new: WindowTuples
+    /// The tuples of the previous evaluation that are not in this one.
+    public let expired: WindowTuples
     /// The window's start in milliseconds since 1970, inclusive, for duration windows (`nil` for
     /// count windows).
     public let start: Int64?
@@ -14,8 +13,18 @@ public struct TupleWindow: Sendable {
     /// older. For a count-slid window, just after the tuple that completed it.
     public let end: Int64
 
-    /// Creates a window (the runtime does this; tests of a bolt may too).
+    /// Creates a window of these tuples (for tests of a bolt).
     public init(tuples: [Tuple], new: [Tuple], expired: [Tuple], start: Int64?, end: Int64) {
+        self.init(
+            tuples: WindowTuples(tuples),
+            new: WindowTuples(new),
+            expired: WindowTuples(expired),
+            start: start,
+            end: end
+        )
+    }
+
+    init(tuples: WindowTuples, new: WindowTuples, expired: WindowTuples, start: Int64?, end: Int64) {
         self.tuples = tuples
         self.new = new
         self.expired = expired
@@ -42,11 +51,13 @@ public struct TupleWindow: Sendable {
 ///     .shuffleGrouping("numbers")
 /// ```
 ///
-/// Acking is the runtime's: a tuple is acked once it has left every window that can hold it,
-/// so its spout sees the tree complete only after the last window with the tuple was processed.
-/// What the bolt emits without anchors is anchored to every tuple of the window being evaluated
-/// (a failure downstream replays the window's tuples). ``OutputCollector/ack(_:)`` on a window's
-/// tuple does nothing; ``OutputCollector/fail(_:)`` fails its trees at once.
+/// Acking is the runtime's. With the default memory store a tuple is acked once it has left
+/// every window that can hold it, so its spout sees the tree complete only after the last window
+/// with the tuple was processed, and what the bolt emits without anchors is anchored to every
+/// tuple of the window being evaluated (a failure downstream replays the window's tuples). With a
+/// durable store (``WindowConfig/stored(in:)``) a tuple is acked once the store has it durably,
+/// and emits are not anchored. ``OutputCollector/ack(_:)`` on a window's tuple does nothing;
+/// ``OutputCollector/fail(_:)`` fails its trees at once.
 ///
 /// Threading: every method runs on the task's serial executor queue, like a ``Bolt``'s.
 public protocol WindowedBolt: AnyObject {

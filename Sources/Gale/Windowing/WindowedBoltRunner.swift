@@ -2,25 +2,30 @@ import Foundation
 
 /// Runs a ``WindowedBolt`` as a ``Bolt`` (Storm's `WindowedBoltExecutor`): keeps each task's
 /// windows, evaluates them as tuples arrive and as time passes (tick tuples), acks tuples once
-/// they leave their last window, anchors the bolt's emits to the window, and in event time moves
-/// the watermark and routes late tuples.
+/// they leave their last window (or, with a durable store, once a commit holds them), anchors
+/// the bolt's emits to the window, and in event time moves the watermark and routes late tuples.
 final class WindowedBoltRunner: Bolt {
     /// The field names of the late-tuple stream.
     static let lateFields: Fields = ["tuple", "component", "stream"]
+    /// A durable store commits (and its tuples are acked) after this many tuples, or at the next
+    /// tick.
+    static let commitEvery = 512
 
     private let bolt: any WindowedBolt
     private let config: WindowConfig
-    private var engine: WindowEngine
+    private var engine: WindowEngine?
     private var clock: WatermarkClock?
     private var collector: WindowOutputCollector?
     private var nextWatermarkAt: UInt64 = 0
     private let watermarkNanos: UInt64
     private let wallClock: @Sendable () -> Int64
+    private let failures = ReadFailures()
+    /// Durable store: tuples added since the last commit, acked when it succeeds.
+    private var uncommitted: [Tuple] = []
 
     init(bolt: any WindowedBolt, window: WindowConfig, wallClock: @escaping @Sendable () -> Int64 = nowMillis) {
         self.bolt = bolt
         self.config = window
-        self.engine = WindowEngine(window)
         let interval = WindowMeasure.duration(window.watermarkInterval).milliseconds ?? 1_000
         self.watermarkNanos = UInt64(max(1, interval)) * 1_000_000
         self.wallClock = wallClock
@@ -36,14 +41,16 @@ final class WindowedBoltRunner: Bolt {
         if let stream = config.lateTupleStream { declarer.declareStream(stream, fields: Self.lateFields) }
     }
 
-    /// Ticks often enough to evaluate duration windows within a tenth of their sliding interval
-    /// and to move the watermark on time: 10 ms to 1 s. Count windows in processing time need none.
+    /// Ticks often enough to evaluate duration windows within a tenth of their sliding interval,
+    /// to move the watermark on time and to commit a durable store within a second: 10 ms to 1 s.
+    /// Count windows in memory in processing time need none.
     var defaultTickFrequencySeconds: Double? {
         var periods: [Int64] = []
         if let slide = config.slide.milliseconds { periods.append(slide / 10) }
         if config.isEventTime {
             periods.append((WindowMeasure.duration(config.watermarkInterval).milliseconds ?? 1_000) / 2)
         }
+        if config.store.isDurable { periods.append(500) }
         guard let shortest = periods.min() else { return nil }
         return Double(min(max(shortest, 10), 1_000)) / 1_000
     }
@@ -55,6 +62,7 @@ final class WindowedBoltRunner: Bolt {
             let streams = Set(context.inputs.map { "\($0.component)\u{0}\($0.stream)" }).count
             clock = WatermarkClock(lag: config.lag, streams: streams)
         }
+        engine = WindowEngine(config, store: try config.store.makeStore(context: context))
         try bolt.prepare(context: context, collector: windowCollector)
     }
 
@@ -65,7 +73,7 @@ final class WindowedBoltRunner: Bolt {
             return
         }
         guard let field = config.timestampField, var clock else {
-            run(engine.add(tuple, at: wallClock()))
+            add(tuple, at: wallClock())
             return
         }
         guard let time = tuple[field: field]?.intValue else {
@@ -87,13 +95,16 @@ final class WindowedBoltRunner: Bolt {
     }
 
     func cleanup() {
+        commit()
         bolt.cleanup()
     }
 
-    /// Time passed: evaluates due processing-time windows, or moves the watermark.
+    /// Time passed: evaluates due processing-time windows, or moves the watermark; commits a
+    /// durable store.
     private func tick() {
+        defer { commit() }
         guard var clock else {
-            run(engine.advance(to: wallClock()))
+            evaluate { try $0.advance(to: wallClock()) }
             return
         }
         let now = DispatchTime.now().uptimeNanoseconds
@@ -101,21 +112,79 @@ final class WindowedBoltRunner: Bolt {
         nextWatermarkAt = now &+ watermarkNanos
         guard let (watermark, released) = clock.tick() else { return }
         self.clock = clock
-        for (tuple, time) in released { run(engine.add(tuple, at: time)) }
-        run(engine.advance(to: watermark))
+        for (tuple, time) in released { add(tuple, at: time) }
+        evaluate { try $0.advance(to: watermark) }
     }
 
-    /// Hands each evaluated window to the bolt, then acks the tuples that left for good.
-    private func run(_ evaluations: [WindowEngine.Evaluation]) {
-        guard let collector else { return }
-        for evaluation in evaluations {
-            if let window = evaluation.window {
-                collector.anchors = window.tuples
-                bolt.execute(window)
-                collector.anchors = []
-            }
-            for tuple in evaluation.evicted { collector.release(tuple) }
+    /// Adds `tuple` to the windows at `time`.
+    private func add(_ tuple: Tuple, at time: Int64) {
+        guard evaluate({ try $0.add(tuple, at: time) }) else {
+            // Not stored: its spout replays it.
+            collector?.base.fail(tuple)
+            return
         }
+        guard config.store.isDurable else { return }
+        uncommitted.append(tuple)
+        if uncommitted.count >= Self.commitEvery { commit() }
+    }
+
+    /// Runs `step` on the engine, then hands each window it evaluated to the bolt and finishes
+    /// it (acking, with the memory store, the tuples that left for good). Returns whether the
+    /// store did all it was asked; after a store error, see ``recover(_:)``.
+    @discardableResult
+    private func evaluate(_ step: (inout WindowEngine) throws -> [WindowEngine.Evaluation]) -> Bool {
+        guard var engine, let collector else { return false }
+        do {
+            let evaluations = try step(&engine)
+            for evaluation in evaluations {
+                if let window = try engine.window(for: evaluation, failures: failures) {
+                    if !config.store.isDurable { collector.anchors = Array(window.tuples) }
+                    bolt.execute(window)
+                    collector.anchors = []
+                    for (error, sequence) in failures.take() {
+                        collector.reportError(
+                            WindowError.incompleteWindow(end: window.end, sequence: sequence, reason: "\(error)")
+                        )
+                    }
+                }
+                for tuple in try engine.finish(evaluation) { collector.release(tuple) }
+            }
+            self.engine = engine
+            return true
+        } catch {
+            recover(error)
+            return false
+        }
+    }
+
+    /// Makes a durable store's changes durable and acks the tuples it now holds.
+    private func commit() {
+        guard config.store.isDurable, let engine, let collector,
+            !uncommitted.isEmpty || engine.store.position != engine.position
+        else { return }
+        do {
+            try engine.store.commit(position: engine.position)
+            for tuple in uncommitted { collector.base.ack(tuple) }
+            uncommitted.removeAll(keepingCapacity: true)
+        } catch {
+            recover(error)
+        }
+    }
+
+    /// After a store error: reports it, rolls the store back to its last commit, takes the
+    /// windows up from there, and fails the tuples added since (their spouts replay them). Windows
+    /// evaluated since the last commit are evaluated again.
+    private func recover(_ error: any Error) {
+        guard let engine, let collector else { return }
+        collector.reportError(WindowError.store(String(describing: error)))
+        do {
+            try engine.store.rollback()
+        } catch {
+            collector.reportError(WindowError.store("rollback: \(error)"))
+        }
+        self.engine = WindowEngine(config, store: engine.store)
+        for tuple in uncommitted { collector.base.fail(tuple) }
+        uncommitted.removeAll(keepingCapacity: true)
     }
 
     /// A tuple behind the watermark: on the late stream (anchored to it) or dropped, then acked.
@@ -143,6 +212,11 @@ public enum WindowError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingTimestamp(field: String, component: String, found: String)
     /// Tuples behind the watermark were dropped (no late-tuple stream is configured).
     case lateTuplesDropped(count: Int)
+    /// The window store failed.
+    case store(String)
+    /// The bolt saw a stored window only up to the tuple numbered `sequence`: reading the
+    /// rest failed.
+    case incompleteWindow(end: Int64, sequence: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -150,6 +224,10 @@ public enum WindowError: Error, Sendable, Equatable, CustomStringConvertible {
             "a tuple from [\(component)] has no integer timestamp (milliseconds since 1970) in field [\(field)] (found: \(found)); it was failed"
         case .lateTuplesDropped(let count):
             "\(count) tuple(s) behind the watermark dropped so far (set a late-tuple stream to keep them)"
+        case .store(let reason):
+            "the window store failed: \(reason)"
+        case .incompleteWindow(let end, let sequence, let reason):
+            "the window ending at \(end) was read only up to tuple \(sequence): \(reason)"
         }
     }
 }
