@@ -158,11 +158,20 @@ package struct WindowEngine {
 /// Event time: each input stream's newest timestamp, the watermark, and the tuples waiting for
 /// it (Storm's watermark generator: the watermark is the oldest of the streams' newest
 /// timestamps, less the lag, once every input stream has been seen, and it only moves forward).
+/// The waiting tuples are a min-heap by (time, arrival): a watermark releases what it passes in
+/// O(k log n).
 package struct WatermarkClock {
+    private struct Waiting: HeapOrdered {
+        var tuple: Tuple
+        var time: Int64
+        var order: Int
+        func precedes(_ other: Waiting) -> Bool { (time, order) < (other.time, other.order) }
+    }
+
     private let lag: Int64
     private let streams: Int
     private var newest: [Int: Int64] = [:]
-    private var waiting: [(tuple: Tuple, time: Int64, order: Int)] = []
+    private var heap = MinHeap<Waiting>()
     private var order = 0
     /// Tuples older than this are late; `.min` until the first watermark.
     package private(set) var watermark: Int64 = .min
@@ -174,7 +183,7 @@ package struct WatermarkClock {
     }
 
     /// Tuples waiting for the watermark.
-    package var waitingCount: Int { waiting.count }
+    package var waitingCount: Int { heap.count }
 
     /// Whether a tuple at `time` is behind the watermark.
     package func isLate(_ time: Int64) -> Bool { time < watermark }
@@ -186,7 +195,7 @@ package struct WatermarkClock {
         } else {
             newest[stream] = time
         }
-        waiting.append((tuple, time, order))
+        heap.push(Waiting(tuple: tuple, time: time, order: order))
         order &+= 1
     }
 
@@ -198,14 +207,11 @@ package struct WatermarkClock {
         let candidate = oldest &- lag
         guard candidate > watermark else { return nil }
         watermark = candidate
-        var released: [(tuple: Tuple, time: Int64, order: Int)] = []
-        var kept: [(tuple: Tuple, time: Int64, order: Int)] = []
-        kept.reserveCapacity(waiting.count)
-        for entry in waiting {
-            if entry.time < candidate { released.append(entry) } else { kept.append(entry) }
+        var released: [(tuple: Tuple, time: Int64)] = []
+        while let first = heap.min, first.time < candidate {
+            released.append((first.tuple, first.time))
+            heap.popMin()
         }
-        waiting = kept
-        released.sort { ($0.time, $0.order) < ($1.time, $1.order) }
-        return (candidate, released.map { ($0.tuple, $0.time) })
+        return (candidate, released)
     }
 }

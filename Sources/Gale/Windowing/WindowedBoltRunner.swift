@@ -14,7 +14,8 @@ final class WindowedBoltRunner: Bolt {
     private let bolt: any WindowedBolt
     private let config: WindowConfig
     private var engine: WindowEngine?
-    private var clock: WatermarkClock?
+    /// Event time's watermark and waiting tuples (used only when the window reads a timestamp).
+    private var clock = WatermarkClock(lag: .zero, streams: 1)
     private var collector: WindowOutputCollector?
     private var nextWatermarkAt: UInt64 = 0
     private let watermarkNanos: UInt64
@@ -72,7 +73,7 @@ final class WindowedBoltRunner: Bolt {
             tick()
             return
         }
-        guard let field = config.timestampField, var clock else {
+        guard let field = config.timestampField else {
             add(tuple, at: wallClock())
             return
         }
@@ -91,7 +92,6 @@ final class WindowedBoltRunner: Bolt {
             return
         }
         clock.add(tuple, at: time, stream: tuple.source.serial)
-        self.clock = clock
     }
 
     func cleanup() {
@@ -103,7 +103,7 @@ final class WindowedBoltRunner: Bolt {
     /// durable store.
     private func tick() {
         defer { commit() }
-        guard var clock else {
+        guard config.isEventTime else {
             evaluate { try $0.advance(to: wallClock()) }
             return
         }
@@ -111,7 +111,6 @@ final class WindowedBoltRunner: Bolt {
         guard now >= nextWatermarkAt else { return }
         nextWatermarkAt = now &+ watermarkNanos
         guard let (watermark, released) = clock.tick() else { return }
-        self.clock = clock
         for (tuple, time) in released { add(tuple, at: time) }
         evaluate { try $0.advance(to: watermark) }
     }

@@ -1,3 +1,5 @@
+import Gale
+
 /// The offsets of one Kafka partition read by an at-least-once spout: what is in flight, what may
 /// be committed, what is due for a retry.
 ///
@@ -90,7 +92,7 @@ public struct PartitionOffsets: Sendable {
     private var head = 0
     /// Retries by due time; an element is stale when its record's state no longer matches it,
     /// and stale elements are popped as soon as they reach the head.
-    private var retryQueue = RetryHeap()
+    private var retryQueue = MinHeap<ScheduledRetry>()
     private var pending = 0
     /// Done records behind ``committable`` and not yet committed (dropped from `entries`).
     private var settled = 0
@@ -248,7 +250,7 @@ public struct PartitionOffsets: Sendable {
         entries[index].state = .retryScheduled
         entries[index].due = due
         retrying += 1
-        retryQueue.push(RetryHeap.Element(due: due, offset: offset))
+        retryQueue.push(ScheduledRetry(due: due, offset: offset))
         return .retryScheduled(due: due, retry: retry)
     }
 
@@ -329,46 +331,12 @@ public struct PartitionOffsets: Sendable {
 
 // MARK: - Retry queue
 
-/// A binary min-heap of scheduled retries by due time.
-struct RetryHeap: Sendable {
-    struct Element: Sendable {
-        var due: ContinuousClock.Instant
-        var offset: Int64
+/// A scheduled retry in the retry queue (a ``MinHeap``), first by due time, then by offset.
+struct ScheduledRetry: Sendable, HeapOrdered {
+    var due: ContinuousClock.Instant
+    var offset: Int64
 
-        func precedes(_ other: Element) -> Bool {
-            due < other.due || (due == other.due && offset < other.offset)
-        }
-    }
-
-    private var elements: [Element] = []
-
-    var min: Element? { elements.first }
-
-    mutating func push(_ element: Element) {
-        elements.append(element)
-        var child = elements.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard elements[child].precedes(elements[parent]) else { break }
-            elements.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func popMin() {
-        guard !elements.isEmpty else { return }
-        elements.swapAt(0, elements.count - 1)
-        elements.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < elements.count, elements[left].precedes(elements[smallest]) { smallest = left }
-            if right < elements.count, elements[right].precedes(elements[smallest]) { smallest = right }
-            guard smallest != parent else { return }
-            elements.swapAt(parent, smallest)
-            parent = smallest
-        }
+    func precedes(_ other: ScheduledRetry) -> Bool {
+        due < other.due || (due == other.due && offset < other.offset)
     }
 }
