@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "gale-kafka-bench", targets: ["GaleKafkaBench"]),
         .executable(name: "gale-trident-bench", targets: ["GaleTridentBench"]),
         .executable(name: "gale-status-bench", targets: ["GaleStatusBench"]),
+        .executable(name: "gale-window-bench", targets: ["GaleWindowBench"]),
         .executable(name: "gale", targets: ["gale"]),
         .executable(name: "gale-test-topology", targets: ["ClusterTopology"]),
     ],
@@ -226,6 +227,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GaleTridentBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "GaleWindowBench",
+            dependencies: [
+                "Gale", "GaleRuntime", "GaleTrident",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/GaleWindowBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(
