@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "GaleTrident", targets: ["GaleTrident"]),
         .executable(name: "wordcount", targets: ["WordCount"]),
         .executable(name: "exclamation", targets: ["Exclamation"]),
+        .executable(name: "rolling-top-words", targets: ["RollingTopWords"]),
         .executable(name: "unreliable", targets: ["Unreliable"]),
         .executable(name: "kafka-stages", targets: ["KafkaStages"]),
         .executable(name: "gale-bench", targets: ["GaleBench"]),
@@ -197,6 +198,12 @@ let package = Package(
             name: "Exclamation",
             dependencies: ["Gale", "GaleMain"],
             path: "examples/Exclamation",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "RollingTopWords",
+            dependencies: ["Gale", "GaleMain"],
+            path: "examples/RollingTopWords",
             swiftSettings: strictSettings
         ),
         .executableTarget(

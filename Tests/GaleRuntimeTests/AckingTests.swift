@@ -365,4 +365,49 @@ import Testing
             }
         }
     }
+    @Test func emitAnchoredToManyTuplesOfSharedTreesCompletesEachTreeOnce() async throws {
+        // Each message splits into 3 tuples of its tree; the join emits one tuple anchored to
+        // every 12 it receives (4 trees, each 3 times: more anchors than are merged linearly).
+        let spouts = SpoutLog()
+        let split = BoltLog()
+        let join = BoltLog()
+        let sink = BoltLog()
+        let builder = TopologyBuilder(name: "many-anchors")
+        builder.setSpout("spout") { SequenceSpout(spouts, .init(count: 240)) }
+        builder.setBolt("split") {
+            TestBolt(split, .init(streams: [("default", ["n"])], behaviour: Behaviour.forward(copies: 3)))
+        }
+        .shuffleGrouping("spout")
+        builder.setBolt("join") {
+            let held = HeldTuples()
+            return TestBolt(
+                join,
+                .init(streams: [("default", ["n"])], recordValues: false) { tuple, io in
+                    held.tuples.append(tuple)
+                    guard held.tuples.count == 12 else { return }
+                    let group = held.tuples
+                    held.tuples.removeAll()
+                    io.collector.emit([.int(Int64(group.count))], stream: "default", anchors: group)
+                    for member in group { io.collector.ack(member) }
+                }
+            )
+        }
+        .globalGrouping("split")
+        builder.setBolt("sink") { TestBolt(sink) }.shuffleGrouping("join")
+
+        try await withRunningTopology(try builder.build()) { running in
+            try await running.require("every tree completes") { spouts.ackCount == 240 }
+        }
+
+        let log = spouts.snapshot
+        #expect(Set(log.acked.keys) == Set(0..<240))
+        #expect(log.acked.values.allSatisfy { $0 == 1 })
+        #expect(log.failed.isEmpty)
+        #expect(sink.executedCount == 60)
+    }
+}
+
+/// Tuples a test bolt holds between executes (used on its task's queue only).
+final class HeldTuples: @unchecked Sendable {
+    var tuples: [Tuple] = []
 }

@@ -439,16 +439,29 @@ package final class BoltExecutor: Executor, OutputCollector, @unchecked Sendable
         return rekeyed
     }
 
+    /// Up to this many anchors are merged by root with a linear search.
+    static let linearAnchorMerge = 8
+
     /// A tuple anchored to every tracked tree of `anchors`, one new edge per anchor.
     private func multiAnchored(_ values: TupleValues, source: TupleSource, to anchors: [Tuple]) -> Tuple {
         let source = Unmanaged.passUnretained(source)
         guard tracking else { return Tuple(storage: values, sourceRef: source, sourceTask: taskId) }
         var pairs: [(root: UInt64, edge: UInt64)] = []
+        // A few anchors (a join's) are merged by root with a linear search; many (a window's,
+        // tens of thousands) through an index, or merging would take quadratic time.
+        var index: [UInt64: Int]? = anchors.count > Self.linearAnchorMerge ? [:] : nil
         for anchor in anchors where anchor.root != 0 {
             let edge = rng.nextId()
             addAckValue(anchor.edge, edge)
             anchor.forEachAnchor { root, _ in
-                if let i = pairs.firstIndex(where: { $0.root == root }) {
+                if index != nil {
+                    if let i = index?[root] {
+                        pairs[i].edge ^= edge
+                    } else {
+                        index?[root] = pairs.count
+                        pairs.append((root, edge))
+                    }
+                } else if let i = pairs.firstIndex(where: { $0.root == root }) {
                     pairs[i].edge ^= edge
                 } else {
                     pairs.append((root, edge))
