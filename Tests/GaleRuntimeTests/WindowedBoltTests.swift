@@ -251,6 +251,42 @@ import Testing
         #expect(lateValues.allSatisfy { Array($0.dropFirst()) == [.string("events"), .string("default")] })
     }
 
+    @Test func windowsOverTwoWorkersAckEachTupleOnceAfterItsWindow() async throws {
+        // The spout and the sink in one worker, the two window tasks in the other: tuples, the
+        // windows' anchored emits and the acks all cross the loopback transport.
+        let ledger = Ledger()
+        let sums = BoltLog()
+        let builder = TopologyBuilder(name: "window-cluster")
+        builder.setSpout("numbers") { LedgerSpout(ledger, ids: Array(0..<200)) }
+        builder.setBolt("window", parallelism: 2, window: .tumbling(.count(10))) { SummingWindow(ledger) }
+            .shuffleGrouping("numbers")
+        builder.setBolt("sums") { TestBolt(sums) }.shuffleGrouping("window")
+        builder.config.messageTimeoutSeconds = 600
+        let topology = try builder.build()
+        var cluster = TestCluster(topology: topology, workers: 2) { _, component in
+            component == "window" ? 1 : 0
+        }
+        try await cluster.start { _ in topology }
+        do {
+            try await require("20 windows") { ledger.windowCount.load(ordering: .acquiring) == 20 }
+            // Each task's last window holds its last 10 tuples until a next one comes.
+            try await require("every tuple out of its window is acked") { ledger.acked.count == 180 }
+        } catch {
+            await cluster.shutdown(drainTimeout: .milliseconds(100))
+            throw error
+        }
+        await cluster.shutdown(drainTimeout: .milliseconds(200))
+
+        let windows = ledger.windows
+        #expect(windows.allSatisfy { $0.ids.count == 10 })
+        #expect(windows.flatMap(\.ids).sorted() == Array(0..<200), "each tuple in exactly one window")
+        #expect(ledger.acked.values.allSatisfy { $0 == 1 })
+        #expect(ledger.ackedEarly.isEmpty)
+        #expect(ledger.failed.isEmpty)
+        #expect(sums.executedCount == 20)
+        #expect(cluster.workers.allSatisfy { $0.transportStats().envelopesDropped == 0 })
+    }
+
     @Test func windowsThatCannotWorkDoNotBuild() {
         let ledger = Ledger()
         func builder(_ window: WindowConfig, fields: Fields = ["n"]) -> TopologyBuilder {
