@@ -105,6 +105,32 @@ import Testing
         #expect(decoded == topology.describe())
     }
 
+    @Test func describeNamesAWindowedBoltsWindow() throws {
+        final class Spout1: Spout {
+            func declareOutputFields(_ declarer: inout OutputFieldsDeclarer) { declarer.declare(["n", "ts"]) }
+            func nextTuple() {}
+        }
+        final class Windowed: WindowedBolt {
+            func execute(_ window: TupleWindow) {}
+        }
+        let builder = TopologyBuilder(name: "windows")
+        builder.setSpout("numbers") { Spout1() }
+        builder.setBolt(
+            "average",
+            window: .sliding(length: .duration(.seconds(10)), every: .duration(.seconds(2)))
+                .eventTime(field: "ts", lag: .seconds(1))
+                .lateTuples(stream: "late")
+        ) { Windowed() }
+        .shuffleGrouping("numbers")
+        let description = try builder.build().describe()
+        #expect(description.components[0].window == nil)
+        #expect(
+            description.components[1].window
+                == "10.0 seconds every 2.0 seconds, event time from [ts], lag 1.0 seconds, late tuples on [late]"
+        )
+        #expect(description.components[1].streams.map(\.id) == ["late"], "the late stream is declared")
+    }
+
     @Test func describeJSONUsesTheDocumentedKeys() throws {
         let json = try Self.threeComponentTopology().describeJSON()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])

@@ -28,6 +28,8 @@ public struct TopologyDescription: Sendable, Codable, Equatable {
         public var inputs: [Input]
         public var tickFrequencySeconds: Double?
         public var maxSpoutPending: Int?
+        /// A windowed bolt's window, as ``WindowConfig/description`` words it.
+        public var window: String?
     }
 
     /// The format version.
@@ -63,7 +65,8 @@ extension Topology {
                         )
                     },
                     tickFrequencySeconds: spec.tickFrequencySeconds,
-                    maxSpoutPending: spec.maxSpoutPending
+                    maxSpoutPending: spec.maxSpoutPending,
+                    window: spec.window?.description
                 )
             }
         )
