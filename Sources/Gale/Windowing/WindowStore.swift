@@ -173,6 +173,12 @@ public struct WindowTuples: Sequence, Sendable {
     /// Whether the window holds no tuple.
     public var isEmpty: Bool { count == 0 }
 
+    /// The tuples as an array (the one it holds, for a window in memory).
+    var array: [Tuple] {
+        if case .array(let tuples) = storage { return tuples }
+        return Array(self)
+    }
+
     public var underestimatedCount: Int { count }
 
     public func makeIterator() -> Iterator { Iterator(storage) }

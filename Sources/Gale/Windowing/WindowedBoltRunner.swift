@@ -19,21 +19,21 @@ final class WindowedBoltRunner: Bolt {
     private var collector: WindowOutputCollector?
     private var nextWatermarkAt: UInt64 = 0
     private let watermarkNanos: UInt64
-    private let wallClock: @Sendable () -> Int64
     private let failures = ReadFailures()
     /// Durable store: tuples added since the last commit, acked when it succeeds.
     private var uncommitted: [Tuple] = []
+    /// Late tuples dropped (no late-tuple stream), reported at the first and every 10,000th.
+    private var droppedLate = 0
 
-    init(bolt: any WindowedBolt, window: WindowConfig, wallClock: @escaping @Sendable () -> Int64 = nowMillis) {
+    init(bolt: any WindowedBolt, window: WindowConfig) {
         self.bolt = bolt
         self.config = window
         let interval = WindowMeasure.duration(window.watermarkInterval).milliseconds ?? 1_000
         self.watermarkNanos = UInt64(max(1, interval)) * 1_000_000
-        self.wallClock = wallClock
     }
 
-    /// Milliseconds since 1970 by the system clock.
-    @Sendable static func nowMillis() -> Int64 {
+    /// Milliseconds since 1970 by the system clock (processing time).
+    static func nowMillis() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
     }
 
@@ -74,7 +74,7 @@ final class WindowedBoltRunner: Bolt {
             return
         }
         guard let field = config.timestampField else {
-            add(tuple, at: wallClock())
+            add(tuple, at: Self.nowMillis())
             return
         }
         guard let time = tuple[field: field]?.intValue else {
@@ -104,7 +104,7 @@ final class WindowedBoltRunner: Bolt {
     private func tick() {
         defer { commit() }
         guard config.isEventTime else {
-            evaluate { try $0.advance(to: wallClock()) }
+            evaluate { try $0.advance(to: Self.nowMillis()) }
             return
         }
         let now = DispatchTime.now().uptimeNanoseconds
@@ -137,7 +137,7 @@ final class WindowedBoltRunner: Bolt {
             let evaluations = try step(&engine)
             for evaluation in evaluations {
                 if let window = try engine.window(for: evaluation, failures: failures) {
-                    if !config.store.isDurable { collector.anchors = Array(window.tuples) }
+                    if !config.store.isDurable { collector.anchors = window.tuples.array }
                     bolt.execute(window)
                     collector.anchors = []
                     for (error, sequence) in failures.take() {
@@ -196,9 +196,9 @@ final class WindowedBoltRunner: Bolt {
                 anchor: tuple
             )
         } else {
-            collector.droppedLate += 1
-            if collector.droppedLate == 1 || collector.droppedLate % 10_000 == 0 {
-                collector.reportError(WindowError.lateTuplesDropped(count: collector.droppedLate))
+            droppedLate += 1
+            if droppedLate == 1 || droppedLate % 10_000 == 0 {
+                collector.reportError(WindowError.lateTuplesDropped(count: droppedLate))
             }
         }
         collector.base.ack(tuple)
@@ -240,7 +240,6 @@ final class WindowOutputCollector: OutputCollector {
     var anchors: [Tuple] = []
     /// Edges of tuples the bolt failed, not to be acked on eviction.
     private var failed: Set<UInt64> = []
-    var droppedLate = 0
 
     init(_ base: any OutputCollector) {
         self.base = base
