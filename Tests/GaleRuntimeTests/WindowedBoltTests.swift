@@ -251,6 +251,45 @@ import Testing
         #expect(lateValues.allSatisfy { Array($0.dropFirst()) == [.string("events"), .string("default")] })
     }
 
+    @Test func lateTuplesWithoutALateStreamAreDroppedAckedAndReported() async throws {
+        // Tuples 0-99 at 10 ms apart; once a window ending at 500 or later was evaluated, 900
+        // (at 50 ms: late) and 999 (far ahead, moving the watermark past the rest).
+        let ledger = Ledger()
+        let builder = TopologyBuilder(name: "late-dropped")
+        builder.config.messageTimeoutSeconds = 600
+        builder.setSpout("events") {
+            LedgerSpout(
+                ledger,
+                fields: ["n", "ts"],
+                ids: Array(0..<100),
+                later: [900, 999],
+                after: { ledger.newestWindowEnd.load(ordering: .acquiring) >= 500 },
+                values: { id in
+                    [.int(Int64(id)), .int(id == 900 ? 50 : id == 999 ? 100_000 : Int64(id) * 10)]
+                }
+            )
+        }
+        builder.setBolt(
+            "window",
+            window: .tumbling(.duration(.milliseconds(100)))
+                .eventTime(field: "ts", lag: .zero, watermarkInterval: .milliseconds(20))
+        ) { SummingWindow(ledger) }
+        .shuffleGrouping("events")
+
+        try await withRunningTopology(try builder.build(), drainTimeout: .milliseconds(200)) { running in
+            try await running.require("every tuple but the last is acked") {
+                Set(ledger.acked.keys) == Set(0..<100).union([900])
+            }
+            let errors = running.stats().component("window")?.recentErrors.map(\.message) ?? []
+            #expect(errors.contains { $0.contains("1 tuple(s) behind the watermark dropped") }, "\(errors)")
+        }
+
+        #expect(!ledger.windows.flatMap(\.ids).contains(900), "the late tuple is in no window")
+        #expect(ledger.windows.flatMap(\.ids).sorted() == Array(0..<100))
+        #expect(ledger.acked.values.allSatisfy { $0 == 1 })
+        #expect(ledger.failed.isEmpty)
+    }
+
     @Test func windowsOverTwoWorkersAckEachTupleOnceAfterItsWindow() async throws {
         // The spout and the sink in one worker, the two window tasks in the other: tuples, the
         // windows' anchored emits and the acks all cross the loopback transport.
