@@ -156,6 +156,12 @@ import Testing
         try await withRunningTopology(try builder.build(), drainTimeout: .milliseconds(200)) { running in
             try await running.require("20 windows") { ledger.windowCount.load(ordering: .acquiring) == 20 }
             try await running.require("the tuples out of every window are acked") { ledger.acked.count == 90 }
+            try await running.require("the task says what it holds") {
+                let details = running.stats().component("window")?.details ?? []
+                return details.contains { $0.hasSuffix("held: 10 tuples (memory)") }
+                    && details.contains { $0.contains("windows evaluated: 20, the last ending ") }
+                    && details.contains { $0.hasSuffix("window: 10 tuples every 5 tuples") }
+            }
         }
 
         let windows = ledger.windows
@@ -233,6 +239,11 @@ import Testing
                 Set(ledger.acked.keys) == Set(0..<300).union([900, 901, 902])
             }
             try await running.require("the tuple without a timestamp fails") { ledger.failed == [903] }
+            try await running.require("the task reports its watermark and late tuples") {
+                let details = running.stats().component("window")?.details ?? []
+                return details.contains { $0.hasSuffix("late tuples: 3 sent on the late stream, 0 dropped") }
+                    && details.contains { $0.contains("watermark: 1970-01-01T00:01:39") }
+            }
         }
 
         let windows = ledger.windows

@@ -24,6 +24,11 @@ final class WindowedBoltRunner: Bolt {
     private var uncommitted: [Tuple] = []
     /// Late tuples dropped (no late-tuple stream), reported at the first and every 10,000th.
     private var droppedLate = 0
+    /// Late tuples sent on the late-tuple stream.
+    private var sentLate = 0
+    /// Windows the bolt was given, and the end of the last.
+    private var evaluated = 0
+    private var lastEnd: Int64?
 
     init(bolt: any WindowedBolt, window: WindowConfig) {
         self.bolt = bolt
@@ -137,6 +142,8 @@ final class WindowedBoltRunner: Bolt {
             let evaluations = try step(&engine)
             for evaluation in evaluations {
                 if let window = try engine.window(for: evaluation, failures: failures) {
+                    evaluated += 1
+                    lastEnd = window.end
                     if !config.store.isDurable { collector.anchors = window.tuples.array }
                     bolt.execute(window)
                     collector.anchors = []
@@ -190,6 +197,7 @@ final class WindowedBoltRunner: Bolt {
     private func late(_ tuple: Tuple) {
         guard let collector else { return }
         if let stream = config.lateTupleStream {
+            sentLate += 1
             collector.base.emit(
                 [.list(tuple.values), .string(tuple.sourceComponent), .string(tuple.sourceStreamId)],
                 stream: stream,
@@ -203,6 +211,28 @@ final class WindowedBoltRunner: Bolt {
         }
         collector.base.ack(tuple)
     }
+}
+
+extension WindowedBoltRunner: StatusReporting {
+    /// The window, what the task holds, the windows evaluated, in event time the watermark and
+    /// the late tuples; then the bolt's own lines, if it reports any.
+    func statusLines() -> [String] {
+        func time(_ millis: Int64) -> String {
+            Date(timeIntervalSince1970: Double(millis) / 1_000).formatted(.iso8601)
+        }
+        var lines = ["window: \(config)"]
+        if let engine { lines.append("held: \(engine.held) tuples (\(config.store))") }
+        lines.append("windows evaluated: \(evaluated)" + (lastEnd.map { ", the last ending \(time($0))" } ?? ""))
+        if config.isEventTime {
+            let watermark = clock.watermark == .min ? "none yet" : time(clock.watermark)
+            lines.append("watermark: \(watermark); waiting for it: \(clock.waitingCount) tuples")
+            lines.append("late tuples: \(sentLate) sent on the late stream, \(droppedLate) dropped")
+        }
+        if let own = bolt as? any StatusReporting { lines += own.statusLines() }
+        return lines
+    }
+
+    func statusTable() -> StatusTable? { (bolt as? any StatusReporting)?.statusTable() }
 }
 
 /// Problems a windowed bolt reports.
