@@ -141,9 +141,7 @@ while progress.newestEnd.load(ordering: .acquiring) < lastEnd {
         )
     }
 }
-let seconds =
-    Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-    + Double((ContinuousClock.now - started).components.seconds)
+let seconds = (ContinuousClock.now - started).inSeconds
 await cluster.shutdown()
 report(
     "store=\(storeName) window_minutes=\(windowMinutes) slide_minutes=\(slideMinutes) rate=\(rate) tuples=\(tupleCount) seconds=\(String(format: "%.1f", seconds)) tuples_per_sec=\(Int(Double(tupleCount) / seconds)) windows=\(progress.windows.load(ordering: .relaxed)) largest_window=\(progress.largest.load(ordering: .relaxed)) max_evaluation_s=\(String(format: "%.2f", Double(progress.slowestNanos.load(ordering: .relaxed)) / 1e9)) rss_max_mb=\(String(format: "%.1f", rssMax))"

@@ -8,8 +8,7 @@ public enum WindowMeasure: Sendable, Hashable, CustomStringConvertible {
     /// The span in milliseconds (`nil` for a count).
     var milliseconds: Int64? {
         guard case .duration(let d) = self else { return nil }
-        let (seconds, attoseconds) = d.components
-        return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+        return d.inMilliseconds
     }
 
     /// The count (`nil` for a duration).

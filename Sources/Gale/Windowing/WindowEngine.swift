@@ -178,7 +178,7 @@ package struct WatermarkClock {
 
     /// A clock for `streams` input streams with the watermark `lag` behind them.
     package init(lag: Duration, streams: Int) {
-        self.lag = WindowMeasure.duration(lag).milliseconds ?? 0
+        self.lag = lag.inMilliseconds
         self.streams = max(1, streams)
     }
 

@@ -1,5 +1,5 @@
 /// Where a windowed bolt's task keeps the tuples of its windows: in memory (the default) or in a
-/// durable store for windows larger than memory (`WindowStores.sqlite(directory:)` in
+/// durable store for windows larger than memory (`WindowStoreFactory.sqlite(directory:)` in
 /// GaleTrident).
 ///
 /// Tuples are numbered in the order they enter (sequence numbers, from 0, never reused); their
@@ -7,7 +7,7 @@
 ///
 /// A durable store keeps the tuples and the window's position (``position``) across restarts
 /// of the task: what ``append(_:time:)`` and ``evict(before:)`` did becomes durable at
-/// ``commit()``; a task that restarts sees the store as of its last commit. The runner acks a
+/// ``commit(position:)``; a task that restarts sees the store as of its last commit. The runner acks a
 /// tuple once a commit holds it (so its spout does not replay it), not when it leaves the window.
 public protocol WindowStore: AnyObject {
     /// Whether tuples survive the task (acked at commit) or not (acked when they leave).

@@ -33,7 +33,7 @@ final class WindowedBoltRunner: Bolt {
     init(bolt: any WindowedBolt, window: WindowConfig) {
         self.bolt = bolt
         self.config = window
-        let interval = WindowMeasure.duration(window.watermarkInterval).milliseconds ?? 1_000
+        let interval = window.watermarkInterval.inMilliseconds
         self.watermarkNanos = UInt64(max(1, interval)) * 1_000_000
     }
 
@@ -54,7 +54,7 @@ final class WindowedBoltRunner: Bolt {
         var periods: [Int64] = []
         if let slide = config.slide.milliseconds { periods.append(slide / 10) }
         if config.isEventTime {
-            periods.append((WindowMeasure.duration(config.watermarkInterval).milliseconds ?? 1_000) / 2)
+            periods.append(config.watermarkInterval.inMilliseconds / 2)
         }
         if config.store.isDurable { periods.append(500) }
         guard let shortest = periods.min() else { return nil }
